@@ -1,0 +1,30 @@
+# labeldistill: LLM labels -> student classifiers -> scores against held-out human labels.
+# Rules live in rules/, logic in src/labeldistill/, every config key in schemas/.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+# The default run's config, unless the user brings their own with --configfile (a user's
+# config replaces the default one rather than being merged into the demo tasks).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+validate(config, "schemas/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/annotate.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        report_outputs(),
+    default_target: True

@@ -1,0 +1,53 @@
+rule prepare_local_model:
+    output:
+        directory(LOCAL_MODEL),
+    params:
+        source=lambda w: local_model_source(w.model),
+        code=fingerprint("prepare_model"),
+    log:
+        "results/logs/prepare_local_model/{model}.log",
+    benchmark:
+        "results/benchmarks/prepare_local_model/{model}.tsv"
+    conda:
+        "../envs/annotate.yaml"
+    script:
+        "../scripts/prepare_model.py"
+
+
+rule annotate:
+    input:
+        unpack(annotate_inputs),
+    output:
+        labels=LABELS,
+    params:
+        labels=lambda w: config["tasks"][w.task]["labels"],
+        labeler=lambda w: labeler_settings(w.labeler),
+        code=fingerprint("annotate"),
+    threads: lambda w: labeler_threads(w.labeler)
+    log:
+        "results/logs/annotate/{task}/{labeler}/{part}.log",
+    benchmark:
+        "results/benchmarks/annotate/{task}/{labeler}/{part}.tsv"
+    conda:
+        "../envs/annotate.yaml"
+    script:
+        "../scripts/annotate.py"
+
+
+rule agreement:
+    input:
+        val=SPLIT.replace("{part}", "val"),
+        labels=LABELS.replace("{part}", "val"),
+        coder_labels=lambda w: config["tasks"][w.task].get("coder_labels", []),
+    output:
+        AGREEMENT,
+    params:
+        labels=lambda w: config["tasks"][w.task]["labels"],
+        positive_label=lambda w: task_spec(w.task).positive_label,
+        code=fingerprint("agreement"),
+    log:
+        "results/logs/agreement/{task}/{labeler}.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/agreement.py"

@@ -1,0 +1,126 @@
+# Paths, config accessors and code fingerprints: every path pattern is spelled here only.
+
+import os
+import sys
+from pathlib import Path
+
+SRC = Path(workflow.basedir) / "src"
+# Jobs import the package from this workflow's own source tree, whatever is installed.
+sys.path.insert(0, str(SRC))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
+)
+
+from labeldistill.errors import LabelDistillError
+from labeldistill.fingerprint import code_fingerprint
+from labeldistill.tasks import TaskSpec
+from labeldistill.workflow_config import check_config
+
+HUMAN = "human"
+PARTS = ["pool", "val", "test"]
+
+check_config(config)
+
+TASKS = list(config["tasks"])
+LLM_LABELERS = list(config["labelers"])
+LABELERS = [HUMAN] + LLM_LABELERS
+STUDENTS = list(config["students"])
+SEEDS = [int(seed) for seed in config["seeds"]]
+MODELS_DIR = config["models_dir"]
+
+
+wildcard_constraints:
+    task=r"[A-Za-z0-9_.\-]+",
+    labeler=r"[A-Za-z0-9_.\-]+",
+    student=r"[A-Za-z0-9_.\-]+",
+    part="pool|val|test",
+    seed=r"\d+",
+    model=r"[A-Za-z0-9_.\-]+",
+
+
+# ---- paths -----------------------------------------------------------------------------
+SPLIT = "results/{task}/splits/{part}.parquet"
+LABELS = "results/{task}/labels/{labeler}/{part}.parquet"
+AGREEMENT = "results/{task}/agreement/{labeler}.json"
+STUDENT_DIR = "results/{task}/students/{student}/{labeler}/seed{seed}"
+STUDENT_PREDICTIONS = "results/{task}/predictions/{student}@{labeler}/seed{seed}.parquet"
+FEWSHOT_PREDICTIONS = "results/{task}/predictions/fewshot@{labeler}.parquet"
+STUDENT_METRICS = "results/{task}/metrics/{student}@{labeler}/seed{seed}.json"
+FEWSHOT_METRICS = "results/{task}/metrics/fewshot@{labeler}.json"
+LOCAL_MODEL = f"{MODELS_DIR}/{{model}}"
+TABLE_NAMES = ["per_task", "medians", "gaps", "agreement"]
+TABLE_FORMATS = ["csv", "md", "tex"]
+FIGURE_NAMES = ["f1_by_task"]
+
+
+# ---- config accessors ------------------------------------------------------------------
+def task_spec(task):
+    return TaskSpec.from_config(task, config["tasks"][task])
+
+
+def task_settings(task):
+    """Everything about a task that its split depends on (paths are inputs, not params)."""
+    spec = config["tasks"][task]
+    return {key: value for key, value in spec.items() if key not in ("codebook", "coder_labels")}
+
+
+def labeler_settings(labeler):
+    return {"backend": HUMAN} if labeler == HUMAN else dict(config["labelers"][labeler])
+
+
+def local_model_name(labeler):
+    """The folder name of a labeler's converted local model (a known name or a path's stem)."""
+    return Path(config["labelers"][labeler]["model"]).name.removesuffix(".gguf")
+
+
+def local_model_source(model):
+    for settings in config["labelers"].values():
+        if settings.get("backend") == "local" and Path(settings["model"]).name.removesuffix(".gguf") == model:
+            return settings["model"]
+    raise LabelDistillError(f"no labeler in config key labelers uses a local model named {model!r}")
+
+
+def student_settings(student):
+    return {k: v for k, v in config["students"][student].items() if k != "threads"}
+
+
+def student_threads(student):
+    return int(config["students"][student].get("threads", 1))
+
+
+def labeler_threads(labeler):
+    return 1 if labeler == HUMAN else int(config["labelers"][labeler].get("threads", 2))
+
+
+def fingerprint(stage):
+    """Hash of the package code a stage runs: edits there rerun exactly that stage."""
+    return code_fingerprint(SRC, f"labeldistill.stages.{stage}")
+
+
+def annotate_inputs(wildcards):
+    """Human labels need only the split; an LLM also reads the codebook, the pool and its model."""
+    inputs = {"texts": SPLIT}
+    if wildcards.labeler != HUMAN:
+        inputs["pool"] = SPLIT.replace("{part}", "pool")
+        inputs["codebook"] = config["tasks"][wildcards.task]["codebook"]
+        inputs["model"] = LOCAL_MODEL.format(model=local_model_name(wildcards.labeler))
+    return inputs
+
+
+# ---- targets ---------------------------------------------------------------------------
+def metric_files():
+    students = expand(
+        STUDENT_METRICS, task=TASKS, student=STUDENTS, labeler=LABELERS, seed=SEEDS
+    )
+    fewshot = expand(FEWSHOT_METRICS, task=TASKS, labeler=LLM_LABELERS)
+    return students + fewshot
+
+
+def agreement_files():
+    return expand(AGREEMENT, task=TASKS, labeler=LLM_LABELERS)
+
+
+def report_outputs():
+    tables = expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=TABLE_FORMATS)
+    figures = expand("results/figures/{name}.png", name=FIGURE_NAMES)
+    return tables + figures + ["results/report.html"]

@@ -1,0 +1,65 @@
+rule fewshot:
+    input:
+        LABELS.replace("{part}", "test"),
+    output:
+        FEWSHOT_PREDICTIONS,
+    params:
+        code=fingerprint("fewshot"),
+    log:
+        "results/logs/fewshot/{task}/{labeler}.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/fewshot.py"
+
+
+rule evaluate_student:
+    input:
+        predictions=STUDENT_PREDICTIONS,
+        test=SPLIT.replace("{part}", "test"),
+    output:
+        STUDENT_METRICS,
+    params:
+        positive_label=lambda w: task_spec(w.task).positive_label,
+        meta=lambda w: {
+            "task": w.task,
+            "condition": f"{w.student}@{w.labeler}",
+            "kind": "student",
+            "student": w.student,
+            "labeler": w.labeler,
+            "seed": int(w.seed),
+        },
+        n_boot=config["evaluation"]["n_boot"],
+        code=fingerprint("evaluate"),
+    log:
+        "results/logs/evaluate/{task}/{student}@{labeler}/seed{seed}.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate_fewshot:
+    input:
+        predictions=FEWSHOT_PREDICTIONS,
+        test=SPLIT.replace("{part}", "test"),
+    output:
+        FEWSHOT_METRICS,
+    params:
+        positive_label=lambda w: task_spec(w.task).positive_label,
+        meta=lambda w: {
+            "task": w.task,
+            "condition": f"fewshot@{w.labeler}",
+            "kind": "fewshot",
+            "student": None,
+            "labeler": w.labeler,
+            "seed": None,
+        },
+        n_boot=config["evaluation"]["n_boot"],
+        code=fingerprint("evaluate"),
+    log:
+        "results/logs/evaluate/{task}/fewshot@{labeler}.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/evaluate.py"

@@ -1,0 +1,18 @@
+rule report:
+    input:
+        metrics=metric_files(),
+        agreement=agreement_files(),
+    output:
+        tables=expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=TABLE_FORMATS),
+        figures=expand("results/figures/{name}.png", name=FIGURE_NAMES),
+        html="results/report.html",
+    params:
+        tables_dir=lambda w, output: os.path.dirname(output.tables[0]),
+        figures_dir=lambda w, output: os.path.dirname(output.figures[0]),
+        code=fingerprint("report"),
+    log:
+        "results/logs/report.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/report.py"

@@ -1,0 +1,90 @@
+"""Helpers to run the real snakemake CLI on a tiny config built from the bundled demo data."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "schemas", "envs", "src"]
+TASKS = {"tweets_negative": 11, "nyt_negative": 12}  # task -> sampling seed
+
+
+def snakemake(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile", timeout=1500):
+    """Run the real snakemake CLI of this environment; return the completed process."""
+    command = [
+        str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(snakefile),
+        "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args,
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def planned_jobs(dry_run_output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count} (empty when nothing is to be done)."""
+    jobs = {}
+    in_table = False
+    for line in dry_run_output.splitlines():
+        if line.startswith("Job stats:"):
+            in_table = True
+            continue
+        match = re.match(r"^(\S+)\s+(\d+)$", line.strip())
+        if in_table and match:
+            if match.group(1) == "total":
+                break
+            jobs[match.group(1)] = int(match.group(2))
+    return jobs
+
+
+def tiny_task(source: Path, out: Path, seed: int, n_negative=14, n_other=22) -> dict:
+    """A few dozen real texts of a bundled task, with its codebook and coder labels."""
+    out.mkdir(parents=True)
+    texts = pd.read_csv(source / "texts.csv", dtype=str, keep_default_na=False)
+    picked = pd.concat(
+        [
+            texts[texts["label"] == "negative"].sample(n_negative, random_state=seed),
+            texts[texts["label"] == "other"].sample(n_other, random_state=seed),
+        ]
+    )
+    picked.to_csv(out / "texts.csv", index=False)
+    coders = pd.read_csv(source / "coder_labels.csv.gz", dtype=str)
+    coders[coders["id"].isin(picked["id"])].to_csv(out / "coder_labels.csv", index=False)
+    shutil.copy(source / "codebook.md", out / "codebook.md")
+    return {
+        "texts": str(out / "texts.csv"),
+        "codebook": str(out / "codebook.md"),
+        "coder_labels": str(out / "coder_labels.csv"),
+        "labels": ["negative", "other"],
+        "positive_label": "negative",
+    }
+
+
+def tiny_config(workdir: Path, models_dir: Path) -> dict:
+    return {
+        "tasks": {
+            name: tiny_task(REPO / "data" / name, workdir / "data" / name, seed)
+            for name, seed in TASKS.items()
+        },
+        "split": {"seed": 3, "test": 12, "val": 8, "pool": 16},
+        "labelers": {"gemma": {"backend": "local", "model": "gemma3-270m", "shots": 4}},
+        "students": {
+            "tfidf-logreg": {"kind": "tfidf-logreg"},
+            "minilm": {"kind": "transformer", "model": "minilm-l6", "epochs": 1,
+                       "max_length": 32, "batch_size": 8},
+        },
+        "seeds": [1],
+        "train_size": 14,
+        "evaluation": {"n_boot": 200},
+        "models_dir": str(models_dir),
+    }
+
+
+def write_config(workdir: Path, config: dict) -> None:
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

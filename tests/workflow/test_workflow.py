@@ -1,0 +1,134 @@
+"""The whole workflow, for real: a tiny config through snakemake, then its tables and reruns."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pandas as pd
+import pytest
+import yaml
+from runner import REPO, TASKS, planned_jobs, snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+CONDITIONS = {"tfidf-logreg@human", "tfidf-logreg@gemma", "minilm@human", "minilm@gemma",
+              "fewshot@gemma"}
+
+
+def test_tables_hold_every_task_and_condition(finished_run):
+    per_task = pd.read_csv(finished_run / "results/tables/per_task.csv")
+    assert set(per_task["task"]) == set(TASKS)
+    assert set(per_task["condition"]) == CONDITIONS
+    assert len(per_task) == len(TASKS) * len(CONDITIONS)
+    f1 = per_task.filter(like="f1").select_dtypes("number")
+    assert ((f1.fillna(0) >= 0) & (f1.fillna(0) <= 1)).all().all()
+    # The table is the mean over the metric files of each condition.
+    for task in TASKS:
+        metrics = json.loads(
+            (finished_run / f"results/{task}/metrics/minilm@human/seed1.json").read_text()
+        )
+        row = per_task[(per_task["task"] == task) & (per_task["condition"] == "minilm@human")]
+        assert row.filter(regex="^f1").iloc[0, 0] == pytest.approx(metrics["f1"], abs=1e-9)
+        assert metrics["n"] == 12
+        assert metrics["ci"]["f1"][0] <= metrics["f1"] <= metrics["ci"]["f1"][1]
+
+
+def test_medians_gaps_agreement_and_report(finished_run):
+    tables = finished_run / "results/tables"
+    medians = pd.read_csv(tables / "medians.csv")
+    assert set(medians["condition"]) == CONDITIONS
+    gaps = pd.read_csv(tables / "gaps.csv")
+    assert not gaps.empty
+    agreement = pd.read_csv(tables / "agreement.csv")
+    assert set(agreement["task"]) == set(TASKS)
+    assert agreement.filter(like="alpha").notna().all().all()
+    for name in ("per_task", "medians", "gaps", "agreement"):
+        assert "tweets_negative" in (tables / f"{name}.md").read_text() or name == "medians"
+        assert "\\begin{tabular}" in (tables / f"{name}.tex").read_text()
+    png = (finished_run / "results/figures/f1_by_task.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    html = (finished_run / "results/report.html").read_text()
+    assert all(task in html for task in TASKS) and "data:image/png;base64" in html
+
+
+def test_llm_labels_are_valid_and_fewshot_uses_them(finished_run):
+    from labeldistill.contracts import LABELS, PREDICTIONS, read_table
+
+    for task in TASKS:
+        labels = read_table(finished_run / f"results/{task}/labels/gemma/test.parquet", LABELS)
+        assert labels["label"].isin(["negative", "other"]).all()
+        assert all(abs(sum(p) - 1) < 1e-6 for p in labels["probabilities"])
+        assert labels["prompt_hash"].nunique() == 1 and labels["model"].iloc[0] == "gemma3-270m"
+        fewshot = read_table(
+            finished_run / f"results/{task}/predictions/fewshot@gemma.parquet", PREDICTIONS
+        )
+        assert fewshot["label"].tolist() == labels["label"].tolist()
+
+
+def test_logs_and_benchmarks_are_written(finished_run):
+    assert list((finished_run / "results/logs/annotate").rglob("*.log"))
+    assert list((finished_run / "results/benchmarks/train").rglob("*.tsv"))
+
+
+def test_finished_run_has_nothing_to_do(finished_run):
+    result = snakemake(finished_run, "--dry-run")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert planned_jobs(result.stdout) == {}, result.stdout[-3000:]
+
+
+def test_codebook_change_reruns_only_that_tasks_llm_branch(finished_run):
+    codebook = finished_run / "data/tweets_negative/codebook.md"
+    original, stat = codebook.read_text(), codebook.stat()
+    codebook.write_text(original + "\nSarcasm that mocks something counts as negative.\n")
+    try:
+        result = snakemake(finished_run, "--dry-run")
+    finally:  # leave the run as it was for the other tests, modification time included
+        codebook.write_text(original)
+        os.utime(codebook, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    jobs = planned_jobs(result.stdout)
+    assert jobs["annotate"] == 3  # pool, val, test of tweets_negative by gemma only
+    assert jobs["agreement"] == 1 and jobs["fewshot"] == 1
+    assert jobs["train"] == 2  # both students on gemma labels, one seed; none on human labels
+    assert "split" not in jobs and "prepare_local_model" not in jobs
+    assert "results/nyt_negative" not in result.stdout
+
+
+def test_student_settings_change_reruns_only_that_student(finished_run, tmp_path):
+    config = yaml.safe_load((finished_run / "config.yaml").read_text())
+    config["students"]["tfidf-logreg"]["C"] = 3.0
+    changed = tmp_path / "run"
+    changed.mkdir()
+    write_config(changed, config)
+    result = snakemake(finished_run, "--dry-run", "--configfile", str(changed / "config.yaml"))
+    jobs = planned_jobs(result.stdout)
+    n_runs = len(TASKS) * 2  # tasks x labelers x one seed
+    assert jobs.get("train") == n_runs and jobs.get("predict") == n_runs
+    assert jobs.get("evaluate_student") == n_runs and "evaluate_fewshot" not in jobs
+    assert "annotate" not in jobs and "minilm" not in result.stdout.split("Job stats:")[0]
+
+
+def test_package_code_change_reruns_exactly_its_stage(finished_run, workflow_copy):
+    snakefile = workflow_copy / "Snakefile"
+    assert planned_jobs(snakemake(finished_run, "--dry-run", snakefile=snakefile).stdout) == {}
+    metrics = workflow_copy / "src/labeldistill/metrics.py"
+    metrics.write_text(metrics.read_text() + "\n# a change to the scoring code\n")
+    jobs = planned_jobs(snakemake(finished_run, "--dry-run", snakefile=snakefile).stdout)
+    assert jobs.get("evaluate_student") == len(TASKS) * 4 and jobs.get("evaluate_fewshot") == 2
+    assert not {"annotate", "train", "predict", "split"} & set(jobs)
+
+
+def test_lint_is_clean(finished_run):
+    result = snakemake(finished_run, "--lint")
+    assert result.returncode == 0 and "Congratulations" in result.stdout + result.stderr
+
+
+def test_bad_config_fails_with_one_clear_line(tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({
+        "tasks": {"t": {"texts": "missing.csv", "codebook": str(REPO / "config.yaml"),
+                        "labels": ["a", "b"]}},
+        "students": {"s": {"kind": "tfidf-logreg"}},
+    }))
+    result = snakemake(tmp_path, "--dry-run")
+    assert result.returncode != 0
+    assert "config key tasks.t.texts: file missing.csv not found" in result.stderr
