@@ -50,7 +50,7 @@ FEWSHOT_METRICS = "results/{task}/metrics/fewshot@{labeler}.json"
 LOCAL_MODEL = f"{MODELS_DIR}/{{model}}"
 TABLE_NAMES = ["per_task", "medians", "gaps", "agreement"]
 TABLE_FORMATS = ["csv", "md", "tex"]
-FIGURE_NAMES = ["f1_by_task"]
+FIGURE_NAMES = ["f1_by_task", "f1_by_condition"]
 
 
 # ---- config accessors ------------------------------------------------------------------

@@ -1,0 +1,153 @@
+"""Classification metrics against gold labels, with percentile-bootstrap intervals.
+
+A prediction may be missing (None/NaN: the labeler failed on the text). A missing prediction
+is never correct: it counts against accuracy, and as a false negative of the gold class (it
+predicted no class at all), so it lowers recall and F1 but not precision.
+
+Every metric is computed from weighted counts, `weights @ indicators`, so the point estimate
+(all weights 1) and the bootstrap (multinomial resampling weights, one row per replicate)
+share one vectorised code path. Undefined ratios (no predicted or no gold positives) are 0,
+as scikit-learn's `zero_division=0` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+METRICS = ("f1", "precision", "recall", "accuracy", "macro_f1")
+FAILED = -1  # the code of a missing prediction
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def encode(
+    y_true: Sequence, y_pred: Sequence, labels: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Integer codes of gold and predicted labels over one label list (missing -> FAILED).
+
+    `labels` fixes the order; labels seen in the data but not in it are appended, sorted.
+    """
+    true = [str(v) for v in y_true]
+    pred = [None if _is_missing(v) else str(v) for v in y_pred]
+    if len(true) != len(pred):
+        raise ValueError(f"{len(true)} gold labels but {len(pred)} predictions")
+    if any(_is_missing(v) for v in y_true):
+        raise ValueError("gold labels must not be missing")
+    order = list(labels) if labels is not None else []
+    seen = set(true) | {p for p in pred if p is not None}
+    order += sorted(seen - set(order))
+    index = {label: i for i, label in enumerate(order)}
+    true_codes = np.array([index[v] for v in true], dtype=np.int64)
+    pred_codes = np.array([FAILED if v is None else index[v] for v in pred], dtype=np.int64)
+    return true_codes, pred_codes, order
+
+
+def _indicators(true_codes: np.ndarray, pred_codes: np.ndarray, n_labels: int) -> np.ndarray:
+    """Columns: correct, then per label gold_k, pred_k, tp_k. Shape (n, 1 + 3 * n_labels)."""
+    columns = [true_codes == pred_codes]
+    for k in range(n_labels):
+        gold, pred = true_codes == k, pred_codes == k
+        columns += [gold, pred, gold & pred]
+    return np.column_stack(columns).astype(np.float64)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def _from_counts(counts: np.ndarray, n_labels: int, positive: int) -> dict[str, np.ndarray]:
+    """Metrics from weighted counts of shape (replicates, 1 + 3 * n_labels)."""
+    total = counts[:, 1::3].sum(axis=1)  # sum of gold_k = number of texts
+    gold, pred, tp = counts[:, 1::3], counts[:, 2::3], counts[:, 3::3]
+    precision = _ratio(tp, pred)
+    recall = _ratio(tp, gold)
+    f1 = _ratio(2 * tp, gold + pred)
+    present = (gold + pred) > 0  # macro average over labels present, as scikit-learn does
+    macro = _ratio((f1 * present).sum(axis=1), present.sum(axis=1).astype(np.float64))
+    return {
+        "f1": f1[:, positive],
+        "precision": precision[:, positive],
+        "recall": recall[:, positive],
+        "accuracy": _ratio(counts[:, 0], total),
+        "macro_f1": macro,
+    }
+
+
+def classification_metrics(
+    y_true: Sequence, y_pred: Sequence, positive_label: str, labels: Sequence[str] | None = None
+) -> dict:
+    """Positive-class F1, precision and recall, accuracy and macro-F1; n and n_failed."""
+    true_codes, pred_codes, order = encode(y_true, y_pred, labels)
+    if positive_label not in order:
+        order.append(positive_label)
+    counts = _indicators(true_codes, pred_codes, len(order)).sum(axis=0, keepdims=True)
+    values = _from_counts(counts, len(order), order.index(positive_label))
+    result = {name: float(values[name][0]) for name in METRICS}
+    result["n"] = len(true_codes)
+    result["n_failed"] = int((pred_codes == FAILED).sum())
+    return result
+
+
+def _bootstrap_weights(rng: np.random.Generator, n: int, rows: int) -> np.ndarray:
+    """`rows` multinomial resampling weight vectors (how often each text was drawn)."""
+    draws = rng.integers(0, n, size=(rows, n))
+    offsets = (np.arange(rows) * n)[:, None]
+    return np.bincount((draws + offsets).ravel(), minlength=rows * n).reshape(rows, n)
+
+
+def bootstrap_ci(
+    y_true: Sequence,
+    y_pred: Sequence,
+    positive_label: str,
+    labels: Sequence[str] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    max_cells: int = 4_000_000,
+) -> dict[str, list[float]]:
+    """Percentile-bootstrap intervals of every metric, resampling texts with replacement.
+
+    Deterministic for a given seed and data. Replicates are drawn in chunks of at most
+    `max_cells` weights so memory stays bounded for large test sets.
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, not {n_boot}")
+    true_codes, pred_codes, order = encode(y_true, y_pred, labels)
+    if positive_label not in order:
+        order.append(positive_label)
+    n = len(true_codes)
+    if n == 0:
+        return {name: [math.nan, math.nan] for name in METRICS}
+    x = _indicators(true_codes, pred_codes, len(order))
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_boot, max_cells // n))
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in METRICS}
+    for start in range(0, n_boot, chunk):
+        weights = _bootstrap_weights(rng, n, min(chunk, n_boot - start))
+        values = _from_counts(weights @ x, len(order), order.index(positive_label))
+        for name in METRICS:
+            parts[name].append(values[name])
+    tail = (1 - level) / 2
+    return {
+        name: [float(v) for v in np.quantile(np.concatenate(parts[name]), [tail, 1 - tail])]
+        for name in METRICS
+    }
+
+
+def jsonable(value):
+    """Replace NaN (not valid JSON) by None, recursively; numpy scalars by Python ones."""
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

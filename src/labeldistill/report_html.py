@@ -1,0 +1,166 @@
+"""A single self-contained HTML report: tables as HTML, figures embedded as base64 PNG."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment
+
+from labeldistill.tables import display_frame
+
+SECTIONS = (
+    (
+        "medians",
+        "Headline: medians over tasks",
+        (
+            "Per condition, the median over tasks of the per-task mean (over seeds) F1, precision and "
+            "recall of the positive class, as in the paper's headline table."
+        ),
+    ),
+    (
+        "gaps",
+        "Paired gaps",
+        (
+            "For each student S and LLM labeler L, per task: F1(S@human) - F1(S@L) (what replacing "
+            "human training labels with LLM labels costs) and F1(fewshot@L) - F1(S@L) (what "
+            "distilling the LLM into a student costs against using the LLM directly). Positive gaps "
+            "favour condition A. The 'median' row is the median over tasks of each column."
+        ),
+    ),
+    (
+        "per_task",
+        "Per task and condition",
+        (
+            "Mean and sample standard deviation over seeds; the F1 interval is the 95% percentile "
+            "bootstrap interval over test texts (averaged over seeds)."
+        ),
+    ),
+    (
+        "agreement",
+        "Validation: LLM labels against human labels",
+        (
+            "The LLM's labels of the validation texts against the human gold labels. Cohen's kappa "
+            "and Krippendorff's alpha (nominal) correct agreement for chance; the human-human alpha "
+            "among the individual human coders, where a task has them, is the ceiling to compare "
+            "against."
+        ),
+    ),
+)
+
+FIGURE_CAPTIONS = {
+    "f1_by_task": "F1 per task and condition: bars are means over seeds, error bars the "
+    "standard deviation over seeds (none for single-run conditions).",
+    "f1_by_condition": "F1 per condition: one dot per task (mean over seeds); the black bar "
+    "is the median over tasks.",
+}
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{ title }}</title>
+<style>
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
+       max-width: 1200px; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { border-bottom: 2px solid #333; padding-bottom: .3rem; }
+h2 { margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; font-size: .88rem; margin: .6rem 0 1rem; }
+th, td { padding: .25rem .6rem; border-bottom: 1px solid #e3e3e3; text-align: right; }
+th { background: #f3f3f3; }
+td:first-child, th:first-child { text-align: left; }
+.scroll { overflow-x: auto; }
+figure { margin: 1rem 0; }
+figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption, .note { color: #555; font-size: .9rem; }
+dt { font-weight: 600; margin-top: .4rem; }
+code { background: #f5f5f5; padding: 0 .2rem; }
+</style>
+</head>
+<body>
+<h1>{{ title }}</h1>
+<p>{{ summary }}</p>
+
+<h2>How to read this report</h2>
+<dl>
+<dt>Conditions</dt>
+<dd><code>STUDENT@human</code>: a student classifier trained on the human labels (the
+reference). <code>STUDENT@LLM</code>: the same student trained on an LLM labeler's labels
+(knowledge distillation). <code>fewshot@LLM</code>: the LLM labeler itself, its labels of the
+test texts used as predictions (one run, so no spread over seeds). Every condition is scored on
+the same held-out test texts against the human labels, so conditions are paired.</dd>
+<dt>Metrics</dt>
+<dd>F1, precision and recall are those of the positive class; accuracy is over all test texts;
+a text the labeler failed on counts as wrong. Students are trained once per seed; tables show
+the mean and standard deviation over seeds. Intervals are 95% percentile bootstrap intervals
+over test texts. Medians are over tasks.</dd>
+<dt>Agreement</dt>
+<dd>Cohen's kappa and Krippendorff's alpha (nominal) measure agreement beyond chance (1 =
+perfect, 0 = chance level); they are computed over the texts the LLM labelled.</dd>
+</dl>
+
+{% for section in sections %}
+<h2 id="{{ section.name }}">{{ section.heading }}</h2>
+<p class="note">{{ section.note }}</p>
+{% if section.html %}<div class="scroll">{{ section.html | safe }}</div>
+{% else %}<p class="note">(no rows)</p>{% endif %}
+{% if section.name == "medians" %}
+{% for fig in figures %}
+<figure><img alt="{{ fig.name }}" src="data:image/png;base64,{{ fig.data }}">
+<figcaption>{{ fig.caption }}</figcaption></figure>
+{% endfor %}
+{% endif %}
+{% endfor %}
+</body>
+</html>
+"""
+
+
+def table_html(frame: pd.DataFrame, name: str) -> str:
+    """A table as HTML under its display names and 3 decimals ('' when it has no rows)."""
+    if frame.empty:
+        return ""
+    return display_frame(frame, name).to_html(index=False, escape=True, border=0)
+
+
+def embed_png(path: Path) -> str:
+    return base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def render_report(
+    tables: dict[str, pd.DataFrame],
+    figures: dict[str, Path],
+    title: str = "labeldistill: LLM labels distilled into students, scored against humans",
+) -> str:
+    per_task = tables.get("per_task", pd.DataFrame())
+    if per_task.empty:
+        summary = "No metrics were found."
+    else:
+        seeds = per_task.loc[per_task["kind"] == "student", "n_seeds"]
+        summary = (
+            f"{per_task['task'].nunique()} task(s), {per_task['condition'].nunique()} "
+            f"condition(s)" + (f", up to {int(seeds.max())} seed(s) per student" if len(seeds) else "") + "."
+        )
+    sections = [
+        {
+            "name": name,
+            "heading": heading,
+            "note": note,
+            "html": table_html(tables[name], name) if name in tables else "",
+        }
+        for name, heading, note in SECTIONS
+    ]
+    figure_items = [
+        {"name": name, "data": embed_png(path), "caption": FIGURE_CAPTIONS.get(name, name)}
+        for name, path in figures.items()
+    ]
+    template = Environment(autoescape=True).from_string(TEMPLATE)
+    return template.render(title=title, summary=summary, sections=sections, figures=figure_items)
+
+
+def write_report(html_path: Path, tables: dict[str, pd.DataFrame], figures: dict[str, Path]) -> Path:
+    html_path = Path(html_path)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(render_report(tables, figures), encoding="utf-8")
+    return html_path

@@ -1,0 +1,144 @@
+"""The few-shot and evaluate stages on real parquet files."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from labeldistill.contracts import LABELS, PREDICTIONS, SPLIT, read_table, table_labels, write_table
+from labeldistill.errors import LabelDistillError
+from labeldistill.stages import evaluate, fewshot
+
+LABEL_SET = ["negative", "other"]
+GOLD = ["negative", "negative", "other", "other", "other", "negative", "other", "other"]
+IDS = [f"id{i}" for i in range(len(GOLD))]
+META = {
+    "task": "tweets_negative",
+    "condition": "fewshot@gemma",
+    "kind": "fewshot",
+    "student": None,
+    "labeler": "gemma",
+    "seed": None,
+}
+
+
+def _test_split(tmp_path):
+    path = tmp_path / "splits" / "test.parquet"
+    write_table(pd.DataFrame({"id": IDS, "text": "a text", "label": GOLD}), path, SPLIT, labels=LABEL_SET)
+    return path
+
+
+def _labels(tmp_path, predicted):
+    path = tmp_path / "labels" / "gemma" / "test.parquet"
+    probs = [None if p is None else [float(p == "negative"), float(p == "other")] for p in predicted]
+    frame = pd.DataFrame(
+        {
+            "id": IDS,
+            "label": predicted,
+            "probabilities": probs,
+            "error": [None if p else "unparsable answer" for p in predicted],
+            "labeler": "gemma",
+            "backend": "local",
+            "model": "gemma3-270m",
+            "prompt_hash": "abc",
+        }
+    )
+    write_table(frame.iloc[::-1], path, LABELS, labels=LABEL_SET)  # order must not matter
+    return path
+
+
+PREDICTED = ["negative", "other", "other", "negative", "other", None, "other", None]
+
+
+def test_fewshot_keeps_failures_and_label_order(tmp_path):
+    out = tmp_path / "predictions" / "fewshot@gemma.parquet"
+    fewshot.run(_labels(tmp_path, PREDICTED), out)
+    predictions = read_table(out, PREDICTIONS).set_index("id")
+    assert list(predictions.columns) == ["label", "probabilities"]
+    got = predictions.loc[IDS, "label"]
+    assert got.isna().tolist() == [p is None for p in PREDICTED]
+    assert got.dropna().tolist() == [p for p in PREDICTED if p is not None]
+    assert list(predictions.loc["id0", "probabilities"]) == [1.0, 0.0]
+    assert table_labels(out) == LABEL_SET
+
+
+def test_evaluate_fewshot_end_to_end(tmp_path):
+    predictions = tmp_path / "predictions" / "fewshot@gemma.parquet"
+    fewshot.run(_labels(tmp_path, PREDICTED), predictions)
+    out = tmp_path / "metrics" / "fewshot@gemma.json"
+    evaluate.run(predictions, _test_split(tmp_path), "negative", META, out, n_boot=300, seed=1)
+    result = json.loads(out.read_text())
+    for key, value in META.items():
+        assert result[key] == value
+    # gold neg neg oth oth oth neg oth oth / pred neg oth oth neg oth FAIL oth FAIL
+    # positive "negative": tp 1, fp 1, fn 2 (id1 missed, id5 failed); correct id0 id2 id4 id6
+    assert (result["n"], result["n_failed"], result["n_positive"]) == (8, 2, 3)
+    assert result["precision"] == pytest.approx(1 / 2)
+    assert result["recall"] == pytest.approx(1 / 3)
+    assert result["f1"] == pytest.approx(2 / 5)
+    assert result["accuracy"] == pytest.approx(4 / 8)
+    # other: gold 5, predicted 4, tp 3 -> F1 6/9; macro (2/5 + 2/3) / 2
+    assert result["macro_f1"] == pytest.approx((2 / 5 + 6 / 9) / 2)
+    assert result["ci_level"] == 0.95 and result["n_boot"] == 300
+    assert set(result["ci"]) == {"f1", "precision", "recall", "accuracy", "macro_f1"}
+    for name, (lo, hi) in result["ci"].items():
+        assert 0.0 <= lo <= result[name] <= hi <= 1.0, name
+
+
+def test_evaluate_is_deterministic_for_a_seed(tmp_path):
+    predictions = tmp_path / "p.parquet"
+    write_table(
+        pd.DataFrame({"id": IDS, "label": PREDICTED, "probabilities": None}), predictions, PREDICTIONS
+    )
+    split = _test_split(tmp_path)
+    meta = {
+        **META,
+        "condition": "tfidf-logreg@gemma",
+        "kind": "student",
+        "student": "tfidf-logreg",
+        "seed": 2,
+    }
+    evaluate.run(predictions, split, "negative", meta, tmp_path / "a.json", n_boot=200, seed=4)
+    evaluate.run(predictions, split, "negative", meta, tmp_path / "b.json", n_boot=200, seed=4)
+    evaluate.run(predictions, split, "negative", meta, tmp_path / "c.json", n_boot=200, seed=5)
+    a, b, c = (json.loads((tmp_path / f"{x}.json").read_text()) for x in "abc")
+    assert a == b
+    assert a["ci"] != c["ci"] and a["f1"] == c["f1"]
+    assert a["seed"] == 2 and a["student"] == "tfidf-logreg"
+
+
+def test_evaluate_missing_prediction_names_the_file(tmp_path):
+    predictions = tmp_path / "short.parquet"
+    write_table(
+        pd.DataFrame({"id": IDS[:-1], "label": "other", "probabilities": None}), predictions, PREDICTIONS
+    )
+    with pytest.raises(LabelDistillError, match=r"short\.parquet.*1 of the 8.*'id7'"):
+        evaluate.run(predictions, _test_split(tmp_path), "negative", META, tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_evaluate_rejects_foreign_and_duplicate_ids(tmp_path):
+    split = _test_split(tmp_path)
+    extra = tmp_path / "extra.parquet"
+    write_table(
+        pd.DataFrame({"id": [*IDS, "other_split"], "label": "other", "probabilities": None}),
+        extra,
+        PREDICTIONS,
+    )
+    with pytest.raises(LabelDistillError, match="extra.parquet.*not in the test split"):
+        evaluate.run(extra, split, "negative", META, tmp_path / "m.json")
+    twice = tmp_path / "twice.parquet"
+    write_table(
+        pd.DataFrame({"id": [*IDS, "id0"], "label": "other", "probabilities": None}), twice, PREDICTIONS
+    )
+    with pytest.raises(LabelDistillError, match="twice.parquet.*duplicate"):
+        evaluate.run(twice, split, "negative", META, tmp_path / "m.json")
+
+
+def test_evaluate_rejects_positive_label_outside_the_task(tmp_path):
+    predictions = tmp_path / "p.parquet"
+    write_table(pd.DataFrame({"id": IDS, "label": GOLD, "probabilities": None}), predictions, PREDICTIONS)
+    with pytest.raises(LabelDistillError, match="'positive' is not one of"):
+        evaluate.run(predictions, _test_split(tmp_path), "positive", META, tmp_path / "m.json")
