@@ -10,6 +10,9 @@ sys.path.insert(0, str(SRC))
 os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
 )
+# Jobs share the cores: spinning OpenMP threads of one job would starve the other's.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.fingerprint import code_fingerprint
@@ -19,7 +22,11 @@ from labeldistill.workflow_config import check_config
 HUMAN = "human"
 PARTS = ["pool", "val", "test"]
 
-check_config(config)
+try:
+    check_config(config)
+except LabelDistillError as error:
+    # One clear line, not Snakemake's traceback of the workflow's own code.
+    sys.exit(f"labeldistill: {error}")
 
 TASKS = list(config["tasks"])
 LLM_LABELERS = list(config["labelers"])

@@ -16,4 +16,5 @@ train.run(
     train_size=snakemake.params.train_size,
     out_dir=snakemake.output[0],
     threads=snakemake.threads,
+    config_key=f"students.{snakemake.wildcards.student}",
 )

@@ -50,9 +50,7 @@ LABELS = TableContract(
 )
 
 # results/{task}/predictions/{condition}/....parquet: one row per test text.
-PREDICTIONS = TableContract(
-    "predictions", {"id": pa.string(), "label": pa.string(), "probabilities": PROBS}
-)
+PREDICTIONS = TableContract("predictions", {"id": pa.string(), "label": pa.string(), "probabilities": PROBS})
 
 
 def write_table(

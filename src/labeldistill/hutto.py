@@ -117,9 +117,7 @@ def read_archive(path: Path) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     if inner:
         with tarfile.open(fileobj=io.BytesIO(members[inner[0]]), mode="r:*") as nested:
-            files.update(
-                {PurePosixPath(n).name: data for n, data in _regular_files(nested).items()}
-            )
+            files.update({PurePosixPath(n).name: data for n, data in _regular_files(nested).items()})
         licence = [n for n in members if PurePosixPath(n).name == LICENSE_MEMBER]
         if licence:
             files[LICENSE_MEMBER] = members[min(licence, key=len)]
@@ -208,8 +206,7 @@ def parse_ground_truth(raw: bytes, source: str) -> tuple[list[Record], ParseRepo
             report.continuation_lines += 1
         else:
             raise LabelDistillError(
-                f"{source}, line {number}: expected 'id<TAB>mean rating<TAB>text', "
-                f"got {line[:60]!r}"
+                f"{source}, line {number}: expected 'id<TAB>mean rating<TAB>text', got {line[:60]!r}"
             )
     records = []
     for raw_id, raw_mean, text_lines in pieces:
@@ -309,9 +306,7 @@ def build_task(name: str, corpus: str, files: dict[str, bytes]) -> TaskData:
         if not record.text:
             raise LabelDistillError(f"{truth_name}: id {record.id!r} has an empty text")
         if record.id not in ratings:
-            raise LabelDistillError(
-                f"{ratings_name}: no ratings for id {record.id!r} of {truth_name}"
-            )
+            raise LabelDistillError(f"{ratings_name}: no ratings for id {record.id!r} of {truth_name}")
         if record.text in seen_texts:
             duplicates += 1
             continue
@@ -327,9 +322,7 @@ def build_task(name: str, corpus: str, files: dict[str, bytes]) -> TaskData:
                 "mean_rating": record.mean_rating,
             }
         )
-        coders.extend(
-            (record.id, coder_name(i), coder_label(value)) for i, value in enumerate(values)
-        )
+        coders.extend((record.id, coder_name(i), coder_label(value)) for i, value in enumerate(values))
         coders_per_text.append(len(values))
 
     n_negative = sum(row["label"] == POSITIVE_LABEL for row in texts)
@@ -360,9 +353,7 @@ def build_task(name: str, corpus: str, files: dict[str, bytes]) -> TaskData:
 
 def texts_csv_bytes(texts: list[dict[str, str]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=["id", "text", "label", "mean_rating"], lineterminator="\n"
-    )
+    writer = csv.DictWriter(buffer, fieldnames=["id", "text", "label", "mean_rating"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(texts)
     return buffer.getvalue().encode("utf-8")

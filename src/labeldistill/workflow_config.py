@@ -9,7 +9,15 @@ from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
 
-LOCAL_LABELER_KEYS = {"backend", "model", "shots", "shots_seed", "max_text_tokens", "threads"}
+LOCAL_LABELER_KEYS = {
+    "backend",
+    "model",
+    "shots",
+    "shots_seed",
+    "calibration_texts",
+    "max_text_tokens",
+    "threads",
+}
 
 
 def check_config(config: dict) -> None:
@@ -20,8 +28,7 @@ def check_config(config: dict) -> None:
         positive = task.get("positive_label")
         if positive is not None and positive not in task["labels"]:
             raise LabelDistillError(
-                f"config key tasks.{name}.positive_label: {positive!r} is not one of "
-                f"labels {task['labels']}"
+                f"config key tasks.{name}.positive_label: {positive!r} is not one of labels {task['labels']}"
             )
     for name, labeler in config.get("labelers", {}).items():
         unknown = set(labeler) - LOCAL_LABELER_KEYS
@@ -32,6 +39,4 @@ def check_config(config: dict) -> None:
             )
     train_size, pool = config.get("train_size"), config.get("split", {}).get("pool")
     if train_size is not None and pool is not None and train_size > pool:
-        raise LabelDistillError(
-            f"config key train_size: {train_size} is larger than split.pool ({pool})"
-        )
+        raise LabelDistillError(f"config key train_size: {train_size} is larger than split.pool ({pool})")

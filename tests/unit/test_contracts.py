@@ -6,8 +6,14 @@ from labeldistill.errors import LabelDistillError
 
 
 def test_round_trip_keeps_columns_probabilities_and_label_order(tmp_path):
-    frame = pd.DataFrame({"id": ["a", "b"], "label": ["other", None],
-                          "probabilities": [[0.2, 0.8], [0.5, 0.5]], "extra": [1, 2]})
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "label": ["other", None],
+            "probabilities": [[0.2, 0.8], [0.5, 0.5]],
+            "extra": [1, 2],
+        }
+    )
     path = tmp_path / "p.parquet"
     write_table(frame, path, PREDICTIONS, labels=["negative", "other"])
     back = read_table(path, PREDICTIONS)

@@ -11,8 +11,7 @@ def write_package(root: Path) -> None:
     (package / "__init__.py").write_text("")
     (package / "stages" / "__init__.py").write_text("")
     (package / "stages" / "a.py").write_text(
-        "from labeldistill import helpers\nfrom ..deep import thing\n"
-        "def f():\n    import labeldistill.lazy\n"
+        "from labeldistill import helpers\nfrom ..deep import thing\ndef f():\n    import labeldistill.lazy\n"
     )
     (package / "helpers.py").write_text("X = 1\n")
     (package / "deep.py").write_text("thing = 2\n")
@@ -23,8 +22,14 @@ def write_package(root: Path) -> None:
 def test_closure_follows_absolute_relative_and_lazy_imports(tmp_path):
     write_package(tmp_path)
     names = set(module_closure(tmp_path, "labeldistill.stages.a"))
-    assert names == {"labeldistill", "labeldistill.stages", "labeldistill.stages.a",
-                     "labeldistill.helpers", "labeldistill.deep", "labeldistill.lazy"}
+    assert names == {
+        "labeldistill",
+        "labeldistill.stages",
+        "labeldistill.stages.a",
+        "labeldistill.helpers",
+        "labeldistill.deep",
+        "labeldistill.lazy",
+    }
 
 
 def test_fingerprint_changes_only_with_imported_code(tmp_path):

@@ -86,9 +86,7 @@ def sdist(tmp_path, inner_archive) -> Path:
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 # --- texts -------------------------------------------------------------------------------------
@@ -199,9 +197,7 @@ def test_build_task_names_missing_ratings_and_missing_files():
 # --- writing -----------------------------------------------------------------------------------
 
 
-def test_build_all_from_sdist_or_inner_archive_gives_the_same_task_files(
-    tmp_path, sdist, inner_archive
-):
+def test_build_all_from_sdist_or_inner_archive_gives_the_same_task_files(tmp_path, sdist, inner_archive):
     from_sdist = tmp_path / "a"
     from_inner = tmp_path / "b"
     hutto.build_all(sdist, from_sdist, TINY_TASKS)

@@ -17,11 +17,15 @@ def write(tmp_path, rows, name="texts.csv", columns=("id", "text", "label")):
 
 
 def test_loads_and_renames_columns(tmp_path):
-    path = write(tmp_path, [["1", "so bad", "negative"], ["2", "fine", "other"]],
-                 columns=("doc", "body", "code"))
+    path = write(
+        tmp_path, [["1", "so bad", "negative"], ["2", "fine", "other"]], columns=("doc", "body", "code")
+    )
     frame = load_texts(spec(path, id_column="doc", text_column="body", label_column="code"))
-    assert frame.to_dict("list") == {"id": ["1", "2"], "text": ["so bad", "fine"],
-                                     "label": ["negative", "other"]}
+    assert frame.to_dict("list") == {
+        "id": ["1", "2"],
+        "text": ["so bad", "fine"],
+        "label": ["negative", "other"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -51,7 +55,11 @@ def test_positive_label_must_be_a_label():
 
 
 def test_coder_labels_checked(tmp_path):
-    path = write(tmp_path, [["1", "r01", "negative"], ["1", "r02", "meh"]], name="c.csv",
-                 columns=("id", "coder", "label"))
+    path = write(
+        tmp_path,
+        [["1", "r01", "negative"], ["1", "r02", "meh"]],
+        name="c.csv",
+        columns=("id", "coder", "label"),
+    )
     with pytest.raises(LabelDistillError, match=r"c.csv, line 3: label 'meh'"):
         load_coder_labels(path, ("negative", "other"))

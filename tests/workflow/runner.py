@@ -20,8 +20,14 @@ TASKS = {"tweets_negative": 11, "nyt_negative": 12}  # task -> sampling seed
 def snakemake(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile", timeout=1500):
     """Run the real snakemake CLI of this environment; return the completed process."""
     command = [
-        str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(snakefile),
-        "--directory", str(workdir), "--configfile", str(workdir / "config.yaml"), *args,
+        str(Path(sys.executable).parent / "snakemake"),
+        "--snakefile",
+        str(snakefile),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        *args,
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     return subprocess.run(command, check=False, capture_output=True, text=True, timeout=timeout, env=env)
@@ -41,6 +47,16 @@ def planned_jobs(dry_run_output: str) -> dict[str, int]:
                 break
             jobs[match.group(1)] = int(match.group(2))
     return jobs
+
+
+def planned_outputs(dry_run_output: str) -> list[str]:
+    """The output files of every job a dry run plans."""
+    return [
+        path
+        for line in dry_run_output.splitlines()
+        if line.strip().startswith("output:")
+        for path in line.split(":", 1)[1].replace(",", " ").split()
+    ]
 
 
 def tiny_task(source: Path, out: Path, seed: int, n_negative=14, n_other=22) -> dict:
@@ -73,11 +89,18 @@ def tiny_config(workdir: Path, models_dir: Path) -> dict:
             for name, seed in TASKS.items()
         },
         "split": {"seed": 3, "test": 12, "val": 8, "pool": 16},
-        "labelers": {"gemma": {"backend": "local", "model": "gemma3-270m", "shots": 4}},
+        "labelers": {
+            "gemma": {"backend": "local", "model": "gemma3-270m", "shots": 4, "calibration_texts": 8}
+        },
         "students": {
             "tfidf-logreg": {"kind": "tfidf-logreg"},
-            "minilm": {"kind": "transformer", "model": "minilm-l6", "epochs": 1,
-                       "max_length": 32, "batch_size": 8},
+            "minilm": {
+                "kind": "transformer",
+                "model": "minilm-l6",
+                "epochs": 1,
+                "max_length": 32,
+                "batch_size": 8,
+            },
         },
         "seeds": [1],
         "train_size": 14,

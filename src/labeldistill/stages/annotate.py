@@ -13,6 +13,11 @@ from labeldistill.errors import LabelDistillError
 
 log = logging.getLogger(__name__)
 
+DEFAULT_SHOTS = 16
+# Batch calibration (see LocalTeacher): without it the small model gives one label to nearly
+# every text.
+DEFAULT_CALIBRATION_TEXTS = 32
+
 
 def human_labels(part: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
     """The gold column as a labeler: one-hot probabilities, no prompt."""
@@ -30,6 +35,20 @@ def human_labels(part: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
     )
 
 
+def calibration_sample(pool: pd.DataFrame, examples: Sequence, size: int, seed: int) -> list[str]:
+    """Pool texts (never examples) whose mean prediction is the prompt's prior.
+
+    Fixed per prompt (seed and pool content, not row order), so that every part of a task is
+    labelled with the same prior; their labels are never read.
+    """
+    shown = {example.text for example in examples}
+    candidates = pool[~pool["text"].isin(shown)].sort_values("id", kind="stable")
+    if size <= 0 or candidates.empty:
+        return []
+    chosen = candidates.sample(n=min(size, len(candidates)), random_state=seed)
+    return list(chosen["text"])
+
+
 def local_llm_labels(
     part: pd.DataFrame,
     pool: pd.DataFrame,
@@ -44,13 +63,31 @@ def local_llm_labels(
     from labeldistill.prompts import build_prompt, draw_examples
     from labeldistill.teachers.local import LocalTeacher
 
-    examples = draw_examples(pool, int(settings.get("shots", 4)), int(settings.get("shots_seed", 0)))
+    seed = int(settings.get("shots_seed", 0))
+    examples = draw_examples(pool, int(settings.get("shots", DEFAULT_SHOTS)), seed)
     prompt = build_prompt(codebook, labels, examples)
-    teacher = LocalTeacher(
-        model_dir, labels, prompt, threads=threads, model_name=str(settings["model"])
+    calibration = calibration_sample(
+        pool, examples, int(settings.get("calibration_texts", DEFAULT_CALIBRATION_TEXTS)), seed
     )
-    log.info("%s: %d texts, %d examples, prompt %s", labeler, len(part), len(examples), prompt.hash)
+    teacher = LocalTeacher(
+        model_dir,
+        labels,
+        prompt,
+        threads=threads,
+        model_name=str(settings["model"]),
+        max_text_tokens=int(settings.get("max_text_tokens", 256)),
+        calibration_texts=calibration,
+    )
+    log.info(
+        "%s: %d texts, %d examples, %d calibration texts, prompt %s",
+        labeler,
+        len(part),
+        len(examples),
+        len(calibration),
+        prompt.hash,
+    )
     results = teacher.label(list(part["text"]))
+    log.info("provenance: %s", teacher.provenance)
     return pd.DataFrame(
         {
             "id": part["id"],
@@ -86,8 +123,7 @@ def run(
         frame = local_llm_labels(part, pool, text, labels, labeler, settings, model_dir, threads)
     else:
         raise LabelDistillError(
-            f"config key labelers.{labeler}.backend: unknown backend {backend!r} "
-            "(valid: local)"
+            f"config key labelers.{labeler}.backend: unknown backend {backend!r} (valid: local)"
         )
     failed = frame["label"].isna().sum()
     log.info("%s: %d labelled, %d failed", out_path, len(frame) - failed, failed)

@@ -1,0 +1,70 @@
+"""Students: small supervised classifiers trained on a labeler's labels.
+
+    student = make_student({"kind": "tfidf-logreg", "C": 1.0}, labels=["neg", "pos"], seed=1)
+    student.fit(texts, labels, val_texts, val_labels).save(folder)
+    load_student(folder).predict_proba(more_texts)   # (n, 2), columns in label order
+
+Each kind lives in its own module behind the `Student` interface of `base`; the modules are
+imported only when a student of that kind is made (torch is not loaded for tfidf-logreg).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from labeldistill.errors import LabelDistillError
+from labeldistill.students.base import STUDENT_FILE, Student
+
+STUDENT_KINDS = ("tfidf-logreg", "transformer")
+
+__all__ = ["STUDENT_KINDS", "Student", "load_student", "make_student", "student_class"]
+
+
+def student_class(kind: str, config_key: str = "student") -> type[Student]:
+    """The class that implements a student kind."""
+    if kind == "tfidf-logreg":
+        from labeldistill.students.tfidf_logreg import TfidfLogRegStudent
+
+        return TfidfLogRegStudent
+    if kind == "transformer":
+        from labeldistill.students.transformer import TransformerStudent
+
+        return TransformerStudent
+    raise LabelDistillError(
+        f"{config_key}.kind: unknown student kind {kind!r} (valid: {list(STUDENT_KINDS)})"
+    )
+
+
+def make_student(
+    settings: dict,
+    labels: Sequence[str],
+    seed: int,
+    threads: int = 1,
+    config_key: str = "student",
+) -> Student:
+    """A new, unfitted student from the config block of one student.
+
+    `config_key` (e.g. "students.minilm") prefixes error messages about bad settings.
+    """
+    if not isinstance(settings, dict) or "kind" not in settings:
+        raise LabelDistillError(
+            f"{config_key}: a student's settings need a 'kind' (valid: {list(STUDENT_KINDS)})"
+        )
+    cls = student_class(settings["kind"], config_key)
+    return cls(settings, labels, seed, threads, config_key=config_key)
+
+
+def load_student(directory: Path, threads: int = 1) -> Student:
+    """A fitted student from the folder that `Student.save` wrote."""
+    directory = Path(directory)
+    meta_path = directory / STUDENT_FILE
+    if not meta_path.is_file():
+        raise LabelDistillError(f"{directory}: not a saved student (no {STUDENT_FILE})")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise LabelDistillError(f"{meta_path}: not valid JSON ({err})") from err
+    cls = student_class(meta.get("kind"), str(meta_path))
+    return cls.load_model(directory, meta, threads)

@@ -1,0 +1,230 @@
+"""The interface every student follows, and the checks of its settings.
+
+A student is a scikit-learn-like classifier over texts: `fit` on texts and labels (optionally
+with a validation part for early stopping, optionally with soft targets), `predict_proba`
+with one column per label in the order of `labels`, `predict`, and `save` to a folder that
+`labeldistill.students.load_student` reads back. The folder holds `student.json` (kind,
+settings, labels, seed, what fitting found) beside the model files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import numbers
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from labeldistill.errors import LabelDistillError
+
+log = logging.getLogger(__name__)
+
+STUDENT_FILE = "student.json"
+TARGETS = ("hard", "soft")
+
+
+# Checks for setting values: each returns None when the value is fine, else what would be valid.
+def positive_int(value: Any) -> str | None:
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    return None if ok else "an integer >= 1"
+
+
+def non_negative_int(value: Any) -> str | None:
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+    return None if ok else "an integer >= 0"
+
+
+def positive_number(value: Any) -> str | None:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
+    return None if ok else "a number > 0"
+
+
+def non_negative_number(value: Any) -> str | None:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= 0
+    return None if ok else "a number >= 0"
+
+
+def fraction(value: Any) -> str | None:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < 1
+    return None if ok else "a number in [0, 1)"
+
+
+def boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+def one_of(*choices: Any) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"one of {list(choices)}"
+
+    return check
+
+
+def optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    def check_optional(value: Any) -> str | None:
+        if value is None:
+            return None
+        problem = check(value)
+        return None if problem is None else f"null or {problem}"
+
+    return check_optional
+
+
+def non_empty_string(value: Any) -> str | None:
+    return None if isinstance(value, str) and value.strip() else "a non-empty string"
+
+
+class Student(ABC):
+    """Base class: settings with defaults, label bookkeeping, `predict`, `save`."""
+
+    kind: ClassVar[str]
+    # Every setting a kind accepts, with its default; `kind` itself is implied.
+    defaults: ClassVar[dict[str, Any]]
+    checks: ClassVar[dict[str, Callable[[Any], str | None]]]
+
+    def __init__(
+        self,
+        settings: dict,
+        labels: Sequence[str],
+        seed: int,
+        threads: int = 1,
+        config_key: str = "student",
+    ) -> None:
+        self.config_key = config_key
+        self.settings = self.resolve_settings(settings, config_key)
+        self.labels = [str(label) for label in labels]
+        if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
+            raise LabelDistillError(
+                f"{config_key}: a student needs at least two distinct labels, got {self.labels}"
+            )
+        self.seed = int(seed)
+        self.threads = max(1, int(threads))
+        self.fit_info: dict[str, Any] = {}
+
+    # -- settings ---------------------------------------------------------------------------
+    @classmethod
+    def resolve_settings(cls, settings: dict, config_key: str = "student") -> dict[str, Any]:
+        """The settings with defaults filled in; unknown keys or bad values raise."""
+        given = {key: value for key, value in dict(settings or {}).items() if key != "kind"}
+        unknown = sorted(set(given) - set(cls.defaults))
+        if unknown:
+            raise LabelDistillError(
+                f"{config_key}.{unknown[0]}: unknown setting for a {cls.kind!r} student "
+                f"(valid: {sorted(cls.defaults)})"
+            )
+        resolved = {**cls.defaults, **given}
+        for key, value in resolved.items():
+            check = cls.checks.get(key)
+            problem = check(value) if check else None
+            if problem:
+                raise LabelDistillError(
+                    f"{config_key}.{key}: {value!r} is not valid for a {cls.kind!r} student "
+                    f"(expected {problem})"
+                )
+        return resolved
+
+    # -- label bookkeeping ------------------------------------------------------------------
+    def label_indices(self, labels: Sequence[str], what: str = "training labels") -> np.ndarray:
+        """Map label strings to column indices; a label outside the label set raises."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        out = np.empty(len(labels), dtype=np.int64)
+        for row, label in enumerate(labels):
+            if label not in index:
+                raise LabelDistillError(
+                    f"{what}, row {row}: label {label!r} is not one of the task's labels {self.labels}"
+                )
+            out[row] = index[label]
+        return out
+
+    def check_fit_inputs(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        soft_targets: np.ndarray | None,
+    ) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+        texts = [str(text) for text in texts]
+        if len(texts) != len(labels):
+            raise LabelDistillError(f"{len(texts)} training texts but {len(labels)} labels")
+        if not texts:
+            raise LabelDistillError("no training texts: every label is missing or failed")
+        y = self.label_indices(labels)
+        targets = None
+        if self.settings.get("targets") == "soft":
+            targets = self.soft_target_matrix(y, soft_targets)
+        present = Counter(self.labels[i] for i in y)
+        if len(present) < 2:
+            log.warning(
+                "training labels hold one class only (%s): the student will always predict it",
+                next(iter(present)),
+            )
+        self.fit_info["n_train"] = len(texts)
+        self.fit_info["train_label_counts"] = {label: present.get(label, 0) for label in self.labels}
+        return texts, y, targets
+
+    def soft_target_matrix(self, y: np.ndarray, soft_targets: np.ndarray | None) -> np.ndarray:
+        """Rows of label probabilities; missing rows (NaN or no matrix) become one-hot."""
+        one_hot = np.eye(len(self.labels))[y]
+        if soft_targets is None:
+            log.warning("targets: soft, but no label probabilities given: using the hard labels")
+            return one_hot
+        targets = np.asarray(soft_targets, dtype=np.float64)
+        if targets.shape != one_hot.shape:
+            raise LabelDistillError(
+                f"soft targets have shape {targets.shape}, expected {one_hot.shape} "
+                f"(one column per label {self.labels})"
+            )
+        missing = ~np.isfinite(targets).all(axis=1) | (targets.sum(axis=1) <= 0)
+        targets = np.where(missing[:, None], one_hot, np.clip(targets, 0, None))
+        return targets / targets.sum(axis=1, keepdims=True)
+
+    # -- the estimator interface ------------------------------------------------------------
+    @abstractmethod
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        val_texts: Sequence[str] | None = None,
+        val_labels: Sequence[str] | None = None,
+        soft_targets: np.ndarray | None = None,
+    ) -> Student:
+        """Fit on texts and their labels; the validation part (if any) picks the best epoch."""
+
+    @abstractmethod
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """An (n, len(labels)) array of probabilities, columns in the order of `labels`."""
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        proba = self.predict_proba(texts)
+        return [self.labels[i] for i in proba.argmax(axis=1)] if len(proba) else []
+
+    # -- persistence ------------------------------------------------------------------------
+    @abstractmethod
+    def save_model(self, directory: Path) -> dict[str, Any]:
+        """Write the model files into `directory`; return extra fields for student.json."""
+
+    @classmethod
+    @abstractmethod
+    def load_model(cls, directory: Path, meta: dict[str, Any], threads: int = 1) -> Student:
+        """Rebuild a fitted student from `directory` and its student.json."""
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        extra = self.save_model(directory)
+        meta = {
+            "kind": self.kind,
+            "settings": self.settings,
+            "labels": self.labels,
+            "seed": self.seed,
+            "fit": self.fit_info,
+            **extra,
+        }
+        (directory / STUDENT_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(labels={self.labels}, seed={self.seed}, {self.settings})"

