@@ -1,10 +1,9 @@
 """Throughput and accuracy of the local teacher: prefix reuse against recomputing the prompt.
 
-    python bench/local_labeling_throughput.py --model gemma3-270m --n-texts 150 --k-shots 6 --threads 2
+    python bench/local_labeling_throughput.py --model gemma3-270m --n-texts 150 --k-shots 16 --threads 2
 
 Converts the model into a cache folder if needed, draws k few-shot examples from texts that
-are not scored, labels N tweets (data/tweets_negative/texts.csv, or the raw Hutto & Gilbert
-tweets: negative if the mean rating is below -0.5) three ways: prefix reuse with batches,
+are not scored, labels N tweets of data/tweets_negative three ways: prefix reuse with batches,
 prefix reuse one text at a time, and the whole prompt recomputed per text. Prints seconds per
 text, the speed-ups, and accuracy / F1 of "negative" against the human labels.
 With --calibration-texts (default 32 pool texts that are neither scored nor examples) the
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -29,7 +27,6 @@ from labeldistill.teachers.local_models import prepare_local_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_DIR = ROOT / "data" / "tweets_negative"
-RAW_TWEETS = Path("/tmp/vader/h/hutto_ICWSM_2014/tweets_GroundTruth.txt")
 SHORT_CODEBOOK = (
     "Decide whether the tone of a tweet is negative. negative: anger, sadness, fear, "
     "complaint, insult, disappointment, or something bad happening. other: positive, "
@@ -37,21 +34,9 @@ SHORT_CODEBOOK = (
 )
 
 
-def load_task(raw: Path) -> tuple[pd.DataFrame, str]:
-    texts = TASK_DIR / "texts.csv"
-    codebook = TASK_DIR / "codebook.md"
-    if texts.exists():
-        frame = pd.read_csv(texts, dtype=str, keep_default_na=False)[["id", "text", "label"]]
-    else:
-        rows = [line.split("\t", 2) for line in raw.read_text().splitlines() if line.strip()]
-        frame = pd.DataFrame(
-            {
-                "id": [r[0] for r in rows],
-                "text": [r[2] for r in rows],
-                "label": ["negative" if float(r[1]) < -0.5 else "other" for r in rows],
-            }
-        )
-    return frame, codebook.read_text() if codebook.exists() else SHORT_CODEBOOK
+def load_task() -> tuple[pd.DataFrame, str]:
+    frame = pd.read_csv(TASK_DIR / "texts.csv", dtype=str, keep_default_na=False)
+    return frame[["id", "text", "label"]], (TASK_DIR / "codebook.md").read_text(encoding="utf-8")
 
 
 def scores(gold: list[str], predicted: list[str | None], positive: str) -> dict[str, float]:
@@ -75,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="gemma3-270m", help="known name, .gguf or folder")
     parser.add_argument("--n-texts", type=int, default=150)
-    parser.add_argument("--k-shots", type=int, default=6)
+    parser.add_argument("--k-shots", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
@@ -95,11 +80,9 @@ def main() -> None:
     parser.add_argument(
         "--models-dir",
         type=Path,
-        default=Path(
-            os.environ.get("LABELDISTILL_MODELS", Path.home() / ".cache" / "labeldistill" / "models")
-        ),
+        default=ROOT / "results" / "models",
+        help="converted models (the workflow's models_dir, so a finished run's model is reused)",
     )
-    parser.add_argument("--raw-tweets", type=Path, default=RAW_TWEETS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -109,7 +92,7 @@ def main() -> None:
         prepare_local_model(args.model, model_dir)
         print(f"converted {args.model} in {time.perf_counter() - t0:.1f} s")
 
-    frame, codebook = load_task(args.raw_tweets)
+    frame, codebook = load_task()
     if args.short_codebook:
         codebook = SHORT_CODEBOOK
     shuffled = frame.sample(frac=1.0, random_state=args.seed).reset_index(drop=True)

@@ -4,6 +4,9 @@ rule prepare_local_model:
     params:
         source=lambda w: local_model_source(w.model),
         code=fingerprint("prepare_model"),
+    threads: 1
+    resources:
+        **rule_resources("prepare_local_model"),
     log:
         "results/logs/prepare_local_model/{model}.log",
     benchmark:
@@ -24,6 +27,8 @@ rule annotate:
         labeler=lambda w: labeler_settings(w.labeler),
         code=fingerprint("annotate"),
     threads: lambda w: labeler_threads(w.labeler)
+    resources:
+        **rule_resources("annotate", on_gpu=labeler_on_gpu),
     log:
         "results/logs/annotate/{task}/{labeler}/{part}.log",
     benchmark:
@@ -45,8 +50,13 @@ rule agreement:
         labels=lambda w: config["tasks"][w.task]["labels"],
         positive_label=lambda w: task_spec(w.task).positive_label,
         code=fingerprint("agreement"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
     log:
         "results/logs/agreement/{task}/{labeler}.log",
+    benchmark:
+        "results/benchmarks/agreement/{task}/{labeler}.tsv"
     conda:
         "../envs/report.yaml"
     script:

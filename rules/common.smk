@@ -1,4 +1,5 @@
-# Paths, config accessors and code fingerprints: every path pattern is spelled here only.
+# Paths, config accessors, code fingerprints and job resources: every path pattern is spelled
+# here only.
 
 import os
 import sys
@@ -14,6 +15,7 @@ os.environ.update(
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from labeldistill import resources as res
 from labeldistill.errors import LabelDistillError
 from labeldistill.fingerprint import code_fingerprint
 from labeldistill.tasks import TaskSpec
@@ -24,6 +26,7 @@ PARTS = ["pool", "val", "test"]
 
 try:
     check_config(config)
+    res.check_resources(config)
 except LabelDistillError as error:
     # One clear line, not Snakemake's traceback of the workflow's own code.
     sys.exit(f"labeldistill: {error}")
@@ -88,7 +91,8 @@ def local_model_source(model):
 
 
 def student_settings(student):
-    return {k: v for k, v in config["students"][student].items() if k != "threads"}
+    """What training depends on; threads and device say where it runs, not what it learns."""
+    return {k: v for k, v in config["students"][student].items() if k not in ("threads", "device")}
 
 
 def student_threads(student):
@@ -112,6 +116,42 @@ def annotate_inputs(wildcards):
         inputs["codebook"] = config["tasks"][wildcards.task]["codebook"]
         inputs["model"] = LOCAL_MODEL.format(model=local_model_name(wildcards.labeler))
     return inputs
+
+
+# ---- resources -------------------------------------------------------------------------
+# Light rules run inside the main Snakemake process, never as cluster jobs.
+localrules:
+    all,
+    split,
+    agreement,
+    fewshot,
+    evaluate_student,
+    evaluate_fewshot,
+    report,
+
+
+def rule_resources(family, on_gpu=None):
+    """A rule family's resources (config `resources`): memory and runtime double per attempt;
+    GPUs only for jobs that `on_gpu(wildcards)` puts on one; a partition only where configured,
+    so that the profile's default applies everywhere else."""
+    settings = res.family_settings(config, family)
+    resources = {
+        "mem_mb": lambda w, attempt: res.scaled(settings["mem_mb"], attempt),
+        "runtime": lambda w, attempt: res.scaled(settings["runtime"], attempt),
+    }
+    if on_gpu is not None:
+        resources["gpu"] = lambda w: res.gpus(config, family, on_gpu(w))
+    if settings.get("slurm_partition"):
+        resources["slurm_partition"] = settings["slurm_partition"]
+    return resources
+
+
+def labeler_on_gpu(wildcards):
+    return res.labeler_on_gpu(labeler_settings(wildcards.labeler))
+
+
+def student_on_gpu(wildcards):
+    return res.student_on_gpu(config["students"][wildcards.student])
 
 
 # ---- targets ---------------------------------------------------------------------------

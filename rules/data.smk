@@ -7,8 +7,13 @@ rule split:
         task=lambda w: task_settings(w.task),
         split=config["split"],
         code=fingerprint("split"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
     log:
         "results/logs/split/{task}.log",
+    benchmark:
+        "results/benchmarks/split/{task}.tsv"
     conda:
         "../envs/annotate.yaml"
     script:

@@ -5,8 +5,13 @@ rule fewshot:
         FEWSHOT_PREDICTIONS,
     params:
         code=fingerprint("fewshot"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
     log:
         "results/logs/fewshot/{task}/{labeler}.log",
+    benchmark:
+        "results/benchmarks/fewshot/{task}/{labeler}.tsv"
     conda:
         "../envs/report.yaml"
     script:
@@ -31,8 +36,13 @@ rule evaluate_student:
         },
         n_boot=config["evaluation"]["n_boot"],
         code=fingerprint("evaluate"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
     log:
         "results/logs/evaluate/{task}/{student}@{labeler}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{task}/{student}@{labeler}/seed{seed}.tsv"
     conda:
         "../envs/report.yaml"
     script:
@@ -57,8 +67,13 @@ rule evaluate_fewshot:
         },
         n_boot=config["evaluation"]["n_boot"],
         code=fingerprint("evaluate"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
     log:
         "results/logs/evaluate/{task}/fewshot@{labeler}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{task}/fewshot@{labeler}.tsv"
     conda:
         "../envs/report.yaml"
     script:

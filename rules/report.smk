@@ -10,8 +10,13 @@ rule report:
         tables_dir=lambda w, output: os.path.dirname(output.tables[0]),
         figures_dir=lambda w, output: os.path.dirname(output.figures[0]),
         code=fingerprint("report"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
     log:
         "results/logs/report.log",
+    benchmark:
+        "results/benchmarks/report.tsv"
     conda:
         "../envs/report.yaml"
     script:

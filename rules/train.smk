@@ -12,6 +12,8 @@ rule train:
         train_size=config["train_size"],
         code=fingerprint("train"),
     threads: lambda w: student_threads(w.student)
+    resources:
+        **rule_resources("train", on_gpu=student_on_gpu),
     log:
         "results/logs/train/{task}/{student}/{labeler}/seed{seed}.log",
     benchmark:
@@ -31,6 +33,8 @@ rule predict:
     params:
         code=fingerprint("predict"),
     threads: lambda w: student_threads(w.student)
+    resources:
+        **rule_resources("predict", on_gpu=student_on_gpu),
     log:
         "results/logs/predict/{task}/{student}/{labeler}/seed{seed}.log",
     benchmark:

@@ -1,0 +1,190 @@
+"""What a labeler's run cost: requests, cache hits, retries, tokens, seconds and dollars, and a
+budget cap that stops the run before a request could go over it.
+
+The cap reserves each request's worst case (its estimated prompt tokens, plus 10%, plus
+max_tokens) while it is in flight and settles it at the real usage when the answer arrives,
+so even many concurrent requests cannot overshoot together. Everything already paid for is in
+the response cache: raising the budget and running again pays only for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+from labeldistill.errors import LabelDistillError
+
+# US dollars per million tokens, list prices (standard tier) as published by OpenAI in 2025.
+# Prices change: override or extend per labeler with `labelers.<name>.prices`.
+DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "gpt-4.1": {"input_per_million": 2.00, "output_per_million": 8.00},
+    "gpt-4.1-mini": {"input_per_million": 0.40, "output_per_million": 1.60},
+    "gpt-4.1-nano": {"input_per_million": 0.10, "output_per_million": 0.40},
+    "gpt-4o": {"input_per_million": 2.50, "output_per_million": 10.00},
+    "gpt-4o-mini": {"input_per_million": 0.15, "output_per_million": 0.60},
+    "gpt-4-turbo": {"input_per_million": 10.00, "output_per_million": 30.00},
+    "gpt-4": {"input_per_million": 30.00, "output_per_million": 60.00},
+    "gpt-3.5-turbo": {"input_per_million": 0.50, "output_per_million": 1.50},
+}
+# Room for the token estimate being a little short (approximate encodings, chat framing).
+RESERVE_MARGIN = 1.10
+
+
+@dataclass(frozen=True)
+class Price:
+    input_per_million: float
+    output_per_million: float
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.input_per_million + output_tokens * self.output_per_million) / 1e6
+
+
+def find_price(model: str, prices: Mapping[str, Mapping[str, float]] | None = None) -> Price | None:
+    """The price of `model`: an exact entry, else the longest entry its name starts with (a dated
+    snapshot such as gpt-4o-mini-2024-07-18 costs what gpt-4o-mini does). `prices` comes first."""
+    table = {**DEFAULT_PRICES, **(prices or {})}
+    name = model if model in table else None
+    if name is None:
+        starts = [key for key in table if model.startswith(key)]
+        name = max(starts, key=len) if starts else None
+    if name is None:
+        return None
+    entry = table[name]
+    try:
+        return Price(float(entry["input_per_million"]), float(entry["output_per_million"]))
+    except (KeyError, TypeError, ValueError) as error:
+        raise LabelDistillError(
+            f"price of {name!r} must be a mapping with input_per_million and output_per_million, got {entry!r}"
+        ) from error
+
+
+class BudgetExceeded(LabelDistillError):
+    """The next request could take the run over its dollar budget."""
+
+
+@dataclass
+class Usage:
+    """Counts for one labeler on one task (one run), serialisable with `to_dict`."""
+
+    labeler: str
+    task: str
+    model: str
+    requests_sent: int = 0  # HTTP requests, retries included
+    responses: int = 0  # answers received and cached (paid)
+    cache_hits: int = 0
+    retries: int = 0
+    failed_requests: int = 0  # gave up after the last retry
+    texts: int = 0
+    failed_texts: int = 0
+    failed_samples: int = 0
+    input_tokens: int = 0  # paid in this run
+    output_tokens: int = 0
+    cached_input_tokens: int = 0  # served from the cache: not paid again
+    cached_output_tokens: int = 0
+    wall_seconds: float = 0.0
+    dollars: float | None = 0.0  # None: no price known for the model
+    budget_usd: float | None = None
+    price: dict | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Accountant:
+    """Keeps a run's Usage and enforces its budget."""
+
+    usage: Usage
+    price: Price | None
+    budget_usd: float | None = None
+    cache_location: str = "the response cache"
+    config_key: str = "budget_usd"
+    reserved: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.budget_usd is not None and self.price is None:
+            raise LabelDistillError(
+                f"{self.config_key}: a budget needs the price of {self.usage.model!r}; "
+                "give it under the labeler's `prices` (input_per_million, output_per_million)"
+            )
+        self.usage.budget_usd = self.budget_usd
+        self.usage.price = None if self.price is None else asdict(self.price)
+        if self.price is None:
+            self.usage.dollars = None
+
+    @property
+    def spent(self) -> float:
+        return self.usage.dollars or 0.0
+
+    def reserve(self, input_tokens: int, max_output_tokens: int) -> float:
+        """Book the worst case of one request before it is sent; raises BudgetExceeded instead
+        when spent + in flight + this request could exceed the budget."""
+        if self.price is None:
+            return 0.0
+        worst = self.price.cost(math.ceil(input_tokens * RESERVE_MARGIN), max_output_tokens)
+        if self.budget_usd is not None and self.spent + self.reserved + worst > self.budget_usd:
+            raise BudgetExceeded(
+                f"{self.config_key}: stopping before the budget of ${self.budget_usd:.4f} could be "
+                f"exceeded (${self.spent:.4f} spent, ${self.reserved:.4f} reserved for requests in "
+                f"flight, the next request may cost up to ${worst:.4f}); every answer paid for is kept "
+                f"in {self.cache_location}: raise the budget and run again to go on"
+            )
+        self.reserved += worst
+        return worst
+
+    def settle(self, reservation: float, input_tokens: int, output_tokens: int) -> None:
+        """A response arrived: release its reservation and book what it really cost."""
+        self.reserved = max(0.0, self.reserved - reservation)
+        self.usage.responses += 1
+        self.usage.input_tokens += input_tokens
+        self.usage.output_tokens += output_tokens
+        if self.price is not None:
+            self.usage.dollars = self.spent + self.price.cost(input_tokens, output_tokens)
+
+    def release(self, reservation: float) -> None:
+        """The request was given up without an answer (nothing billed)."""
+        self.reserved = max(0.0, self.reserved - reservation)
+
+    def cache_hit(self, input_tokens: int, output_tokens: int) -> None:
+        self.usage.cache_hits += 1
+        self.usage.cached_input_tokens += input_tokens
+        self.usage.cached_output_tokens += output_tokens
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What a configured run would cost at most, before anything is sent."""
+
+    model: str
+    requests: int  # texts x samples, less those already in the cache
+    cached_requests: int
+    prompt_tokens: int  # over the requests to send
+    max_output_tokens: int  # requests x max_tokens: the worst case
+    dollars_max: float | None  # None: no price known for the model
+    token_method: str  # how prompt tokens were counted (tiktoken encoding or a rough estimate)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def estimate_cost(
+    model: str,
+    prompt_tokens_per_request: Sequence[int],
+    max_tokens: int,
+    price: Price | None,
+    token_method: str,
+    cached_requests: int = 0,
+) -> CostEstimate:
+    requests = len(prompt_tokens_per_request)
+    prompt_tokens = int(sum(prompt_tokens_per_request))
+    max_output = requests * int(max_tokens)
+    return CostEstimate(
+        model=model,
+        requests=requests,
+        cached_requests=cached_requests,
+        prompt_tokens=prompt_tokens,
+        max_output_tokens=max_output,
+        dollars_max=None if price is None else price.cost(prompt_tokens, max_output),
+        token_method=token_method,
+    )

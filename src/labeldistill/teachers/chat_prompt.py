@@ -1,0 +1,51 @@
+"""Chat messages built from a codebook and few-shot examples, for chat-style backends.
+
+    system:    <codebook>  Valid labels: a, b  Answer with the label only ...
+    user:      <example text>          } one pair per few-shot example
+    assistant: <example label>         }
+    user:      <the text to label>
+
+Everything before the last user turn is the same for every text (servers with prefix caching,
+such as vLLM and OpenAI, reuse it). Shared by every chat backend (`openai`, later `vllm`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from labeldistill.prompts import Example, build_prompt, flatten
+from labeldistill.teachers.response_cache import canonical_json
+
+ANSWER_INSTRUCTION = "Answer with the label only: exactly one of the valid labels, nothing else."
+
+
+@dataclass(frozen=True)
+class ChatPrompt:
+    prefix: tuple[dict[str, str], ...]  # system message and example turns, shared by every text
+
+    def messages(self, text: str) -> list[dict[str, str]]:
+        """The full conversation for one text (the text flattened to one line)."""
+        return [dict(message) for message in self.prefix] + [{"role": "user", "content": flatten(text)}]
+
+    @property
+    def hash(self) -> str:
+        """Short sha256 hex of the shared messages: names the prompt in provenance."""
+        return hashlib.sha256(canonical_json(list(self.prefix)).encode("utf-8")).hexdigest()[:16]
+
+
+def system_message(codebook: str, labels: Sequence[str]) -> str:
+    parts = [codebook.strip(), f"Valid labels: {', '.join(labels)}", ANSWER_INSTRUCTION]
+    return "\n\n".join(part for part in parts if part)
+
+
+def build_chat_prompt(codebook: str, labels: Sequence[str], examples: Sequence[Example]) -> ChatPrompt:
+    """Codebook and valid labels as the system message, each example as a user/assistant pair."""
+    labels = [str(label) for label in labels]
+    build_prompt(codebook, labels, examples)  # the same checks of labels and examples as every backend
+    prefix: list[dict[str, str]] = [{"role": "system", "content": system_message(codebook, labels)}]
+    for example in examples:
+        prefix.append({"role": "user", "content": flatten(example.text)})
+        prefix.append({"role": "assistant", "content": example.label})
+    return ChatPrompt(prefix=tuple(prefix))

@@ -1,0 +1,88 @@
+"""n samples per text into one label: the mode, its consistency and the vote shares.
+
+Consistency as in Pangakis et al. (2023): ask n times at temperature T; the modal label is the
+answer and the share of samples agreeing with it measures how sure the model is. Shares are
+taken over the samples that gave a label (failed samples are counted apart); ties go to the
+label that comes first in the label order. Shared by every chat backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from labeldistill.teachers.answers import SampleAnswer
+
+
+@dataclass(frozen=True)
+class SampleOutcome:
+    """One sample of one text: its answer and what it cost."""
+
+    answer: SampleAnswer
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached: bool = False
+    model: str | None = None  # as the server reports it
+    system_fingerprint: str | None = None
+
+
+@dataclass
+class TextLabel:
+    """The teacher's verdict on one text."""
+
+    id: str
+    label: str | None  # one of the labels, or None: every sample failed
+    probabilities: list[float]  # aligned with the labels; [] for a failure
+    consistency: float | None  # share of labelled samples agreeing with `label`
+    n_samples: int
+    n_failed_samples: int
+    error: str | None = None  # why the text failed (the first sample's error)
+    raw: list[str] = field(default_factory=list)  # raw answers of the failed samples
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_hits: int = 0
+    provenance: dict = field(default_factory=dict)
+
+
+def aggregate(
+    text_id: str,
+    samples: Sequence[SampleOutcome],
+    labels: Sequence[str],
+    provenance: dict | None = None,
+) -> TextLabel:
+    """Mode, consistency and vote shares; a lone sample with logprobs keeps those probabilities."""
+    labels = list(labels)
+    votes = [s.answer.label for s in samples if s.answer.label is not None]
+    failed = [s for s in samples if s.answer.label is None]
+    served = next((s for s in samples if s.model is not None), None)
+    provenance = dict(provenance or {})
+    provenance["model_reported"] = served.model if served else None
+    provenance["system_fingerprint"] = served.system_fingerprint if served else None
+    common = {
+        "id": str(text_id),
+        "n_samples": len(samples),
+        "n_failed_samples": len(failed),
+        "raw": [s.answer.raw for s in failed if s.answer.raw is not None],
+        "input_tokens": sum(s.input_tokens for s in samples),
+        "output_tokens": sum(s.output_tokens for s in samples),
+        "cache_hits": sum(s.cached for s in samples),
+        "provenance": provenance,
+    }
+    if not votes:
+        errors = [s.answer.error for s in failed if s.answer.error]
+        error = errors[0] if errors else "no answer"
+        if len(samples) > 1:
+            error = f"all {len(samples)} samples failed; first: {error}"
+        return TextLabel(label=None, probabilities=[], consistency=None, error=error, **common)
+    counts = [votes.count(label) for label in labels]
+    best = max(range(len(labels)), key=lambda i: (counts[i], -i))  # ties: earlier label
+    probabilities = [count / len(votes) for count in counts]
+    lone = samples[0].answer.probabilities if len(samples) == 1 else None
+    if lone is not None:
+        probabilities = list(lone)
+    return TextLabel(
+        label=labels[best],
+        probabilities=probabilities,
+        consistency=counts[best] / len(votes),
+        **common,
+    )
