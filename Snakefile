@@ -24,6 +24,17 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
+# Seconds of work each: on a cluster they run in this process instead of as queued jobs.
+localrules:
+    all,
+    split,
+    agreement,
+    fewshot,
+    evaluate_student,
+    evaluate_fewshot,
+    report,
+
+
 rule all:
     input:
         report_outputs(),

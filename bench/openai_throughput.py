@@ -5,16 +5,18 @@ The fake server (tests/fake_openai_server.py, its own process) answers every req
 labels per second; the client should reach 90% of it up to c = 32. Each concurrency level
 starts from an empty cache; a last run over a warm cache must send no request at all.
 
-    .venv/bin/python bench/openai_throughput.py [--texts 640] [--latency 0.05]
+    .venv/bin/python bench/openai_throughput.py [--texts 640] [--latency 0.05] [--transport aiohttp]
+
+Client and server share the machine's cores: on a busy machine the figures drop (see `uptime`).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -27,6 +29,8 @@ from labeldistill.teachers.openai_api import label_with_api  # noqa: E402
 LABELS = ["positive", "negative", "neutral"]
 CODEBOOK = "Decide whether the text expresses a positive, a negative or a neutral sentiment."
 EXAMPLES = [Example("What a lovely day", "positive"), Example("This is awful", "negative")]
+TARGET_SHARE = 0.9
+TARGET_UP_TO = 32
 
 
 def texts(n: int, run: str) -> list[str]:
@@ -35,49 +39,58 @@ def texts(n: int, run: str) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--texts", type=int, default=640, help="texts per level (more at high concurrency)")
+    parser.add_argument(
+        "--texts", type=int, default=640, help="texts per level (at least 20 rounds of the pool)"
+    )
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--concurrency", default="1,8,32,64")
+    parser.add_argument("--transport", default="aiohttp", choices=["aiohttp", "openai"])
+    parser.add_argument("--cache-root", default=None, help="where the caches go (default: the system's temp)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     levels = [int(c) for c in args.concurrency.split(",")]
-    print(f"fake server latency {args.latency * 1000:.0f} ms, no faults")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"fake server latency {args.latency * 1000:.0f} ms, no faults; transport {args.transport}; "
+        f"{len(os.sched_getaffinity(0))} cores, load average {load:.2f}"
+    )
     print(f"{'concurrency':>11} {'texts':>6} {'seconds':>8} {'labels/s':>9} {'ideal':>7} {'share':>6}")
-    with FakeOpenAIServer(latency=args.latency, fault_rate=0.0) as server, tempfile.TemporaryDirectory() as tmp:
+    with (
+        FakeOpenAIServer(latency=args.latency, fault_rate=0.0) as server,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         for concurrency in levels:
-            # At least 10 rounds of the pool, so that start and finish do not weigh much.
             n = max(args.texts if concurrency > 1 else 100, concurrency * 20)
             settings = {
                 "model": "gpt-4o-mini",
                 "base_url": server.base_url,
                 "api_key_env": "",
                 "concurrency": concurrency,
+                "transport": args.transport,
                 "progress": False,
             }
             batch = texts(n, f"c{concurrency}")
-            started = time.perf_counter()
+            cache_dir = Path(tmp) / f"c{concurrency}"
             results, usage = label_with_api(
-                batch, None, CODEBOOK, LABELS, EXAMPLES, settings, Path(tmp) / f"c{concurrency}", "bench"
+                batch, None, CODEBOOK, LABELS, EXAMPLES, settings, cache_dir, "bench"
             )
-            seconds = usage["wall_seconds"]
-            rate = n / seconds
-            ideal = concurrency / args.latency
-            failed = sum(r.label is None for r in results)
-            assert failed == 0 and usage["requests_sent"] == n, (failed, usage)
-            print(f"{concurrency:>11} {n:>6} {seconds:>8.2f} {rate:>9.1f} {ideal:>7.0f} {rate / ideal:>6.0%}")
-            del started
+            if any(r.label is None for r in results) or usage["requests_sent"] != n:
+                raise SystemExit(f"unexpected failures or retries: {usage}")
+            rate = n / usage["wall_seconds"]
+            share = rate / (concurrency / args.latency)
+            flag = " (below target)" if concurrency <= TARGET_UP_TO and share < TARGET_SHARE else ""
+            print(
+                f"{concurrency:>11} {n:>6} {usage['wall_seconds']:>8.2f} {rate:>9.1f} "
+                f"{concurrency / args.latency:>7.0f} {share:>6.0%}{flag}"
+            )
         # Warm cache: the last level's texts again.
-        started = time.perf_counter()
-        results, usage = label_with_api(
-            batch, None, CODEBOOK, LABELS, EXAMPLES, settings, Path(tmp) / f"c{concurrency}", "bench"
-        )
-        seconds = usage["wall_seconds"]
+        results, usage = label_with_api(batch, None, CODEBOOK, LABELS, EXAMPLES, settings, cache_dir, "bench")
         print(
             f"warm cache: {n} texts, {usage['requests_sent']} requests sent, "
-            f"{usage['cache_hits']} cache hits, {n / seconds:.0f} labels/s "
-            f"({time.perf_counter() - started:.2f} s with setup)"
+            f"{usage['cache_hits']} cache hits, {n / usage['wall_seconds']:.0f} labels/s"
         )
-        assert usage["requests_sent"] == 0
+        if usage["requests_sent"]:
+            raise SystemExit("a warm cache sent requests")
 
 
 if __name__ == "__main__":

@@ -22,15 +22,17 @@ rule annotate:
         unpack(annotate_inputs),
     output:
         labels=LABELS,
+        usage=USAGE,
     params:
         labels=lambda w: config["tasks"][w.task]["labels"],
         labeler=lambda w: labeler_settings(w.labeler),
         code=fingerprint("annotate"),
     threads: lambda w: labeler_threads(w.labeler)
     resources:
-        **rule_resources("annotate", on_gpu=labeler_on_gpu),
+        **rule_resources("annotate", "labeler", LABELER_ON_GPU),
     log:
-        "results/logs/annotate/{task}/{labeler}/{part}.log",
+        main="results/logs/annotate/{task}/{labeler}/{part}.log",
+        server="results/logs/annotate/{task}/{labeler}/{part}.server.log",
     benchmark:
         "results/benchmarks/annotate/{task}/{labeler}/{part}.tsv"
     conda:

@@ -51,6 +51,7 @@ wildcard_constraints:
 # ---- paths -----------------------------------------------------------------------------
 SPLIT = "results/{task}/splits/{part}.parquet"
 LABELS = "results/{task}/labels/{labeler}/{part}.parquet"
+USAGE = "results/{task}/usage/{labeler}/{part}.json"
 AGREEMENT = "results/{task}/agreement/{labeler}.json"
 STUDENT_DIR = "results/{task}/students/{student}/{labeler}/seed{seed}"
 STUDENT_PREDICTIONS = "results/{task}/predictions/{student}@{labeler}/seed{seed}.parquet"
@@ -58,7 +59,7 @@ FEWSHOT_PREDICTIONS = "results/{task}/predictions/fewshot@{labeler}.parquet"
 STUDENT_METRICS = "results/{task}/metrics/{student}@{labeler}/seed{seed}.json"
 FEWSHOT_METRICS = "results/{task}/metrics/fewshot@{labeler}.json"
 LOCAL_MODEL = f"{MODELS_DIR}/{{model}}"
-TABLE_NAMES = ["per_task", "medians", "gaps", "agreement"]
+TABLE_NAMES = ["per_task", "medians", "gaps", "agreement", "cost"]
 TABLE_FORMATS = ["csv", "md", "tex"]
 FIGURE_NAMES = ["f1_by_task", "f1_by_condition"]
 
@@ -100,7 +101,13 @@ def student_threads(student):
 
 
 def labeler_threads(labeler):
-    return 1 if labeler == HUMAN else int(config["labelers"][labeler].get("threads", 2))
+    if labeler == HUMAN:
+        return 1
+    settings = config["labelers"][labeler]
+    if settings.get("server"):
+        # Every job of this labeler starts its server on the same port: one at a time.
+        return workflow.cores
+    return int(settings.get("threads", 2 if settings["backend"] == "local" else 1))
 
 
 def fingerprint(stage):
@@ -114,44 +121,41 @@ def annotate_inputs(wildcards):
     if wildcards.labeler != HUMAN:
         inputs["pool"] = SPLIT.replace("{part}", "pool")
         inputs["codebook"] = config["tasks"][wildcards.task]["codebook"]
-        inputs["model"] = LOCAL_MODEL.format(model=local_model_name(wildcards.labeler))
+        if config["labelers"][wildcards.labeler]["backend"] == "local":
+            inputs["model"] = LOCAL_MODEL.format(model=local_model_name(wildcards.labeler))
     return inputs
 
 
 # ---- resources -------------------------------------------------------------------------
-# Light rules run inside the main Snakemake process, never as cluster jobs.
-localrules:
-    all,
-    split,
-    agreement,
-    fewshot,
-    evaluate_student,
-    evaluate_fewshot,
-    report,
+def rule_resources(family, gpu_wildcard=None, on_gpu=None):
+    """What the jobs of a family ask for (config `resources`); use as `**rule_resources(...)`.
 
-
-def rule_resources(family, on_gpu=None):
-    """A rule family's resources (config `resources`): memory and runtime double per attempt;
-    GPUs only for jobs that `on_gpu(wildcards)` puts on one; a partition only where configured,
-    so that the profile's default applies everywhere else."""
+    Heavy jobs double memory and runtime per attempt (a retry after an out-of-memory or
+    time-out kill gets more); the light rules run in the main process and ask for fixed values.
+    GPUs: `on_gpu` maps each value of the wildcard `gpu_wildcard` to whether its jobs run on a
+    GPU. Constants wherever possible: Snakemake evaluates every callable once per job.
+    """
     settings = res.family_settings(config, family)
-    resources = {
-        "mem_mb": lambda w, attempt: res.scaled(settings["mem_mb"], attempt),
-        "runtime": lambda w, attempt: res.scaled(settings["runtime"], attempt),
-    }
+    if family == "default":
+        resources = {"mem_mb": settings["mem_mb"], "runtime": settings["runtime"]}
+    else:
+        resources = {
+            "mem_mb": lambda w, attempt: res.scaled(settings["mem_mb"], attempt),
+            "runtime": lambda w, attempt: res.scaled(settings["runtime"], attempt),
+        }
     if on_gpu is not None:
-        resources["gpu"] = lambda w: res.gpus(config, family, on_gpu(w))
+        gpus = {name: res.gpus(config, family, gpu) for name, gpu in on_gpu.items()}
+        if len(set(gpus.values())) > 1:
+            resources["gpu"] = lambda w: gpus[getattr(w, gpu_wildcard)]
+        else:
+            resources["gpu"] = next(iter(gpus.values()), 0)
     if settings.get("slurm_partition"):
         resources["slurm_partition"] = settings["slurm_partition"]
     return resources
 
 
-def labeler_on_gpu(wildcards):
-    return res.labeler_on_gpu(labeler_settings(wildcards.labeler))
-
-
-def student_on_gpu(wildcards):
-    return res.student_on_gpu(config["students"][wildcards.student])
+LABELER_ON_GPU = {name: res.labeler_on_gpu(labeler_settings(name)) for name in LABELERS}
+STUDENT_ON_GPU = {name: res.student_on_gpu(config["students"][name]) for name in STUDENTS}
 
 
 # ---- targets ---------------------------------------------------------------------------
@@ -165,6 +169,10 @@ def metric_files():
 
 def agreement_files():
     return expand(AGREEMENT, task=TASKS, labeler=LLM_LABELERS)
+
+
+def usage_files():
+    return expand(USAGE, task=TASKS, labeler=LLM_LABELERS, part=PARTS)
 
 
 def report_outputs():

@@ -2,6 +2,7 @@ rule report:
     input:
         metrics=metric_files(),
         agreement=agreement_files(),
+        usage=usage_files(),
     output:
         tables=expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=TABLE_FORMATS),
         figures=expand("results/figures/{name}.png", name=FIGURE_NAMES),

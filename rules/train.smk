@@ -13,7 +13,7 @@ rule train:
         code=fingerprint("train"),
     threads: lambda w: student_threads(w.student)
     resources:
-        **rule_resources("train", on_gpu=student_on_gpu),
+        **rule_resources("train", "student", STUDENT_ON_GPU),
     log:
         "results/logs/train/{task}/{student}/{labeler}/seed{seed}.log",
     benchmark:
@@ -34,7 +34,7 @@ rule predict:
         code=fingerprint("predict"),
     threads: lambda w: student_threads(w.student)
     resources:
-        **rule_resources("predict", on_gpu=student_on_gpu),
+        **rule_resources("predict", "student", STUDENT_ON_GPU),
     log:
         "results/logs/predict/{task}/{student}/{labeler}/seed{seed}.log",
     benchmark:

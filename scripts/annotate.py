@@ -3,7 +3,7 @@
 from labeldistill.logs import configure
 from labeldistill.stages import annotate
 
-configure(snakemake.log[0])
+configure(snakemake.log.main)
 inputs = snakemake.input
 annotate.run(
     part_split=inputs.texts,
@@ -13,6 +13,10 @@ annotate.run(
     labeler=snakemake.wildcards.labeler,
     settings=snakemake.params.labeler,
     out_path=snakemake.output.labels,
+    usage_path=snakemake.output.usage,
     model_dir=inputs.get("model"),
     threads=snakemake.threads,
+    task=snakemake.wildcards.task,
+    cache_dir=snakemake.config.get("cache_dir"),
+    server_log=snakemake.log.server,
 )

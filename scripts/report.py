@@ -7,6 +7,7 @@ configure(snakemake.log[0])
 report.run(
     metric_files=snakemake.input.metrics,
     agreement_files=snakemake.input.agreement,
+    usage_files=snakemake.input.usage,
     tables_dir=snakemake.params.tables_dir,
     figures_dir=snakemake.params.figures_dir,
     html_path=snakemake.output.html,

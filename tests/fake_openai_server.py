@@ -1,7 +1,7 @@
 """A fault-injecting OpenAI-compatible HTTP server for tests and benchmarks.
 
-Runs in its own process (so that its work never competes with the client's event loop for the
-GIL) on 127.0.0.1 and a free port: `with FakeOpenAIServer(latency=0.05, fault_rate=0.3) as
+An aiohttp server in its own process (so that its work never competes with the client's event
+loop for the GIL) on 127.0.0.1 and a free port: `with FakeOpenAIServer(latency=0.05, fault_rate=0.3) as
 server: ... server.base_url ...`. Also `python tests/fake_openai_server.py --help`.
 
 Endpoints: GET /v1/models; POST /v1/chat/completions (logprobs/top_logprobs, json_schema
@@ -29,18 +29,18 @@ per epoch, the time of every attempt, and the faults given.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
+import logging
 import math
 import re
 import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("429", "500", "503", "timeout", "reset", "truncated", "outside")
 OUTSIDE_LABEL = "maybe"
@@ -86,30 +86,27 @@ class Config:
 
 
 class State:
+    """Counts per request body. The server is one asyncio loop: no locks needed."""
+
     def __init__(self):
-        self.lock = threading.Lock()
         self.epoch = 0
         self.total = 0
         self.bodies: dict[str, dict] = {}
 
     def attempt(self, body_hash: str) -> int:
-        with self.lock:
-            self.total += 1
-            entry = self.bodies.setdefault(
-                body_hash, {"attempts": 0, "successes": {}, "times": [], "faults": []}
-            )
-            entry["attempts"] += 1
-            entry["times"].append(time.time())
-            return entry["attempts"] - 1
+        self.total += 1
+        entry = self.bodies.setdefault(body_hash, {"attempts": 0, "successes": {}, "times": [], "faults": []})
+        entry["attempts"] += 1
+        entry["times"].append(time.time())
+        return entry["attempts"] - 1
 
     def record(self, body_hash: str, fault: str | None) -> None:
-        with self.lock:
-            entry = self.bodies[body_hash]
-            if fault in (None, "outside"):
-                key = str(self.epoch)
-                entry["successes"][key] = entry["successes"].get(key, 0) + 1
-            if fault is not None:
-                entry["faults"].append(fault)
+        entry = self.bodies[body_hash]
+        if fault in (None, "outside"):
+            key = str(self.epoch)
+            entry["successes"][key] = entry["successes"].get(key, 0) + 1
+        if fault is not None:
+            entry["faults"].append(fault)
 
 
 def completion(request: dict, body_hash: str, fault: str | None, config: Config) -> dict:
@@ -133,9 +130,13 @@ def completion(request: dict, body_hash: str, fault: str | None, config: Config)
         else:
             others = [label for label in labels if label != answer]
             pairs = [(answer, 0.7), ("The", 0.1)] + [(label, 0.2 / len(others)) for label in others]
-        entries = [{"token": token, "logprob": math.log(p), "bytes": list(token.encode())} for token, p in pairs]
+        entries = [
+            {"token": token, "logprob": math.log(p), "bytes": list(token.encode())} for token, p in pairs
+        ]
         choice["logprobs"] = {
-            "content": [{"token": pairs[0][0], "logprob": entries[0]["logprob"], "top_logprobs": entries[:top]}]
+            "content": [
+                {"token": pairs[0][0], "logprob": entries[0]["logprob"], "top_logprobs": entries[:top]}
+            ]
         }
     prompt_chars = sum(len(str(message.get("content", ""))) for message in messages)
     return {
@@ -153,105 +154,95 @@ def completion(request: dict, body_hash: str, fault: str | None, config: Config)
     }
 
 
-def make_handler(config: Config, state: State):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive: one connection per client slot
-        disable_nagle_algorithm = True  # no 40 ms stalls between header and body
+def json_response(status: int, payload: object, headers: dict | None = None, cut: bool = False):
+    from aiohttp import web
 
-        def log_message(self, *args) -> None:
-            pass
+    data = json.dumps(payload).encode()
+    if cut:
+        data = data[: len(data) // 2]  # Content-Length matches: valid HTTP, broken JSON
+    return web.Response(status=status, body=data, content_type="application/json", headers=headers)
 
-        def send_json(self, status: int, payload: object, headers: dict | None = None, cut: bool = False):
-            data = json.dumps(payload).encode()
-            if cut:
-                data = data[: len(data) // 2]
-            head = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
-            head += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
-            head += [f"{name}: {value}" for name, value in (headers or {}).items()]
-            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
 
-        def error(self, status: int, message: str, headers: dict | None = None) -> None:
-            payload = {"error": {"message": message, "type": "fake_error", "code": status}}
-            self.send_json(status, payload, headers)
+def error_response(status: int, message: str, headers: dict | None = None):
+    return json_response(
+        status, {"error": {"message": message, "type": "fake_error", "code": status}}, headers
+    )
 
-        def reset(self) -> None:
-            # SO_LINGER 0: close() sends RST, as a crashed proxy does.
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            self.connection.close()
 
-        def do_GET(self) -> None:
-            if self.path.rstrip("/") == "/v1/models":
-                self.send_json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
-            elif self.path == "/_stats":
-                with state.lock:
-                    payload = {"epoch": state.epoch, "total": state.total, "bodies": state.bodies}
-                    data = json.loads(json.dumps(payload))
-                self.send_json(200, data)
-            else:
-                self.error(404, f"no route {self.path}")
+def reset_connection(request) -> None:
+    """Close the socket with RST (SO_LINGER 0), as a crashed proxy does."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path == "/_epoch":
-                with state.lock:
-                    state.epoch += 1
-                self.send_json(200, {"epoch": state.epoch})
-                return
-            if self.path.rstrip("/") != "/v1/chat/completions":
-                self.error(404, f"no route {self.path}")
-                return
-            given = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
-            if config.api_key and given != config.api_key:
-                self.error(401, f"Incorrect API key provided: {given}. You can find your API key at ...")
-                return
-            try:
-                request = json.loads(body)
-            except ValueError:
-                self.error(400, "request body is not JSON")
-                return
-            body_hash = hashlib.sha256(body).hexdigest()
-            attempt = state.attempt(body_hash)
-            fault = self.draw_fault(request, body_hash, attempt)
-            time.sleep(config.latency)
-            if fault == "timeout":
-                state.record(body_hash, fault)
-                time.sleep(config.hang)
-                self.reset()
-                return
-            if fault == "reset":
-                state.record(body_hash, fault)
-                self.reset()
-                return
-            if fault is not None and fault.startswith("429"):
-                retry_after = fault.split("=", 1)[1] if "=" in fault else config.retry_after
-                state.record(body_hash, "429")
-                self.error(429, "Rate limit reached (fake)", {"Retry-After": retry_after})
-                return
-            if fault in ("500", "503"):
-                state.record(body_hash, fault)
-                headers = {"Retry-After": config.retry_after} if fault == "503" else None
-                self.error(int(fault), "The server had an error (fake)", headers)
-                return
-            payload = completion(request, body_hash, fault, config)
+
+def draw_fault(config: Config, request: dict, body_hash: str, attempt: int) -> str | None:
+    messages = request.get("messages") or [{}]
+    directive = DIRECTIVE.search(str(messages[-1].get("content", "")))
+    if directive and attempt == 0:
+        return f"429={directive.group(1)}"
+    if config.faults and unit_draw(config.seed, body_hash, attempt) < config.fault_rate:
+        kind = int(unit_draw("kind", config.seed, body_hash, attempt) * len(config.faults))
+        return config.faults[kind]
+    return None
+
+
+def make_app(config: Config, state: State):
+    from aiohttp import web
+
+    async def models(request):
+        return json_response(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+
+    async def stats(request):
+        return json_response(200, {"epoch": state.epoch, "total": state.total, "bodies": state.bodies})
+
+    async def next_epoch(request):
+        state.epoch += 1
+        return json_response(200, {"epoch": state.epoch})
+
+    async def chat(request):
+        body = await request.read()
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if config.api_key and given != config.api_key:
+            return error_response(
+                401, f"Incorrect API key provided: {given}. You can find your API key at ..."
+            )
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return error_response(400, "request body is not JSON")
+        body_hash = hashlib.sha256(body).hexdigest()
+        attempt = state.attempt(body_hash)
+        fault = draw_fault(config, payload, body_hash, attempt)
+        if config.latency:
+            await asyncio.sleep(config.latency)
+        if fault in ("timeout", "reset"):
             state.record(body_hash, fault)
-            self.send_json(200, payload, cut=fault == "truncated")
+            if fault == "timeout":
+                await asyncio.sleep(config.hang)
+            reset_connection(request)
+            return web.Response(status=500)  # never reaches the client
+        if fault is not None and fault.startswith("429"):
+            retry_after = fault.split("=", 1)[1] if "=" in fault else config.retry_after
+            state.record(body_hash, "429")
+            return error_response(429, "Rate limit reached (fake)", {"Retry-After": retry_after})
+        if fault in ("500", "503"):
+            state.record(body_hash, fault)
+            headers = {"Retry-After": config.retry_after} if fault == "503" else None
+            return error_response(int(fault), "The server had an error (fake)", headers)
+        state.record(body_hash, fault)
+        return json_response(200, completion(payload, body_hash, fault, config), cut=fault == "truncated")
 
-        def draw_fault(self, request: dict, body_hash: str, attempt: int) -> str | None:
-            messages = request.get("messages") or [{}]
-            directive = DIRECTIVE.search(str(messages[-1].get("content", "")))
-            if directive and attempt == 0:
-                return f"429={directive.group(1)}"
-            if config.faults and unit_draw(config.seed, body_hash, attempt) < config.fault_rate:
-                return config.faults[int(unit_draw("kind", config.seed, body_hash, attempt) * len(config.faults))]
-            return None
-
-    return Handler
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 512  # the listen backlog: 64 clients connecting at once are not refused
+    app = web.Application(client_max_size=64 * 1024**2)
+    app.router.add_get("/v1/models", models)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_get("/_stats", stats)
+    app.router.add_post("/_epoch", next_epoch)
+    return app
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -269,11 +260,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def serve(argv: list[str] | None = None) -> None:
+    from aiohttp import web
+
     args = parse_args(argv)
     config = Config(args)
-    server = Server(("127.0.0.1", args.port), make_handler(config, State()))
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
+    logging.getLogger("aiohttp").setLevel(logging.CRITICAL)  # resets and timeouts are on purpose
+
+    async def run() -> None:
+        runner = web.AppRunner(make_app(config, State()), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024)
+        await site.start()
+        print(site._server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
 
 
 class FakeOpenAIServer:
@@ -312,8 +313,11 @@ class FakeOpenAIServer:
                 self.process.wait()
 
     def _call(self, path: str, method: str = "GET") -> dict:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method, data=b"" if method == "POST" else None)
-        with urllib.request.urlopen(request, timeout=10) as response:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", method=method, data=b"" if method == "POST" else None
+        )
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+        with direct.open(request, timeout=10) as response:
             return json.loads(response.read())
 
     def stats(self) -> dict:

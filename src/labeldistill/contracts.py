@@ -23,6 +23,9 @@ from labeldistill.errors import LabelDistillError
 class TableContract:
     name: str
     columns: dict[str, pa.DataType]
+    # Columns a writer may leave out and a reader gets as nulls (e.g. consistency for a
+    # labeler that draws one answer): they never make an older file unreadable.
+    optional: frozenset[str] = frozenset()
 
     def schema(self, extra_metadata: dict[str, str] | None = None) -> pa.Schema:
         return pa.schema(list(self.columns.items()), metadata=extra_metadata)
@@ -46,7 +49,13 @@ LABELS = TableContract(
         "backend": pa.string(),
         "model": pa.string(),
         "prompt_hash": pa.string(),
+        "consistency": pa.float64(),  # share of samples that agree with the label
+        "n_samples": pa.int64(),
+        "raw": pa.string(),  # the answer as given when it was not a valid label
+        "model_version": pa.string(),  # the model the server says answered
+        "system_fingerprint": pa.string(),  # the server's configuration fingerprint
     },
+    optional=frozenset({"consistency", "n_samples", "raw", "model_version", "system_fingerprint"}),
 )
 
 # results/{task}/predictions/{condition}/....parquet: one row per test text.
@@ -54,13 +63,18 @@ PREDICTIONS = TableContract("predictions", {"id": pa.string(), "label": pa.strin
 
 
 def write_table(
-    frame: pd.DataFrame, path: str | Path, contract: TableContract, labels: list[str] | None = None
+    frame: pd.DataFrame,
+    path: str | Path,
+    contract: TableContract,
+    labels: list[str] | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> None:
     """Write `frame` as parquet with exactly the contract's columns (and the label order)."""
-    missing = [c for c in contract.columns if c not in frame.columns]
+    missing = [c for c in contract.columns if c not in frame.columns and c not in contract.optional]
     if missing:
         raise ValueError(f"{contract.name} table for {path} lacks columns {missing}")
-    metadata = {"contract": contract.name}
+    frame = frame.assign(**{c: None for c in contract.optional if c not in frame.columns})
+    metadata = {**(metadata or {}), "contract": contract.name}
     if labels is not None:
         metadata["labels"] = json.dumps(list(labels))
     table = pa.Table.from_pandas(
@@ -76,6 +90,8 @@ def read_table(path: str | Path, contract: TableContract) -> pd.DataFrame:
     if not path.exists():
         raise LabelDistillError(f"{path}: file not found (expected a {contract.name} table)")
     table = pq.read_table(path)
+    for column in contract.optional - set(table.column_names):
+        table = table.append_column(column, pa.nulls(len(table), contract.columns[column]))
     missing = [c for c in contract.columns if c not in table.column_names]
     if missing:
         raise LabelDistillError(
@@ -83,6 +99,12 @@ def read_table(path: str | Path, contract: TableContract) -> pd.DataFrame:
             f"(expected {list(contract.columns)})"
         )
     return table.select(list(contract.columns)).to_pandas()
+
+
+def table_metadata(path: str | Path, key: str) -> dict | None:
+    """A JSON value stored in a table's metadata under `key` (e.g. provenance), or None."""
+    raw = (pq.read_schema(path).metadata or {}).get(key.encode())
+    return json.loads(raw) if raw else None
 
 
 def table_labels(path: str | Path) -> list[str] | None:

@@ -9,6 +9,7 @@ so an edit to that code, and only to that code, reruns the stage.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from pathlib import Path
 
@@ -25,8 +26,16 @@ def _module_file(src_root: Path, module: str) -> Path | None:
 
 def _imported_modules(path: Path, module: str) -> set[str]:
     """Every module of this package named by an import statement in `path` (anywhere in it)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package_parts = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    source = path.read_bytes()
+    return set(_imports_in_source(source, module, path.name == "__init__.py", str(path)))
+
+
+# Every rule's fingerprint parses the same shared modules again: parse each source once per
+# process (keyed by its content, so an edited file is parsed afresh).
+@functools.lru_cache(maxsize=1024)
+def _imports_in_source(source: bytes, module: str, is_package: bool, filename: str) -> frozenset[str]:
+    tree = ast.parse(source, filename=filename)
+    package_parts = module.split(".") if is_package else module.split(".")[:-1]
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -40,7 +49,7 @@ def _imported_modules(path: Path, module: str) -> set[str]:
             found.add(base)
             # `from pkg import name` may import the submodule pkg.name
             found.update(f"{base}.{alias.name}" for alias in node.names)
-    return {name for name in found if name == PACKAGE or name.startswith(PACKAGE + ".")}
+    return frozenset(name for name in found if name == PACKAGE or name.startswith(PACKAGE + "."))
 
 
 def module_closure(src_root: Path, module: str) -> dict[str, Path]:

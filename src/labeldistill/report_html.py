@@ -47,6 +47,15 @@ SECTIONS = (
             "against."
         ),
     ),
+    (
+        "cost",
+        "What labeling cost",
+        (
+            "Per task and LLM labeler, all parts together: requests sent to a server (retries "
+            "included), answers read from the response cache instead, tokens and dollars paid in "
+            "this run (empty where no price is known), and the labeling jobs' seconds."
+        ),
+    ),
 )
 
 FIGURE_CAPTIONS = {

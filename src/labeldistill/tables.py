@@ -23,6 +23,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.usage import COST_DISPLAY, COUNTS, cost_table
 
 HUMAN = "human"
 FEWSHOT = "fewshot"
@@ -108,6 +109,7 @@ AGREEMENT_COLUMNS = [
 
 # What the Markdown, LaTeX and HTML versions show, under which heading.
 DISPLAY = {
+    "cost": COST_DISPLAY,
     "per_task": {
         "task": "Task",
         "condition": "Condition",
@@ -167,6 +169,7 @@ COUNT_COLUMNS = {
     "n_failed_mean",
     "n_coders_median",
     "seed",
+    *COUNTS,
 }
 
 
@@ -366,14 +369,19 @@ def agreement_table(records: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["task", "labeler"]).reset_index(drop=True)[AGREEMENT_COLUMNS]
 
 
-def build_tables(records: pd.DataFrame, agreement: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def build_tables(
+    records: pd.DataFrame, agreement: pd.DataFrame, usage: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
     per_task = per_task_table(records)
-    return {
+    tables = {
         "per_task": per_task,
         "medians": medians_table(per_task),
         "gaps": gaps_table(per_task),
         "agreement": agreement_table(agreement),
     }
+    if usage is not None:
+        tables["cost"] = cost_table(usage)
+    return tables
 
 
 # ---- writers ---------------------------------------------------------------------------

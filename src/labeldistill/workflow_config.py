@@ -9,14 +9,17 @@ from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
 
-LOCAL_LABELER_KEYS = {
-    "backend",
-    "model",
-    "shots",
-    "shots_seed",
-    "calibration_texts",
-    "max_text_tokens",
-    "threads",
+COMMON_LABELER_KEYS = {"backend", "model", "shots", "shots_seed", "examples", "threads"}
+SAMPLING_KEYS = {"mode", "samples", "temperature", "seed", "max_tokens", "top_logprobs"}
+OPENAI_KEYS = {
+    "base_url", "api_key_env", "transport", "concurrency", "requests_per_minute",
+    "tokens_per_minute", "timeout", "max_retries", "backoff_base", "backoff_cap",
+    "budget_usd", "prices", "progress", "server",
+}  # fmt: skip
+LABELER_KEYS = {
+    "local": COMMON_LABELER_KEYS | {"calibration_texts", "max_text_tokens"},
+    "openai": COMMON_LABELER_KEYS | SAMPLING_KEYS | OPENAI_KEYS,
+    "vllm": COMMON_LABELER_KEYS | SAMPLING_KEYS | {"engine"},
 }
 
 
@@ -31,11 +34,17 @@ def check_config(config: dict) -> None:
                 f"config key tasks.{name}.positive_label: {positive!r} is not one of labels {task['labels']}"
             )
     for name, labeler in config.get("labelers", {}).items():
-        unknown = set(labeler) - LOCAL_LABELER_KEYS
-        if labeler["backend"] == "local" and unknown:
+        valid = LABELER_KEYS[labeler["backend"]]
+        unknown = set(labeler) - valid
+        if unknown:
             raise LabelDistillError(
-                f"config key labelers.{name}: unknown setting(s) {sorted(unknown)} for the local "
-                f"backend (valid: {sorted(LOCAL_LABELER_KEYS)})"
+                f"config key labelers.{name}: unknown setting(s) {sorted(unknown)} for the "
+                f"{labeler['backend']} backend (valid: {sorted(valid)})"
+            )
+        if labeler.get("server") and not labeler.get("base_url"):
+            raise LabelDistillError(
+                f"config key labelers.{name}.base_url: required with server (the URL the started "
+                "server answers at, e.g. http://127.0.0.1:8011/v1)"
             )
     train_size, pool = config.get("train_size"), config.get("split", {}).get("pool")
     if train_size is not None and pool is not None and train_size > pool:

@@ -75,7 +75,7 @@ configure() {
     # A little below the machine's memory: slurmd drains a node that claims more than it has.
     mem_mb=$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
     for i in $(seq 0 $((GPUS - 1))); do
-        [ -c /dev/fakegpu$i ] || mknod -m 666 /dev/fakegpu$i c 1 3
+        [ -c "/dev/fakegpu$i" ] || mknod -m 666 "/dev/fakegpu$i" c 1 3
     done
     SLURM_CHANGED=$(write_if_changed "$SLURM_ETC/slurm.conf" 644 <<EOF
 # One-node test cluster written by tests/slurm/cluster.sh; bound to localhost.
@@ -188,7 +188,7 @@ start_slurm() {
 
 node_ready() {
     local state
-    state=$(sinfo -h -n "$NODE" -o %T 2>/dev/null)
+    state=$(sinfo -h -n "$NODE" -o %T 2>/dev/null | head -n 1)
     case "$state" in
         idle | mixed | allocated | completing) return 0 ;;
         down* | drain* | *fail*)
@@ -234,7 +234,7 @@ case "${1:-}" in
         for pidfile in /run/munge/munged.pid /run/slurmdbd.pid /run/slurmctld.pid /run/slurmd.pid; do
             if running "$pidfile"; then echo "$pidfile: running"; else echo "$pidfile: stopped"; fi
         done
-        sinfo
+        sinfo || exit 1
         node_ready
         ;;
     *)

@@ -1,7 +1,15 @@
 import pandas as pd
 import pytest
 
-from labeldistill.contracts import LABELS, PREDICTIONS, SPLIT, read_table, table_labels, write_table
+from labeldistill.contracts import (
+    LABELS,
+    PREDICTIONS,
+    SPLIT,
+    read_table,
+    table_labels,
+    table_metadata,
+    write_table,
+)
 from labeldistill.errors import LabelDistillError
 
 
@@ -33,3 +41,26 @@ def test_reading_the_wrong_table_names_file_and_columns(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(LabelDistillError, match="file not found"):
         read_table(tmp_path / "nope.parquet", SPLIT)
+
+
+def test_optional_columns_may_be_left_out_and_read_back_as_nulls(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "id": ["1"],
+            "label": ["a"],
+            "probabilities": [[1.0, 0.0]],
+            "error": [None],
+            "labeler": ["human"],
+            "backend": ["human"],
+            "model": [None],
+            "prompt_hash": [None],
+        }
+    )
+    path = tmp_path / "labels.parquet"
+    write_table(frame, path, LABELS, labels=["a", "b"], metadata={"provenance": '{"model": "m"}'})
+    back = read_table(path, LABELS)
+    assert list(back.columns) == list(LABELS.columns)
+    assert back["consistency"].isna().all() and back["raw"].isna().all()
+    assert table_metadata(path, "provenance") == {"model": "m"}
+    with pytest.raises(ValueError, match="lacks columns"):
+        write_table(frame.drop(columns="label"), path, LABELS)

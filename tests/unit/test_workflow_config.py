@@ -39,3 +39,18 @@ def test_unknown_labeler_setting_is_named(tmp_path):
 def test_train_size_cannot_exceed_pool(tmp_path):
     with pytest.raises(LabelDistillError, match="config key train_size"):
         check_config(config(tmp_path, train_size=11))
+
+
+def test_a_key_of_another_backend_is_named_with_the_backend(tmp_path):
+    cfg = config(tmp_path, labelers={"gpt": {"backend": "openai", "model": "m", "calibration_texts": 8}})
+    with pytest.raises(
+        LabelDistillError, match=r"labelers.gpt: .*\['calibration_texts'\] for the openai backend"
+    ):
+        check_config(cfg)
+    check_config(config(tmp_path, labelers={"gpt": {"backend": "openai", "model": "m", "samples": 3}}))
+
+
+def test_a_managed_server_needs_its_base_url(tmp_path):
+    cfg = config(tmp_path, labelers={"gpt": {"backend": "openai", "model": "m", "server": {"command": "x"}}})
+    with pytest.raises(LabelDistillError, match=r"labelers.gpt.base_url: required with server"):
+        check_config(cfg)

@@ -31,3 +31,10 @@ def workflow_copy(tmp_path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, target)
     return tmp_path / "workflow"
+
+
+def pytest_configure(config):
+    # Registered here too, so that `-m "not slurm"` works before pyproject.toml lists it.
+    config.addinivalue_line(
+        "markers", "slurm: runs the workflow on a real SLURM cluster (tests/slurm/cluster.sh up)"
+    )

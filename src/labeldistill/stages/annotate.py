@@ -1,8 +1,16 @@
-"""Stage: label one part of a task with one labeler and write a LABELS table."""
+"""Stage: label one part of a task with one labeler; write a LABELS table and its usage.
+
+Backends: `human` (the task's gold column), `local` (an in-process small LLM), `openai` (any
+OpenAI-compatible server, optionally one this job starts and stops) and `vllm` (offline
+batched inference on a GPU). Each yields the same LABELS columns and a usage record
+(requests, tokens, cache hits, dollars, seconds) beside the table.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,13 +18,33 @@ import pandas as pd
 
 from labeldistill.contracts import LABELS, SPLIT, read_table, write_table
 from labeldistill.errors import LabelDistillError
+from labeldistill.prompts import Example, draw_examples
 
 log = logging.getLogger(__name__)
 
+BACKENDS = ("human", "local", "openai", "vllm")
 DEFAULT_SHOTS = 16
 # Batch calibration (see LocalTeacher): without it the small model gives one label to nearly
 # every text.
 DEFAULT_CALIBRATION_TEXTS = 32
+
+
+def few_shot_examples(pool: pd.DataFrame, settings: dict, labeler: str) -> list[Example]:
+    """Fixed pool ids from `examples`, else `shots` drawn from the pool (stratified, seeded)."""
+    fixed = settings.get("examples")
+    if fixed:
+        by_id = pool.assign(id=pool["id"].astype(str)).set_index("id")
+        missing = [str(i) for i in fixed if str(i) not in by_id.index]
+        if missing:
+            raise LabelDistillError(
+                f"config key labelers.{labeler}.examples: id(s) {missing[:5]} are not in the "
+                "task's pool (examples never come from val or test)"
+            )
+        return [
+            Example(text=str(by_id.at[str(i), "text"]), label=str(by_id.at[str(i), "label"])) for i in fixed
+        ]
+    shots = int(settings.get("shots", DEFAULT_SHOTS))
+    return draw_examples(pool, shots, int(settings.get("shots_seed", 0)))
 
 
 def human_labels(part: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
@@ -60,11 +88,11 @@ def local_llm_labels(
     threads: int,
 ) -> pd.DataFrame:
     """Label texts with the in-process LLM from the codebook and k pool examples."""
-    from labeldistill.prompts import build_prompt, draw_examples
+    from labeldistill.prompts import build_prompt
     from labeldistill.teachers.local import LocalTeacher
 
     seed = int(settings.get("shots_seed", 0))
-    examples = draw_examples(pool, int(settings.get("shots", DEFAULT_SHOTS)), seed)
+    examples = few_shot_examples(pool, settings, labeler)
     prompt = build_prompt(codebook, labels, examples)
     calibration = calibration_sample(
         pool, examples, int(settings.get("calibration_texts", DEFAULT_CALIBRATION_TEXTS)), seed
@@ -102,29 +130,123 @@ def local_llm_labels(
     )
 
 
+def api_labels(
+    part: pd.DataFrame,
+    pool: pd.DataFrame,
+    codebook: str,
+    labels: Sequence[str],
+    labeler: str,
+    settings: dict,
+    task: str,
+    cache_dir: Path | None,
+    server_log: Path | None,
+) -> tuple[pd.DataFrame, dict]:
+    """Label through an OpenAI-compatible endpoint (or vLLM in-process), answers cached."""
+    examples = few_shot_examples(pool, settings, labeler)
+    texts, ids = list(part["text"]), [str(i) for i in part["id"]]
+    if settings["backend"] == "vllm":
+        from labeldistill.teachers.vllm_offline import label_with_vllm
+
+        results, usage = label_with_vllm(
+            texts, ids, codebook, labels, examples, settings, cache_dir, labeler, task
+        )
+    else:
+        from labeldistill.teachers.openai_api import estimate_api_cost, label_with_api
+
+        def label():
+            return label_with_api(texts, ids, codebook, labels, examples, settings, cache_dir, labeler, task)
+
+        server = settings.get("server")
+        # A server is started only when something is not in the cache yet.
+        if (
+            server
+            and estimate_api_cost(texts, codebook, labels, examples, settings, cache_dir, labeler).requests
+        ):
+            from labeldistill.teachers.managed_server import managed_server
+
+            with managed_server(
+                server["command"],
+                settings["base_url"],
+                server_log or Path(f"{labeler}-server.log"),
+                startup_timeout=float(server.get("startup_timeout", 600)),
+                config_key=f"labelers.{labeler}.server",
+            ):
+                results, usage = label()
+        else:
+            results, usage = label()
+    frame = pd.DataFrame(
+        {
+            "id": part["id"],
+            "label": [r.label for r in results],
+            "probabilities": [list(r.probabilities) for r in results],
+            "error": [r.error for r in results],
+            "labeler": labeler,
+            "backend": settings["backend"],
+            "model": [r.provenance.get("model") for r in results],
+            "prompt_hash": [r.provenance.get("prompt_hash") for r in results],
+            "consistency": [r.consistency for r in results],
+            "n_samples": [r.n_samples for r in results],
+            "raw": [" | ".join(r.raw) if r.raw else None for r in results],
+            "model_version": [r.provenance.get("model_reported") for r in results],
+            "system_fingerprint": [r.provenance.get("system_fingerprint") for r in results],
+        }
+    )
+    return frame, usage
+
+
 def run(
     part_split: Path,
-    pool_split: Path,
+    pool_split: Path | None,
     codebook: Path | None,
     labels: Sequence[str],
     labeler: str,
     settings: dict,
     out_path: Path,
+    usage_path: Path | None = None,
     model_dir: Path | None = None,
     threads: int = 1,
+    task: str = "",
+    cache_dir: Path | None = None,
+    server_log: Path | None = None,
 ) -> None:
+    started = time.perf_counter()
     part = read_table(part_split, SPLIT)
     backend = settings.get("backend", "human")
+    if backend not in BACKENDS:
+        raise LabelDistillError(
+            f"config key labelers.{labeler}.backend: unknown backend {backend!r} "
+            f"(valid: {', '.join(BACKENDS[1:])})"
+        )
+    usage: dict = {}
     if backend == "human":
         frame = human_labels(part, labels)
-    elif backend == "local":
+    else:
         pool = read_table(pool_split, SPLIT)
         text = Path(codebook).read_text(encoding="utf-8")
-        frame = local_llm_labels(part, pool, text, labels, labeler, settings, model_dir, threads)
-    else:
-        raise LabelDistillError(
-            f"config key labelers.{labeler}.backend: unknown backend {backend!r} (valid: local)"
-        )
-    failed = frame["label"].isna().sum()
+        if backend == "local":
+            frame = local_llm_labels(part, pool, text, labels, labeler, settings, model_dir, threads)
+        else:
+            frame, usage = api_labels(
+                part, pool, text, labels, labeler, settings, task, cache_dir, server_log
+            )
+    failed = int(frame["label"].isna().sum())
     log.info("%s: %d labelled, %d failed", out_path, len(frame) - failed, failed)
     write_table(frame, out_path, LABELS, labels=list(labels))
+    if usage_path is not None:
+        record = {
+            "task": task,
+            "labeler": labeler,
+            "backend": backend,
+            "texts": len(frame),
+            "failed_texts": failed,
+            "requests_sent": 0,
+            "responses": 0,
+            "cache_hits": 0,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "dollars": 0.0,
+            **usage,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        Path(usage_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(usage_path).write_text(json.dumps(record, indent=2, default=str) + "\n")

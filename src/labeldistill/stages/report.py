@@ -15,6 +15,7 @@ from labeldistill.tables import (
     load_metric_records,
     write_tables,
 )
+from labeldistill.usage import load_usage_records
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +26,15 @@ def run(
     tables_dir: Path,
     figures_dir: Path,
     html_path: Path,
+    usage_files: Sequence[Path] = (),
 ) -> None:
-    """Write per_task, medians, gaps, agreement as .csv/.md/.tex; f1_by_task.png,
+    """Write per_task, medians, gaps, agreement, cost as .csv/.md/.tex; f1_by_task.png,
     f1_by_condition.png; and one self-contained HTML report."""
     if not metric_files:
         raise LabelDistillError("report: no metrics files given (did the workflow find no tasks?)")
     records = load_metric_records(metric_files)
     agreement = load_agreement_records(agreement_files)
-    tables = build_tables(records, agreement)
+    tables = build_tables(records, agreement, load_usage_records(usage_files))
     written = write_tables(tables, Path(tables_dir))
     figures = write_figures(tables["per_task"], Path(figures_dir))
     write_report(Path(html_path), tables, figures)

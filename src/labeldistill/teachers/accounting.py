@@ -55,7 +55,7 @@ def find_price(model: str, prices: Mapping[str, Mapping[str, float]] | None = No
         return Price(float(entry["input_per_million"]), float(entry["output_per_million"]))
     except (KeyError, TypeError, ValueError) as error:
         raise LabelDistillError(
-            f"price of {name!r} must be a mapping with input_per_million and output_per_million, got {entry!r}"
+            f"price of {name!r} must map input_per_million and output_per_million to numbers, got {entry!r}"
         ) from error
 
 

@@ -16,12 +16,16 @@ modes:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-MODES = ("text", "logprobs", "json_schema")
+# text: strict match; logprobs: first-token probabilities; json_schema: OpenAI structured
+# output; json_object: the same through llama.cpp's `{"type": "json_object", "schema": ...}`;
+# choice: vLLM's `structured_outputs: {choice: labels}` (the answer is the label itself).
+MODES = ("text", "logprobs", "json_schema", "json_object", "choice")
 TRAILING_PUNCTUATION = ".,;:!?"
 QUOTES = "\"'`*"
 
@@ -46,11 +50,19 @@ def normalise(text: str) -> str:
     return text.casefold()
 
 
+@functools.lru_cache(maxsize=64)
+def _normalised_labels(labels: tuple[str, ...]) -> dict[str, list[str]]:
+    """Normalised form -> the labels that have it (more than one: no answer can pick one)."""
+    index: dict[str, list[str]] = {}
+    for label in labels:
+        index.setdefault(normalise(label), []).append(label)
+    return index
+
+
 def parse_text_answer(content: str | None, labels: Sequence[str]) -> SampleAnswer:
     if content is None:
         return SampleAnswer(None, raw=None, error="empty answer")
-    answer = normalise(content)
-    matches = [label for label in labels if normalise(label) == answer]
+    matches = _normalised_labels(tuple(labels)).get(normalise(content), [])
     if len(matches) == 1:
         return SampleAnswer(matches[0], raw=content)
     return SampleAnswer(None, raw=content, error=f"answer {content!r} is not one of the labels")
@@ -71,6 +83,16 @@ def json_schema_format(labels: Sequence[str]) -> dict:
             },
         },
     }
+
+
+def json_object_format(labels: Sequence[str]) -> dict:
+    """llama.cpp's form of the same restriction (its server knows no `json_schema` type)."""
+    return {"type": "json_object", "schema": json_schema_format(labels)["json_schema"]["schema"]}
+
+
+def choice_constraint(labels: Sequence[str]) -> dict:
+    """vLLM's request field that restricts the answer to exactly one of the labels."""
+    return {"structured_outputs": {"choice": list(labels)}}
 
 
 def parse_json_answer(content: str | None, labels: Sequence[str]) -> SampleAnswer:
@@ -123,9 +145,9 @@ def parse_logprob_answer(
 def parse_answer(mode: str, response: dict, labels: Sequence[str]) -> SampleAnswer:
     """One stored response read in `mode` (one of MODES)."""
     content = response.get("content")
-    if mode == "text":
+    if mode in ("text", "choice"):
         return parse_text_answer(content, labels)
-    if mode == "json_schema":
+    if mode in ("json_schema", "json_object"):
         return parse_json_answer(content, labels)
     if mode == "logprobs":
         return parse_logprob_answer(content, response.get("top_logprobs"), labels)

@@ -26,8 +26,10 @@ class ChatPrompt:
     prefix: tuple[dict[str, str], ...]  # system message and example turns, shared by every text
 
     def messages(self, text: str) -> list[dict[str, str]]:
-        """The full conversation for one text (the text flattened to one line)."""
-        return [dict(message) for message in self.prefix] + [{"role": "user", "content": flatten(text)}]
+        """The full conversation for one text (the text flattened to one line). The shared
+        messages are the prefix's own dicts, not copies (100,000 texts would otherwise hold
+        100,000 copies of the codebook and examples): read them, never change them."""
+        return [*self.prefix, {"role": "user", "content": flatten(text)}]
 
     @property
     def hash(self) -> str:

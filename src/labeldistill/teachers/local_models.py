@@ -189,3 +189,12 @@ def read_provenance(model_dir: Path) -> dict:
     """The provenance record of a converted folder ({} for a folder made otherwise)."""
     path = Path(model_dir) / PROVENANCE_FILE
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def local_gguf(model: str, scratch: Path) -> Path:
+    """The GGUF file of a known registry model (written into `scratch` if it must be assembled),
+    e.g. to serve it with llama.cpp's OpenAI-compatible server."""
+    if model not in KNOWN_LOCAL_MODELS:
+        raise LabelDistillError(f"unknown local model {model!r} (known: {sorted(KNOWN_LOCAL_MODELS)})")
+    Path(scratch).mkdir(parents=True, exist_ok=True)
+    return KNOWN_LOCAL_MODELS[model].locate(Path(scratch))

@@ -1,5 +1,6 @@
-"""The `openai` teacher: any OpenAI-compatible chat endpoint (OpenAI, Azure, `vllm serve`,
-llama.cpp's server, Ollama), asked asynchronously through the `openai` package.
+"""The `openai` teacher: any OpenAI-compatible chat endpoint (OpenAI, `vllm serve`, llama.cpp's
+server, Ollama), asked asynchronously over one pooled HTTP client (teachers/chat_transport.py:
+aiohttp by default, the openai package's AsyncOpenAI with `transport: openai`).
 
 Per text, `samples` requests are sent (each its own cache entry), parsed in the labeler's
 answer mode (teachers/answers.py) and reduced to one label with its consistency
@@ -29,21 +30,36 @@ from tqdm.auto import tqdm
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.prompts import Example
-from labeldistill.teachers.accounting import Accountant, CostEstimate, Usage, estimate_cost, find_price
-from labeldistill.teachers.answers import SampleAnswer, json_schema_format, parse_answer
+from labeldistill.teachers.accounting import (
+    Accountant,
+    BudgetExceeded,
+    CostEstimate,
+    Usage,
+    estimate_cost,
+    find_price,
+)
+from labeldistill.teachers.answers import (
+    SampleAnswer,
+    choice_constraint,
+    json_object_format,
+    json_schema_format,
+    parse_answer,
+)
 from labeldistill.teachers.chat_prompt import ChatPrompt, build_chat_prompt
+from labeldistill.teachers.chat_transport import TransportError, open_transport
 from labeldistill.teachers.consistency import SampleOutcome, TextLabel, aggregate
 from labeldistill.teachers.openai_settings import OpenAISettings, parse_settings, resolve_api_key
 from labeldistill.teachers.rate_limit import RateLimiter
 from labeldistill.teachers.response_cache import ResponseCache, request_key
 from labeldistill.teachers.retry import backoff_delay, is_retryable_status, parse_retry_after
-from labeldistill.teachers.token_count import token_counter
+from labeldistill.teachers.token_count import TokenCounter, token_counter
 
 log = logging.getLogger(__name__)
 
 BACKEND = "openai"
 REDACTED = "***"
-CHAT_PATH = "/chat/completions"
+# Cache writes slower than this on average go to a worker thread.
+SLOW_CACHE_WRITE_S = 0.002
 
 
 class _Retryable(Exception):
@@ -83,7 +99,9 @@ def trim_chat_completion(body: Mapping) -> dict:
     }
 
 
-def request_payload(settings: OpenAISettings, labels: Sequence[str], messages: list[dict], sample: int) -> dict:
+def request_payload(
+    settings: OpenAISettings, labels: Sequence[str], messages: list[dict], sample: int
+) -> dict:
     """The JSON body of one chat request. Sample i of n > 1 gets seed (seed or 0) + i, so that
     servers honouring seeds (vLLM) give n different and reproducible samples."""
     payload: dict = {
@@ -97,6 +115,10 @@ def request_payload(settings: OpenAISettings, labels: Sequence[str], messages: l
         payload["top_logprobs"] = settings.top_logprobs
     elif settings.mode == "json_schema":
         payload["response_format"] = json_schema_format(labels)
+    elif settings.mode == "json_object":
+        payload["response_format"] = json_object_format(labels)
+    elif settings.mode == "choice":
+        payload.update(choice_constraint(labels))
     if settings.samples > 1:
         payload["seed"] = (settings.seed or 0) + sample
     elif settings.seed is not None:
@@ -107,6 +129,11 @@ def request_payload(settings: OpenAISettings, labels: Sequence[str], messages: l
 def payload_key(payload: dict, sample: int) -> str:
     sampling = {name: value for name, value in payload.items() if name not in ("model", "messages")}
     return request_key(BACKEND, payload["model"], payload["messages"], sampling, sample)
+
+
+def prompt_overhead_tokens(counter: TokenCounter, prompt: ChatPrompt) -> int:
+    """Tokens of a request besides the text itself: shared messages and the framing of all."""
+    return counter.count_messages([*prompt.prefix, {"role": "user", "content": ""}])
 
 
 class OpenAITeacher:
@@ -131,7 +158,7 @@ class OpenAITeacher:
         self.labeler = labeler
         self._api_key = api_key
         self._counter = token_counter(settings.model)
-        self._prefix_tokens = self._counter.count_messages(prompt.prefix)
+        self._prefix_tokens = prompt_overhead_tokens(self._counter, prompt)
         self.accountant = Accountant(
             usage=Usage(labeler=labeler, task=task, model=settings.model),
             price=find_price(settings.model, settings.prices),
@@ -140,7 +167,10 @@ class OpenAITeacher:
             config_key=f"labelers.{labeler}.budget_usd",
         )
         self._rng = random.Random()
-        self._inflight: dict[str, asyncio.Task] = {}
+        self._inflight: dict[str, asyncio.Future] = {}
+        self._answered: dict[str, dict] = {}  # answers received in this run, by cache key
+        self._cache_write_seconds = 0.0  # running mean of an inline cache write
+        self._over_budget: BudgetExceeded | None = None
 
     @property
     def usage(self) -> Usage:
@@ -164,9 +194,6 @@ class OpenAITeacher:
 
     async def label(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[TextLabel]:
         """One TextLabel per text, in order. Raises LabelDistillError on a hard error or budget."""
-        import httpx2
-        from openai import AsyncOpenAI, DefaultAioHttpClient as DefaultAsyncHttpxClient
-
         ids = [str(i) for i in (ids if ids is not None else range(len(texts)))]
         if len(ids) != len(texts):
             raise LabelDistillError(f"{self.labeler}: {len(texts)} texts but {len(ids)} ids")
@@ -175,65 +202,116 @@ class OpenAITeacher:
         self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._requests = RateLimiter(settings.requests_per_minute) if settings.requests_per_minute else None
         self._tokens = RateLimiter(settings.tokens_per_minute) if settings.tokens_per_minute else None
-        # One client and one connection pool, sized to the concurrency: no request waits for a
-        # connection, none is opened per request.
-        http_client = DefaultAsyncHttpxClient(
-            limits=httpx2.Limits(
-                max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
-            ),
-            timeout=httpx2.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
-        )
-        self._client = AsyncOpenAI(
-            api_key=self._api_key,
-            base_url=settings.base_url,
-            max_retries=0,
-            timeout=httpx2.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
-            http_client=http_client,
-        )
-        progress = tqdm(total=len(texts), desc=self.labeler, unit="text", disable=not settings.progress)
         provenance = self.provenance
-        tasks = [
-            asyncio.create_task(self._label_text(text_id, text, provenance, progress))
-            for text_id, text in zip(ids, texts, strict=True)
-        ]
+        plans = [self._plan(text) for text in texts]
+        # What the cache holds, looked up in one go off the event loop: on a shared file system
+        # every lookup is a round trip to the file server.
+        cached = await asyncio.to_thread(self.cache.get_many, {key for plan in plans for _, key in plan})
+        results: list[TextLabel | None] = [None] * len(texts)
+        waiting: list[int] = []
+        for index, plan in enumerate(plans):
+            if all(key in cached for _, key in plan):
+                samples = [self._outcome(cached[key], cached=True) for _, key in plan]
+                results[index] = aggregate(ids[index], samples, self.labels, provenance)
+            else:
+                waiting.append(index)
+        progress = tqdm(
+            total=len(texts),
+            initial=len(texts) - len(waiting),
+            desc=self.labeler,
+            unit="text",
+            disable=not settings.progress,
+        )
+        # One client and one connection pool for the run, a connection per concurrency slot.
+        self._transport = open_transport(
+            settings.transport, settings.base_url, self._api_key, settings.timeout, settings.concurrency
+        )
+        # Texts go to `concurrency` workers rather than a task each: all texts are under way at
+        # once all the same (the semaphore keeps `concurrency` requests in flight), without a
+        # start-up burst of a task per text nor their memory on runs of 100,000 texts.
+        pending = iter(waiting)
+
+        async def worker() -> None:
+            for index in pending:  # one shared iterator: each text goes to exactly one worker
+                results[index] = await self._label_text(
+                    ids[index], plans[index], cached, provenance, progress
+                )
+
+        tasks = [asyncio.create_task(worker()) for _ in range(min(len(waiting), settings.concurrency))]
         try:
-            results = await asyncio.gather(*tasks)
+            await asyncio.gather(*tasks)
+            if self._over_budget is not None:
+                raise self._over_budget
         except BaseException:
-            # A hard error or the budget: stop every other request now.
+            # A hard error: stop every other request now.
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
             progress.close()
-            await self._client.close()
+            await self._transport.close()
             self.usage.wall_seconds += time.perf_counter() - started
         self.usage.texts += len(results)
         self.usage.failed_texts += sum(result.label is None for result in results)
         self.usage.failed_samples += sum(result.n_failed_samples for result in results)
         return list(results)
 
-    async def _label_text(self, text_id: str, text: str, provenance: dict, progress: tqdm) -> TextLabel:
+    def _plan(self, text: str) -> list[tuple[dict, str]]:
+        """(request body, cache key) of each sample of one text."""
         messages = self.prompt.messages(text)
-        samples = await asyncio.gather(*(self._sample(messages, i) for i in range(self.settings.samples)))
+        plan = []
+        for sample in range(self.settings.samples):
+            payload = request_payload(self.settings, self.labels, messages, sample)
+            plan.append((payload, payload_key(payload, sample)))
+        return plan
+
+    async def _label_text(
+        self, text_id: str, plan: list[tuple[dict, str]], cached: dict, provenance: dict, progress: tqdm
+    ) -> TextLabel:
+        if len(plan) == 1:  # the common case, without the tasks gather would make
+            payload, key = plan[0]
+            samples = [await self._sample(payload, key, cached.get(key))]
+        else:
+            samples = await asyncio.gather(*(self._sample(p, k, cached.get(k)) for p, k in plan))
         progress.update(1)
         return aggregate(text_id, samples, self.labels, provenance)
 
-    async def _sample(self, messages: list[dict], sample: int) -> SampleOutcome:
-        payload = request_payload(self.settings, self.labels, messages, sample)
-        key = payload_key(payload, sample)
-        response = self.cache.get(key)
-        cached = response is not None
+    async def _sample(self, payload: dict, key: str, response: dict | None) -> SampleOutcome:
         if response is None:
-            task = self._inflight.get(key)
-            if task is None:
-                task = asyncio.create_task(self._fetch(payload, key))
-                self._inflight[key] = task
-            else:
-                cached = True  # the same request is already on its way: never pay for it twice
-            response = await task
+            response = self._answered.get(key)
+        if response is not None:
+            return self._outcome(response, cached=True)
+        pending = self._inflight.get(key)
+        if pending is not None:
+            # The same request is already on its way: never pay for it twice.
+            response = await asyncio.shield(pending)
+            shared = True
+        else:
+            # The first asker sends it itself (no task of its own: a task per request costs
+            # CPU at high rates) and shares the answer through a future.
+            pending = asyncio.get_running_loop().create_future()
+            self._inflight[key] = pending
+            try:
+                response = await self._fetch(payload, key)
+            except asyncio.CancelledError:
+                pending.cancel()
+                raise
+            except BaseException as error:
+                pending.set_exception(error)
+                pending.exception()  # retrieved: asyncio need not warn if nobody else waited
+                raise
+            finally:
+                del self._inflight[key]
+            pending.set_result(response)
+            shared = False
+            if not isinstance(response, str):
+                self._answered[key] = response  # a later text with the same request reuses it
         if isinstance(response, str):  # gave up after retries: the reason
             return SampleOutcome(SampleAnswer(None, error=response))
+        return self._outcome(response, cached=shared)
+
+    def _outcome(self, response: dict, cached: bool) -> SampleOutcome:
         usage = response.get("usage") or {}
         input_tokens = int(usage.get("input_tokens") or 0)
         output_tokens = int(usage.get("output_tokens") or 0)
@@ -254,9 +332,19 @@ class OpenAITeacher:
         """The trimmed response, cached as soon as it arrives; or, after the last retry, the
         reason it failed (a string)."""
         settings = self.settings
-        estimated_input = self._prefix_tokens + self._counter.count(payload["messages"][-1]["content"])
         async with self._semaphore:
-            reservation = self.accountant.reserve(estimated_input, settings.answer_tokens)
+            if self._over_budget is not None:
+                return "not sent: the budget is spent"
+            # Counted here, not before the wait: thousands of queued texts would otherwise all
+            # count their tokens before the first request goes out.
+            estimated_input = self._prefix_tokens + self._counter.count(payload["messages"][-1]["content"])
+            try:
+                reservation = self.accountant.reserve(estimated_input, settings.answer_tokens)
+            except BudgetExceeded as error:
+                # Send nothing more, but let the requests in flight land in the cache: they are
+                # paid for. The run raises once they are in.
+                self._over_budget = error
+                return "not sent: the budget is spent"
             try:
                 for attempt in range(settings.max_retries + 1):
                     if self._requests is not None:
@@ -274,62 +362,81 @@ class OpenAITeacher:
                             return reason
                         delay = failure.delay
                         if delay is None:
-                            delay = backoff_delay(attempt, settings.backoff_base, settings.backoff_cap, self._rng)
+                            delay = backoff_delay(
+                                attempt, settings.backoff_base, settings.backoff_cap, self._rng
+                            )
                         self.usage.retries += 1
-                        log.debug("%s: %s; retry %d in %.2f s", self.labeler, failure.reason, attempt + 1, delay)
+                        log.debug(
+                            "%s: %s; retry %d in %.2f s", self.labeler, failure.reason, attempt + 1, delay
+                        )
                         await asyncio.sleep(delay)
                         continue
                     usage = response["usage"]
                     self.accountant.settle(reservation, usage["input_tokens"], usage["output_tokens"])
-                    self.cache.put(key, response, request={"model": payload["model"], "labeler": self.labeler})
+                    await self._store(key, response, {"model": payload["model"], "labeler": self.labeler})
                     return response
             except BaseException:
                 self.accountant.release(reservation)
                 raise
-            finally:
-                self._inflight.pop(key, None)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _store(self, key: str, response: dict, summary: dict) -> None:
+        """Write an answer to the cache before it is used (so a kill loses only what is in flight).
+
+        Inline while writes are quick (a local disk: a thread hop would cost more than the write);
+        from a worker thread while they are slow (a network file system), so that the event loop
+        does not wait on the file server. The choice follows the running mean of write times.
+        """
+        if self._cache_write_seconds > SLOW_CACHE_WRITE_S:
+            await asyncio.to_thread(self._timed_put, key, response, summary)
+        else:
+            self._timed_put(key, response, summary)
+
+    def _timed_put(self, key: str, response: dict, summary: dict) -> None:
+        started = time.perf_counter()
+        self.cache.put(key, response, summary)
+        elapsed = time.perf_counter() - started
+        self._cache_write_seconds = 0.9 * self._cache_write_seconds + 0.1 * elapsed
 
     async def _send(self, payload: dict) -> dict:
         """One HTTP request; raises _Retryable or, for a hard error, LabelDistillError."""
-        import httpx2
-        import openai
-
         self.usage.requests_sent += 1
         try:
-            # The client's generic POST: the body goes out exactly as built (fields only vLLM or
-            # llama.cpp know pass through) and skips the typed create()'s per-request parameter
-            # transformation, which cost about 5 ms of CPU per request.
-            raw = await self._client.post(CHAT_PATH, body=payload, cast_to=httpx2.Response)
-        except openai.APIStatusError as error:
-            status = error.status_code
-            message = self.redact(_server_message(error))
-            if is_retryable_status(status):
-                raise _Retryable(f"HTTP {status}: {message}", parse_retry_after(error.response.headers)) from None
+            answer = await self._transport.post(payload)
+        except TransportError as error:
+            raise _Retryable(self.redact(str(error))) from None
+        if answer.status != 200:
+            message = self.redact(server_message(answer.body))
+            if is_retryable_status(answer.status):
+                raise _Retryable(f"HTTP {answer.status}: {message}", parse_retry_after(answer.headers))
+            server = self.settings.public_base_url() or "api.openai.com"
             raise LabelDistillError(
-                f"labeler {self.labeler}: the server at {self.settings.public_base_url() or 'api.openai.com'} "
-                f"refused the request with HTTP {status}: {message}"
-            ) from None
-        except openai.APITimeoutError:
-            raise _Retryable(f"no answer within {self.settings.timeout:g} s") from None
-        except openai.APIConnectionError as error:
-            cause = error.__cause__
-            detail = type(cause).__name__ if cause is not None else "connection error"
-            raise _Retryable(self.redact(f"connection failed ({detail})")) from None
+                f"labeler {self.labeler}: the server at {server} refused the request with "
+                f"HTTP {answer.status}: {message}"
+            )
         try:
-            return trim_chat_completion(json.loads(raw.content))
+            return trim_chat_completion(json.loads(answer.body))
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise _Retryable(f"unreadable response body ({type(error).__name__})") from None
 
 
-def _server_message(error) -> str:
-    """The server's own words from an error response, on one line."""
-    body = error.body
+def server_message(body: bytes) -> str:
+    """The server's own words from an error body (OpenAI's {"error": {"message": ...}}, vLLM's
+    and Ollama's variants, or plain text), on one line."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
     message = None
-    if isinstance(body, Mapping):
-        message = body.get("message") or body.get("detail") or body.get("error")
+    if isinstance(data, Mapping):
+        inner = data.get("error", data)
+        if isinstance(inner, Mapping):
+            message = inner.get("message") or inner.get("detail")
+        else:
+            message = inner or data.get("message") or data.get("detail")
     if not message:
-        message = getattr(error, "message", None) or str(error)
+        message = text or "(no message)"
     return " ".join(str(message).split())[:500]
 
 
@@ -359,7 +466,9 @@ def label_with_api(
                                 or when api_key_env is empty
       mode: text                text (strict match), logprobs (first-token probabilities;
                                 labels must differ in their first token), json_schema
-                                (structured output restricted to the labels)
+                                (structured output restricted to the labels), json_object
+                                (the same for llama.cpp servers), choice (vLLM servers'
+                                structured_outputs choice)
       samples: 1, temperature: 0.0   n samples per text; label = mode, consistency = its share
       max_tokens: None          20 (text), 50 (json_schema), 1 (logprobs)
       top_logprobs: 20          logprobs mode only
@@ -374,6 +483,8 @@ def label_with_api(
       prices: {}                {model: {input_per_million, output_per_million}}, over the
                                 built-in table (teachers/accounting.py)
       progress: True            a progress bar over texts
+      transport: aiohttp        aiohttp (fast) or openai (the openai package's AsyncOpenAI);
+                                see teachers/chat_transport.py
 
     Each TextLabel has: id, label (one of `labels`, or None), probabilities (aligned with
     `labels`: vote shares, or with one sample in logprobs mode the token probabilities; [] for
@@ -428,7 +539,7 @@ def estimate_api_cost(
     prompt = build_chat_prompt(codebook, labels, examples)
     cache = ResponseCache(cache_dir)
     counter = token_counter(parsed.model)
-    prefix_tokens = counter.count_messages(prompt.prefix)
+    prefix_tokens = prompt_overhead_tokens(counter, prompt)
     to_send: list[int] = []
     cached = 0
     for text in texts:

@@ -13,13 +13,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.answers import MODES
+from labeldistill.teachers.chat_transport import TRANSPORTS
 
 log = logging.getLogger(__name__)
 
 # Sent when the endpoint needs no key (a local vLLM, llama.cpp or Ollama server).
 PLACEHOLDER_KEY = "no-key-needed"
 # Enough for a label of a few words; logprobs mode reads a single token.
-DEFAULT_MAX_TOKENS = {"text": 20, "json_schema": 50, "logprobs": 1}
+DEFAULT_MAX_TOKENS = {"text": 20, "json_schema": 50, "json_object": 50, "choice": 20, "logprobs": 1}
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class OpenAISettings:
     model: str
     base_url: str | None = None  # None: OpenAI itself
     api_key_env: str | None = "OPENAI_API_KEY"  # None or "": the server needs no key
-    mode: str = "text"  # text | logprobs | json_schema (see teachers/answers.py)
+    mode: str = "text"  # one of answers.MODES
     samples: int = 1
     temperature: float = 0.0
     max_tokens: int | None = None  # None: 20 (text), 50 (json_schema), 1 (logprobs)
@@ -43,6 +44,7 @@ class OpenAISettings:
     budget_usd: float | None = None
     prices: dict = field(default_factory=dict)  # model -> {input_per_million, output_per_million}
     progress: bool = True
+    transport: str = "aiohttp"  # aiohttp | openai (see teachers/chat_transport.py)
 
     @property
     def answer_tokens(self) -> int:
@@ -92,6 +94,8 @@ def parse_settings(settings: Mapping, labeler: str) -> OpenAISettings:
         raise bad("model", "the model name the server knows is required")
     if values.get("mode", "text") not in MODES:
         raise bad("mode", f"must be one of {', '.join(MODES)}")
+    if values.get("transport", "aiohttp") not in TRANSPORTS:
+        raise bad("transport", f"must be one of {', '.join(TRANSPORTS)}")
     for key in _POSITIVE_INT + _NON_NEGATIVE_INT:
         if key in values:
             value = values[key]

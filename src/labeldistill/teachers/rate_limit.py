@@ -9,13 +9,14 @@ import time
 class RateLimiter:
     """A token bucket refilled at `per_minute / 60` per second.
 
-    The bucket holds at most 10 seconds' worth, so a run starts without a long burst (servers
-    enforce their per-minute limits over shorter windows too). A request bigger than the
+    The bucket holds one second's worth, so a run starts without a long burst: servers enforce
+    per-minute limits over shorter windows too (OpenAI: 60,000 per minute may mean 1,000 per
+    second). A request bigger than the
     bucket waits until the bucket is full and then drives it below zero: it is never refused.
     Waiters are served first come, first served.
     """
 
-    def __init__(self, per_minute: float, burst_seconds: float = 10.0):
+    def __init__(self, per_minute: float, burst_seconds: float = 1.0):
         if per_minute <= 0:
             raise ValueError(f"rate must be > 0 per minute, got {per_minute}")
         self.rate = per_minute / 60.0

@@ -14,12 +14,14 @@ never an API key or a header.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import os
 import shutil
-import uuid
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 CACHE_ENV = "LABELDISTILL_CACHE"
 ENTRY_SUFFIX = ".json"
 TEMP_SUFFIX = ".tmp"
+# Host, process and a counter make a temporary name no other writer (on any node) can hold.
+_HOST = socket.gethostname().replace("/", "_")
+_WRITE_COUNTER = itertools.count()
 
 
 def default_cache_dir() -> Path:
@@ -77,6 +82,7 @@ class ResponseCache:
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        self._root = str(self.root)
         self.hits = 0
         self.misses = 0
         self.corrupt = 0
@@ -108,23 +114,39 @@ class ResponseCache:
         self.hits += 1
         return response
 
+    def get_many(self, keys) -> dict[str, dict]:
+        """The stored responses of those `keys` that have one (hits and misses counted)."""
+        found = {}
+        for key in keys:
+            response = self.get(key)
+            if response is not None:
+                found[key] = response
+        return found
+
     def put(self, key: str, response: dict, request: dict | None = None) -> None:
         """Store `response` atomically. `request` is an optional summary kept for people reading
         the cache (model, settings, text): it must never hold a key or header."""
-        path = self.path(key)
-        directory = path.parent
-        if str(directory) not in self._made_dirs:
-            directory.mkdir(parents=True, exist_ok=True)
-            self._made_dirs.add(str(directory))
-        entry = {"key": key, "request": request, "response": response}
+        directory = os.path.join(self._root, key[:2])
+        if directory not in self._made_dirs:
+            os.makedirs(directory, exist_ok=True)
+            self._made_dirs.add(directory)
+        data = canonical_json({"key": key, "request": request, "response": response}).encode("utf-8")
         # Unique per process and call, in the same directory: os.replace is then atomic, also on
-        # NFS, and two writers of the same key never clobber each other's temporary file.
-        temporary = directory / f".{key}.{os.getpid()}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+        # NFS, and two writers of the same key never clobber each other's temporary file. Plain
+        # os calls: this runs once per answer, at up to a thousand answers a second.
+        temporary = os.path.join(
+            directory, f".{key}.{_HOST}.{os.getpid()}.{next(_WRITE_COUNTER)}{TEMP_SUFFIX}"
+        )
         try:
-            temporary.write_text(canonical_json(entry), encoding="utf-8")
-            os.replace(temporary, path)
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                os.write(handle, data)
+            finally:
+                os.close(handle)
+            os.replace(temporary, os.path.join(directory, f"{key}{ENTRY_SUFFIX}"))
         except BaseException:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
             raise
 
     def __contains__(self, key: str) -> bool:

@@ -1,0 +1,185 @@
+"""The `vllm` backend: offline batched inference in-process on a GPU node.
+
+Checked on GPU hardware only: vLLM cannot be installed on a CPU machine without pulling a CUDA
+build of torch. So this module is kept small and shares everything else with the tested
+`openai` backend: the chat prompt (chat_prompt), answer parsing (answers), consistency over
+samples (consistency) and the response cache (response_cache). What is vLLM's own is building
+`SamplingParams` and turning a `RequestOutput` into the same trimmed response dict that
+`openai_api.trim_chat_completion` keeps, and both are plain functions that the tests run on
+stand-in objects of the same shape.
+
+Install with `pip install .[vllm]`; vLLM is imported only when a labeler uses this backend.
+Settings (one labeler's config entry):
+  model (required)      a hub name or local folder vLLM can load
+  mode: choice          choice (output restricted to the labels by structured outputs),
+                        logprobs (first-token probabilities), text (strict parsing)
+  samples: 1, temperature: 0.0, seed: None, max_tokens: None, top_logprobs: 20
+  engine: {}            extra `vllm.LLM` arguments (e.g. max_model_len, gpu_memory_utilization,
+                        tensor_parallel_size); prefix caching is always on
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from labeldistill.errors import LabelDistillError
+from labeldistill.prompts import Example
+from labeldistill.teachers.answers import parse_answer
+from labeldistill.teachers.chat_prompt import build_chat_prompt
+from labeldistill.teachers.consistency import SampleOutcome, TextLabel, aggregate
+from labeldistill.teachers.response_cache import ResponseCache, request_key
+
+log = logging.getLogger(__name__)
+
+BACKEND = "vllm"
+MODES = ("choice", "logprobs", "text")
+DEFAULT_MAX_TOKENS = {"choice": 20, "logprobs": 1, "text": 20}
+
+
+def sampling_settings(settings: Mapping, labels: Sequence[str], labeler: str) -> dict:
+    """The answer-changing settings, checked: the cache key and the SamplingParams come from it."""
+    mode = settings.get("mode", "choice")
+    if mode not in MODES:
+        raise LabelDistillError(
+            f"config key labelers.{labeler}.mode: {mode!r} is not valid for the vllm backend "
+            f"(valid: {', '.join(MODES)})"
+        )
+    samples = int(settings.get("samples", 1))
+    if samples < 1:
+        raise LabelDistillError(f"config key labelers.{labeler}.samples: must be >= 1, got {samples}")
+    max_tokens = settings.get("max_tokens")
+    return {
+        "mode": mode,
+        "n": samples,
+        "temperature": float(settings.get("temperature", 0.0)),
+        "seed": settings.get("seed"),
+        "max_tokens": int(max_tokens) if max_tokens is not None else DEFAULT_MAX_TOKENS[mode],
+        "logprobs": int(settings.get("top_logprobs", 20)) if mode == "logprobs" else None,
+        "choice": list(labels) if mode == "choice" else None,
+    }
+
+
+def sampling_params(sampling: Mapping, vllm_module) -> object:
+    """vLLM's SamplingParams for `sampling` (structured outputs for `choice`)."""
+    kwargs = {
+        "n": sampling["n"],
+        "temperature": sampling["temperature"],
+        "seed": sampling["seed"],
+        "max_tokens": sampling["max_tokens"],
+        "logprobs": sampling["logprobs"],
+    }
+    if sampling["choice"] is not None:
+        from vllm.sampling_params import StructuredOutputsParams
+
+        kwargs["structured_outputs"] = StructuredOutputsParams(choice=sampling["choice"])
+    return vllm_module.SamplingParams(**kwargs)
+
+
+def trimmed_response(request_output, sample: int, model: str) -> dict:
+    """One sample of a vLLM RequestOutput as the cache keeps an OpenAI-style answer."""
+    completion = request_output.outputs[sample]
+    top = None
+    if completion.logprobs:
+        first = completion.logprobs[0]  # token id -> Logprob(logprob, rank, decoded_token)
+        top = [[entry.decoded_token, entry.logprob] for entry in first.values()]
+    return {
+        "content": completion.text,
+        "top_logprobs": top,
+        "finish_reason": completion.finish_reason,
+        "model": model,
+        "system_fingerprint": None,
+        "usage": {
+            # The prompt is counted once per text, on its first sample.
+            "input_tokens": len(request_output.prompt_token_ids or []) if sample == 0 else 0,
+            "output_tokens": len(completion.token_ids),
+        },
+    }
+
+
+def label_with_vllm(
+    texts: Sequence[str],
+    ids: Sequence[str],
+    codebook: str,
+    labels: Sequence[str],
+    examples: Sequence[Example],
+    settings: Mapping,
+    cache_dir: str | Path | None = None,
+    labeler: str = "vllm",
+    task: str = "",
+    generate=None,
+) -> tuple[list[TextLabel], dict]:
+    """Label texts with vLLM; answers already in the cache are never generated again.
+
+    `generate(conversations, sampling) -> list[RequestOutput]` is vLLM's `LLM.chat` by default.
+    """
+    started = time.perf_counter()
+    model = str(settings.get("model") or "")
+    if not model:
+        raise LabelDistillError(f"config key labelers.{labeler}.model: required for the vllm backend")
+    sampling = sampling_settings(settings, labels, labeler)
+    prompt = build_chat_prompt(codebook, labels, examples)
+    cache = ResponseCache(cache_dir)
+    conversations = [prompt.messages(text) for text in texts]
+    keys = [
+        [request_key(BACKEND, model, messages, sampling, i) for i in range(sampling["n"])]
+        for messages in conversations
+    ]
+    responses = [[cache.get(key) for key in text_keys] for text_keys in keys]
+    todo = [i for i, found in enumerate(responses) if any(r is None for r in found)]
+    cached = {(i, j) for i, found in enumerate(responses) for j, r in enumerate(found) if r is not None}
+    if todo:
+        generate = generate or _vllm_chat(model, sampling, settings.get("engine") or {})
+        log.info(
+            "%s: generating %d of %d texts (%d cached)",
+            labeler,
+            len(todo),
+            len(texts),
+            len(texts) - len(todo),
+        )
+        for i, output in zip(todo, generate([conversations[i] for i in todo], sampling), strict=True):
+            for j in range(sampling["n"]):
+                if responses[i][j] is None:
+                    responses[i][j] = trimmed_response(output, j, model)
+                    cache.put(keys[i][j], responses[i][j], {"model": model, "sampling": sampling})
+    provenance = {"backend": BACKEND, "model": model, "prompt_hash": prompt.hash, "settings": sampling}
+    results = []
+    for i, text_id in enumerate(ids):
+        outcomes = [
+            SampleOutcome(
+                answer=parse_answer(sampling["mode"], response, labels),
+                input_tokens=response["usage"]["input_tokens"],
+                output_tokens=response["usage"]["output_tokens"],
+                cached=(i, j) in cached,
+                model=response.get("model"),
+            )
+            for j, response in enumerate(responses[i])
+        ]
+        results.append(aggregate(str(text_id), outcomes, labels, provenance))
+    generated = [(i, j) for i in range(len(texts)) for j in range(sampling["n"]) if (i, j) not in cached]
+    usage = {
+        "model": model,
+        "requests_sent": len(generated),
+        "responses": len(generated),
+        "cache_hits": len(cached),
+        "input_tokens": sum(responses[i][j]["usage"]["input_tokens"] for i, j in generated),
+        "output_tokens": sum(responses[i][j]["usage"]["output_tokens"] for i, j in generated),
+        "failed_texts": sum(result.label is None for result in results),
+        "dollars": 0.0,
+        "wall_seconds": round(time.perf_counter() - started, 3),
+    }
+    return results, usage
+
+
+def _vllm_chat(model: str, sampling: Mapping, engine: Mapping):
+    try:
+        import vllm
+    except ImportError as error:
+        raise LabelDistillError(
+            f"the vllm backend needs vLLM on a GPU node: pip install '.[vllm]' ({error})"
+        ) from error
+    llm = vllm.LLM(model=model, enable_prefix_caching=True, **dict(engine))
+    params = sampling_params(sampling, vllm)
+    return lambda conversations, _sampling: llm.chat(conversations, params, use_tqdm=True)

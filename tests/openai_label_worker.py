@@ -1,0 +1,34 @@
+"""Runs `label_with_api` in a process of its own, for tests that kill it or run several at once.
+
+    python tests/openai_label_worker.py SPEC.json OUT.json
+
+SPEC holds texts, labels, codebook, settings and cache_dir; OUT gets the results and usage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+from labeldistill.teachers.openai_api import label_with_api
+
+
+def main() -> None:
+    spec = json.loads(open(sys.argv[1], encoding="utf-8").read())
+    results, usage = label_with_api(
+        spec["texts"],
+        spec.get("ids"),
+        spec["codebook"],
+        spec["labels"],
+        [],
+        spec["settings"],
+        cache_dir=spec["cache_dir"],
+        labeler=spec.get("labeler", "worker"),
+    )
+    with open(sys.argv[2], "w", encoding="utf-8") as out:
+        json.dump({"results": [dataclasses.asdict(r) for r in results], "usage": usage}, out)
+
+
+if __name__ == "__main__":
+    main()

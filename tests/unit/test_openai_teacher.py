@@ -1,0 +1,317 @@
+"""The `openai` teacher against a real HTTP server on 127.0.0.1 that injects faults.
+
+Nothing inside the client is mocked: requests go over sockets to tests/fake_openai_server.py,
+which answers the label a text names (its truth), and counts every request body it answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fake_openai_server import FakeOpenAIServer
+
+from labeldistill.errors import LabelDistillError
+from labeldistill.teachers.accounting import BudgetExceeded
+from labeldistill.teachers.chat_prompt import build_chat_prompt
+from labeldistill.teachers.openai_api import OpenAITeacher, estimate_api_cost, label_with_api
+from labeldistill.teachers.openai_settings import parse_settings
+from labeldistill.teachers.response_cache import ResponseCache
+
+LABELS = ["positive", "negative", "neutral"]
+CODEBOOK = "Decide whether the text is positive, negative or neutral."
+WORKER = Path(__file__).resolve().parents[1] / "openai_label_worker.py"
+
+
+def make_texts(n: int, tag: str) -> list[str]:
+    return [f"{tag} text {i} is {LABELS[i % 3]} overall" for i in range(n)]
+
+
+def truth(text: str) -> str:
+    return next(label for label in LABELS if f" {label} " in text)
+
+
+def settings_for(server: FakeOpenAIServer, **extra) -> dict:
+    return {
+        "model": "gpt-4o-mini",
+        "base_url": server.base_url,
+        "api_key_env": "",
+        "concurrency": 16,
+        "timeout": 0.5,
+        "max_retries": 10,
+        "backoff_base": 0.01,
+        "backoff_cap": 0.05,
+        "progress": False,
+        **extra,
+    }
+
+
+def outcome(result) -> tuple:
+    """What a result says about its text, leaving out how it was obtained (cache hits)."""
+    fields = dataclasses.asdict(result)
+    return tuple(fields[name] for name in ("id", "label", "probabilities", "consistency", "error", "raw"))
+
+
+def successes(stats: dict) -> dict[str, int]:
+    """Per request body, the answers it was given over all epochs."""
+    return {body: sum(entry["successes"].values()) for body, entry in stats["bodies"].items()}
+
+
+@pytest.fixture(scope="module")
+def faulty_server():
+    with FakeOpenAIServer(latency=0.01, fault_rate=0.3, retry_after="0.01", hang=1.0, seed=3) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeOpenAIServer(latency=0.01) as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    "mode, transport",
+    [("text", "aiohttp"), ("logprobs", "aiohttp"), ("json_schema", "aiohttp"), ("text", "openai")],
+)
+def test_every_text_ends_labelled_or_failed_under_faults(faulty_server, tmp_path, mode, transport):
+    texts = make_texts(60, f"faults-{mode}-{transport}")
+    settings = settings_for(faulty_server, mode=mode, transport=transport)
+    results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt", "demo")
+
+    assert [r.id for r in results] == [str(i) for i in range(60)]
+    failed = [r for r in results if r.label is None]
+    for result, text in zip(results, texts, strict=True):
+        if result.label is None:
+            # The only failures: answers outside the label set, kept as given.
+            assert result.raw and "maybe" in result.raw[0] and result.error, result
+        else:
+            assert result.label == truth(text) and result.consistency == 1.0
+            assert result.provenance["model_reported"] == "gpt-4o-mini-fake-2025"
+            assert result.provenance["system_fingerprint"] == "fp_fake"
+            if mode == "logprobs":
+                assert max(result.probabilities) == pytest.approx(0.7 / 0.9)
+    assert 0 < len(failed) < 20 and usage["retries"] > 0
+    assert usage["failed_texts"] == len(failed) and usage["responses"] == 60 and usage["cache_hits"] == 0
+    assert usage["requests_sent"] == 60 + usage["retries"]
+    assert usage["dollars"] > 0 and usage["input_tokens"] > 0
+
+    # No request was answered twice, and every fault kind was met along the way.
+    paid = successes(faulty_server.stats())
+    assert max(paid.values()) == 1
+    # A second run: everything from the cache, not one request sent.
+    again, usage_again = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt", "demo")
+    assert usage_again["requests_sent"] == 0 and usage_again["cache_hits"] == 60
+    assert [outcome(r) for r in again] == [outcome(r) for r in results]
+    assert all(r.cache_hits == 1 for r in again)
+
+
+def test_all_fault_kinds_were_injected(faulty_server):
+    faults = {f for entry in faulty_server.stats()["bodies"].values() for f in entry["faults"]}
+    assert faults >= {"429", "500", "503", "timeout", "reset", "truncated", "outside"}
+
+
+@pytest.mark.parametrize("concurrency", [1, 16])
+def test_identical_texts_are_asked_once(server, tmp_path, concurrency):
+    # Asked at once (concurrency 16) or one after another (1): one request per distinct text.
+    texts = ["dup text that is negative here"] * 3 + make_texts(3, f"dup{concurrency}") * 2
+    settings = settings_for(server, concurrency=concurrency)
+    results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path)
+    assert usage["requests_sent"] == 4 and usage["cache_hits"] == 5
+    assert [r.label for r in results[:3]] == ["negative"] * 3
+
+
+def test_requests_per_minute_paces_the_run(server, tmp_path):
+    texts = make_texts(30, "paced")
+    started = time.monotonic()
+    _, usage = label_with_api(
+        texts, None, CODEBOOK, LABELS, [], settings_for(server, requests_per_minute=1200), tmp_path
+    )
+    # 20 a second, with a burst of one second's worth: the last 10 wait half a second.
+    assert usage["requests_sent"] == 30 and time.monotonic() - started >= 0.45
+
+
+def test_the_estimate_leaves_out_what_is_cached(server, tmp_path):
+    texts = make_texts(4, "estimate")
+    settings = settings_for(server, samples=2, temperature=0.5, max_tokens=3)
+    label_with_api(texts[:3], None, CODEBOOK, LABELS, [], settings, tmp_path)
+    estimate = estimate_api_cost(texts, CODEBOOK, LABELS, [], settings, tmp_path)
+    assert (estimate.cached_requests, estimate.requests, estimate.max_output_tokens) == (6, 2, 6)
+    assert estimate.dollars_max > 0 and estimate.token_method.startswith("tiktoken")
+
+
+def test_a_bad_key_stops_the_run_at_once_and_never_shows(tmp_path, monkeypatch, caplog, capfd):
+    secret = "sk-test-SECRET-0123456789"
+    monkeypatch.setenv("FAKE_TEST_KEY", secret)
+    caplog.set_level(logging.DEBUG)
+    with FakeOpenAIServer(latency=0.01, api_key="sk-the-right-one") as keyed:
+        settings = settings_for(keyed, api_key_env="FAKE_TEST_KEY", concurrency=4)
+        started = time.monotonic()
+        with pytest.raises(LabelDistillError) as raised:
+            label_with_api(make_texts(200, "key"), None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
+        elapsed = time.monotonic() - started
+        sent = keyed.stats()["total"]
+        # The right key: answers are cached, the key is not.
+        monkeypatch.setenv("FAKE_TEST_KEY", "sk-the-right-one")
+        results, _ = label_with_api(
+            make_texts(3, "key"), None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt"
+        )
+        assert all(r.label is not None for r in results) and ResponseCache(tmp_path).size().entries == 3
+    message = str(raised.value)
+    assert "labeler gpt" in message and "HTTP 401" in message and "Incorrect API key provided" in message
+    assert "\n" not in message and secret not in message
+    assert elapsed < 5 and sent <= 4 + 4  # stopped with the first answers, not after 200 texts
+    out, err = capfd.readouterr()
+    assert secret not in caplog.text and secret not in out and secret not in err
+    for file in tmp_path.rglob("*"):
+        if file.is_file():
+            assert secret not in file.read_text(errors="replace")
+            assert "sk-the-right-one" not in file.read_text(errors="replace")
+    assert "sk-the-right-one" not in caplog.text
+    assert secret not in repr(raised.value.__cause__) and raised.value.__cause__ is None
+
+
+def test_an_unknown_route_is_a_hard_error(server, tmp_path):
+    settings = settings_for(server, base_url=server.base_url.replace("/v1", "/v2"))
+    with pytest.raises(LabelDistillError, match="HTTP 404"):
+        label_with_api(make_texts(3, "route"), None, CODEBOOK, LABELS, [], settings, tmp_path)
+
+
+def test_no_server_leaves_every_text_failed_after_the_retries(tmp_path):
+    settings = {
+        "model": "m",
+        "base_url": "http://127.0.0.1:9/v1",
+        "max_retries": 2,
+        "backoff_base": 0.01,
+        "progress": False,
+    }
+    results, usage = label_with_api(make_texts(3, "refused"), None, CODEBOOK, LABELS, [], settings, tmp_path)
+    assert all(r.label is None and "gave up after 3 attempts" in r.error for r in results)
+    assert usage["requests_sent"] == 9 and usage["failed_requests"] == 3 and usage["failed_texts"] == 3
+    assert ResponseCache(tmp_path).size().entries == 0  # failures are never cached: a rerun asks again
+
+
+def test_retry_after_is_honoured(server, tmp_path):
+    texts = ["wait for me, I am positive [[429 retry-after=1]]"]
+    results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings_for(server), tmp_path)
+    assert results[0].label == "positive" and usage["retries"] == 1
+    (entry,) = [e for e in server.stats()["bodies"].values() if e["faults"] == ["429"]]
+    first, second = entry["times"]
+    assert second - first >= 1.0
+
+
+def test_consistency_over_five_samples(server, tmp_path):
+    texts = make_texts(30, "consistency")
+    settings = settings_for(server, samples=5, temperature=0.7)
+    results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path / "a")
+    assert usage["requests_sent"] == 150  # every sample is its own request (its own seed)
+    for result in results:
+        assert result.n_samples == 5 and result.n_failed_samples == 0
+        shares = result.probabilities
+        assert sum(shares) == pytest.approx(1.0) and all(round(s * 5, 9) % 1 == 0 for s in shares)
+        assert result.consistency == max(shares) and result.label == LABELS[shares.index(max(shares))]
+    assert any(r.consistency < 1 for r in results) and any(r.consistency == 1 for r in results)
+    correct = sum(r.label == truth(t) for r, t in zip(results, texts, strict=True))
+    assert correct >= 20  # each sample is right with probability 0.6; the mode more often
+    # Reproducible: the same samples again from a fresh cache.
+    again, _ = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path / "b")
+    assert [outcome(r) for r in again] == [outcome(r) for r in results]
+
+
+def test_budget_cap_stops_before_it_is_exceeded(server, tmp_path):
+    texts = make_texts(40, "budget")
+    # About 25 tokens a request at $1,000 per million: 2 to 3 cents a request, and up to 9 cents
+    # reserved while one is in flight (the estimated prompt and max_tokens of answer).
+    prices = {"gpt-4o-mini": {"input_per_million": 1000.0, "output_per_million": 1000.0}}
+    settings = settings_for(server, budget_usd=0.6, prices=prices, concurrency=4)
+    prompt = build_chat_prompt(CODEBOOK, LABELS, [])
+    teacher = OpenAITeacher(
+        parse_settings(settings, "gpt"), LABELS, prompt, ResponseCache(tmp_path), "unused", "gpt"
+    )
+    with pytest.raises(BudgetExceeded, match="labelers.gpt.budget_usd"):
+        asyncio.run(teacher.label(texts))
+    usage = teacher.usage
+    assert 0 < usage.dollars <= 0.6 and 5 < usage.responses < 40
+    # Everything paid is kept, the requests in flight at the stop included.
+    assert ResponseCache(tmp_path).size().entries == usage.responses == usage.requests_sent
+    # A bigger budget goes on from there and pays only for the rest.
+    settings["budget_usd"] = 5.0
+    results, more = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
+    assert all(r.label is not None for r in results)
+    assert more["cache_hits"] == usage.responses and more["requests_sent"] == 40 - usage.responses
+
+
+def run_worker(spec: dict, tmp_path: Path, name: str) -> tuple[subprocess.Popen, Path]:
+    spec_path = tmp_path / f"{name}.spec.json"
+    spec_path.write_text(json.dumps(spec))
+    out = tmp_path / f"{name}.out.json"
+    process = subprocess.Popen(
+        [sys.executable, str(WORKER), str(spec_path), str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    return process, out
+
+
+def test_a_killed_run_resumes_to_the_same_result_paying_only_what_was_in_flight(tmp_path):
+    texts = make_texts(80, "kill")
+    concurrency = 4
+    with FakeOpenAIServer(latency=0.1) as slow:
+        settings = settings_for(slow, concurrency=concurrency, timeout=5)
+        cache_dir = tmp_path / "cache"
+        spec = {"texts": texts, "labels": LABELS, "codebook": CODEBOOK, "settings": settings}
+        process, _ = run_worker({**spec, "cache_dir": str(cache_dir)}, tmp_path, "killed")
+        cache = ResponseCache(cache_dir)
+        deadline = time.monotonic() + 60
+        while cache.size().entries < 16 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kept = cache.size().entries
+        assert 16 <= kept < 80, (kept, process.stderr.read().decode()[-2000:])
+
+        slow.next_epoch()  # epoch 1: the resumed run
+        resumed, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, cache_dir)
+        assert usage["cache_hits"] == kept and usage["requests_sent"] == 80 - kept
+
+        slow.next_epoch()  # epoch 2: an uninterrupted run from an empty cache
+        reference, _ = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path / "reference")
+        assert [outcome(r) for r in resumed] == [outcome(r) for r in reference]
+
+        bodies = slow.stats()["bodies"]
+    assert len(bodies) == 80
+    killed_or_resumed = [
+        entry["successes"].get("0", 0) + entry["successes"].get("1", 0) for entry in bodies.values()
+    ]
+    assert min(killed_or_resumed) == 1 or killed_or_resumed.count(2) <= concurrency
+    # Answered in the killed run and again after it: only what was in flight at the kill.
+    assert killed_or_resumed.count(2) <= concurrency and max(killed_or_resumed) <= 2
+
+
+def test_processes_running_at_once_share_one_cache(server, tmp_path):
+    texts = make_texts(40, "shared")
+    cache_dir = tmp_path / "cache"
+    spec = {"texts": texts, "labels": LABELS, "codebook": CODEBOOK, "cache_dir": str(cache_dir)}
+    spec["settings"] = settings_for(server, concurrency=4)
+    workers = [run_worker(spec, tmp_path, f"worker{i}") for i in range(2)]
+    outputs = []
+    for process, out in workers:
+        assert process.wait(60) == 0, process.stderr.read().decode()[-2000:]
+        outputs.append(json.loads(out.read_text()))
+    first, second = ([(r["label"], r["probabilities"]) for r in o["results"]] for o in outputs)
+    assert first == second and all(label == truth(t) for (label, _), t in zip(first, texts, strict=True))
+    cache = ResponseCache(cache_dir)
+    results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], spec["settings"], cache_dir)
+    assert usage["requests_sent"] == 0 and usage["cache_hits"] == 40 and cache.size().entries == 40
+    assert not list(cache_dir.rglob("*.tmp"))
+    # Two processes racing for the same text may both ask; the cache stays whole either way.
+    sent = sum(o["usage"]["requests_sent"] for o in outputs)
+    assert 40 <= sent <= 80 and os.path.isdir(cache_dir)

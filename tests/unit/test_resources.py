@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from labeldistill import resources as res
+from labeldistill.errors import LabelDistillError
+
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+
+
+def test_schema_defaults_match_the_module():
+    families = yaml.safe_load(SCHEMA.read_text())["properties"]["resources"]["properties"]
+    from_schema = {
+        family: {key: spec["default"] for key, spec in block["properties"].items() if "default" in spec}
+        for family, block in families.items()
+    }
+    assert from_schema == res.DEFAULTS
+    assert set(families) == set(res.FAMILIES)
+
+
+def test_family_settings_fill_defaults_under_the_users_values():
+    config = {"resources": {"train": {"mem_mb": 16000, "slurm_partition": "gpu"}}}
+    assert res.family_settings(config, "train") == {
+        "mem_mb": 16000,
+        "runtime": 120,
+        "gpu": 1,
+        "slurm_partition": "gpu",
+    }
+    assert res.family_settings({}, "default") == {"mem_mb": 1000, "runtime": 15}
+    with pytest.raises(ValueError, match="unknown rule family"):
+        res.family_settings({}, "trian")
+
+
+def test_memory_and_runtime_double_per_attempt():
+    assert [res.scaled(1000, attempt) for attempt in (1, 2, 3)] == [1000, 2000, 4000]
+    assert res.scaled(15, 0) == 15  # Snakemake counts attempts from 1
+
+
+def test_only_gpu_jobs_ask_for_gpus():
+    config = {"resources": {"annotate": {"gpu": 2}}}
+    assert res.gpus(config, "annotate", on_gpu=True) == 2
+    assert res.gpus(config, "annotate", on_gpu=False) == 0
+    assert res.gpus({}, "train", on_gpu=True) == 1
+    assert res.labeler_on_gpu({"backend": "vllm"}) and not res.labeler_on_gpu({"backend": "local"})
+    assert not res.labeler_on_gpu({"backend": "openai"})
+    assert res.student_on_gpu({"kind": "transformer", "device": "gpu"})
+    assert not res.student_on_gpu({"kind": "transformer"})
+
+
+def test_a_cpu_only_student_cannot_ask_for_a_gpu():
+    res.check_resources({"students": {"bert": {"kind": "transformer", "device": "gpu"}}})
+    with pytest.raises(
+        LabelDistillError, match="students.tfidf.device: a 'tfidf-logreg' student runs on the CPU"
+    ):
+        res.check_resources({"students": {"tfidf": {"kind": "tfidf-logreg", "device": "gpu"}}})

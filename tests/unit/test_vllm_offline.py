@@ -1,0 +1,106 @@
+"""The vllm backend's own parts: sampling settings, RequestOutput parsing, caching.
+
+vLLM itself runs on GPU nodes only; here `generate` is given objects of the shape of vLLM's
+RequestOutput / CompletionOutput / Logprob, and vLLM's own SamplingParams is checked where
+the package can be imported.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+
+from labeldistill.errors import LabelDistillError
+from labeldistill.prompts import Example
+from labeldistill.teachers.vllm_offline import label_with_vllm, sampling_params, sampling_settings
+
+LABELS = ["negative", "other"]
+EXAMPLES = [Example("awful day", "negative"), Example("nice day", "other")]
+
+
+def request_output(answers, logprobs=None, prompt_tokens=30):
+    outputs = [
+        SimpleNamespace(text=text, token_ids=[1], finish_reason="stop", logprobs=logprobs) for text in answers
+    ]
+    return SimpleNamespace(outputs=outputs, prompt_token_ids=list(range(prompt_tokens)))
+
+
+class FakeEngine:
+    """Answers like a model that reads 'bad' as negative; counts what it is asked."""
+
+    def __init__(self, answers=None):
+        self.calls = []
+        self.answers = answers
+
+    def __call__(self, conversations, sampling):
+        self.calls.append(len(conversations))
+        outs = []
+        for conversation in conversations:
+            text = conversation[-1]["content"]
+            label = "negative" if "bad" in text else "other"
+            outs.append(request_output(self.answers or [label] * sampling["n"]))
+        return outs
+
+
+def test_labels_cache_and_never_regenerate(tmp_path):
+    engine = FakeEngine()
+    texts, ids = ["a bad thing", "a good thing"], ["1", "2"]
+    settings = {"model": "m"}
+    results, usage = label_with_vllm(
+        texts, ids, "codebook", LABELS, EXAMPLES, settings, tmp_path, generate=engine
+    )
+    assert [r.label for r in results] == ["negative", "other"]
+    assert usage["requests_sent"] == 2 and usage["cache_hits"] == 0 and usage["input_tokens"] == 60
+    again, usage = label_with_vllm(
+        texts, ids, "codebook", LABELS, EXAMPLES, settings, tmp_path, generate=engine
+    )
+    assert engine.calls == [2] and usage["requests_sent"] == 0 and usage["cache_hits"] == 2
+    assert [r.label for r in again] == ["negative", "other"]
+    assert results[0].provenance["backend"] == "vllm" and results[0].provenance["prompt_hash"]
+
+
+def test_samples_give_mode_consistency_and_vote_shares(tmp_path):
+    engine = FakeEngine(answers=["negative", "negative", "other"])
+    settings = {"model": "m", "samples": 3, "temperature": 0.7}
+    (result,), _ = label_with_vllm(["x"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine)
+    assert result.label == "negative" and result.consistency == pytest.approx(2 / 3)
+    assert result.probabilities == pytest.approx([2 / 3, 1 / 3])
+
+
+def test_answers_outside_the_labels_are_failures_with_the_raw_text(tmp_path):
+    engine = FakeEngine(answers=["maybe"])
+    settings = {"model": "m", "mode": "text"}
+    (result,), usage = label_with_vllm(
+        ["x"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine
+    )
+    assert result.label is None and result.raw == ["maybe"] and usage["failed_texts"] == 1
+
+
+def test_first_token_logprobs_become_label_probabilities(tmp_path):
+    logprobs = [
+        {
+            7: SimpleNamespace(decoded_token="negative", logprob=-0.1, rank=1),
+            9: SimpleNamespace(decoded_token="other", logprob=-2.4, rank=2),
+        }
+    ]
+
+    def engine(conversations, sampling):
+        assert sampling["logprobs"] == 20 and sampling["max_tokens"] == 1
+        return [request_output(["negative"], logprobs) for _ in conversations]
+
+    settings = {"model": "m", "mode": "logprobs"}
+    (result,), _ = label_with_vllm(["x"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine)
+    assert result.label == "negative" and result.probabilities[0] > 0.85
+    assert sum(result.probabilities) == pytest.approx(1.0)
+
+
+def test_bad_settings_name_the_config_key():
+    with pytest.raises(LabelDistillError, match=r"labelers\.big\.mode"):
+        sampling_settings({"model": "m", "mode": "json_schema"}, LABELS, "big")
+    with pytest.raises(LabelDistillError, match=r"labelers\.big\.samples"):
+        sampling_settings({"model": "m", "samples": 0}, LABELS, "big")
+
+
+def test_sampling_params_with_vllms_own_types():
+    vllm = pytest.importorskip("vllm", reason="vLLM is installed on GPU nodes only")
+    params = sampling_params(sampling_settings({"model": "m", "samples": 2}, LABELS, "x"), vllm)
+    assert params.n == 2 and params.structured_outputs.choice == LABELS

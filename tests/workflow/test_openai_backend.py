@@ -1,0 +1,134 @@
+"""The `openai` backend through the workflow, against a real OpenAI-compatible server.
+
+llama.cpp's server (llama-cpp-python[server]) serves the registry's Gemma 3 270M GGUF; the
+annotate jobs start it, label through it with output restricted to the labels, and stop it.
+A second run with the labels deleted must be answered entirely from the response cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+
+import pandas as pd
+import pytest
+from runner import REPO, snakemake, tiny_task, write_config
+
+pytest.importorskip("llama_cpp.server", reason="install the test extra: pip install -e .[test]")
+
+TASK = "tweets_negative"
+SECRET = "sk-test-" + "never-written-anywhere"  # sent as the API key; must reach no file
+PARTS = ("pool", "val", "test")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def api_run(tmp_path_factory, models_dir):
+    from labeldistill.teachers.local_models import local_gguf
+
+    gguf = local_gguf("gemma3-270m", models_dir / "gguf")
+    workdir = tmp_path_factory.mktemp("api_run")
+    port = free_port()
+    config = {
+        "tasks": {TASK: tiny_task(REPO / "data" / TASK, workdir / "data" / TASK, seed=11)},
+        "split": {"seed": 3, "test": 12, "val": 8, "pool": 16},
+        "labelers": {
+            "llama": {
+                "backend": "openai",
+                "base_url": f"http://127.0.0.1:{port}/v1",
+                "model": "gemma-3-270m",
+                "mode": "json_object",
+                "api_key_env": "LABELDISTILL_TEST_KEY",
+                "shots": 4,
+                "concurrency": 2,
+                "server": {
+                    "command": [
+                        sys.executable,
+                        "-m",
+                        "llama_cpp.server",
+                        "--model",
+                        str(gguf),
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--n_ctx",
+                        "2048",
+                        "--n_threads",
+                        "2",
+                    ],
+                    "startup_timeout": 120,
+                },
+            }
+        },
+        "students": {"tfidf-logreg": {"kind": "tfidf-logreg"}},
+        "seeds": [1],
+        "train_size": 14,
+        "evaluation": {"n_boot": 200},
+        "cache_dir": str(workdir / "cache"),
+        "models_dir": str(models_dir),
+    }
+    write_config(workdir, config)
+    targets = [f"results/{TASK}/metrics/fewshot@llama.json", f"results/{TASK}/agreement/llama.json"]
+    targets += [f"results/{TASK}/usage/llama/{part}.json" for part in PARTS]
+    os.environ["LABELDISTILL_TEST_KEY"] = SECRET
+    first = snakemake(workdir, "--cores", "2", *targets)
+    assert first.returncode == 0, first.stderr[-4000:]
+    return workdir, port, targets
+
+
+def usage(workdir, part):
+    return json.loads((workdir / f"results/{TASK}/usage/llama/{part}.json").read_text())
+
+
+def test_every_text_is_labelled_or_a_recorded_failure(api_run):
+    workdir, port, _ = api_run
+    for part in PARTS:
+        labels = pd.read_parquet(workdir / f"results/{TASK}/labels/llama/{part}.parquet")
+        split = pd.read_parquet(workdir / f"results/{TASK}/splits/{part}.parquet")
+        assert list(labels["id"]) == list(split["id"])
+        labelled = labels["label"].notna()
+        assert set(labels.loc[labelled, "label"]) <= {"negative", "other"}
+        assert labels.loc[~labelled, "error"].notna().all()
+        assert (labels["backend"] == "openai").all() and labels["prompt_hash"].nunique() == 1
+        record = usage(workdir, part)
+        assert record["requests_sent"] >= len(split) and record["cache_hits"] == 0
+        assert record["input_tokens"] > 0
+    metrics = json.loads((workdir / f"results/{TASK}/metrics/fewshot@llama.json").read_text())
+    assert metrics["n"] == 12 and 0.0 <= metrics["f1"] <= 1.0
+
+
+def test_the_managed_server_is_stopped(api_run):
+    _, port, _ = api_run
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
+
+
+def test_a_rerun_is_answered_from_the_cache(api_run):
+    workdir, _, targets = api_run
+    before = pd.read_parquet(workdir / f"results/{TASK}/labels/llama/test.parquet")
+    server_logs = sorted((workdir / f"results/logs/annotate/{TASK}/llama").glob("*.server.log"))
+    assert len(server_logs) == 3 and all(path.stat().st_size for path in server_logs)
+    again = snakemake(workdir, "--cores", "2", "--forcerun", "annotate", *targets)
+    assert again.returncode == 0, again.stderr[-4000:]
+    for part in PARTS:
+        record = usage(workdir, part)
+        assert record["requests_sent"] == 0 and record["cache_hits"] >= record["texts"]
+    after = pd.read_parquet(workdir / f"results/{TASK}/labels/llama/test.parquet")
+    # Snakemake empties a rerun job's logs: a server that had started would have written there.
+    assert not any(path.exists() and path.stat().st_size for path in server_logs)
+    pd.testing.assert_frame_equal(before[["id", "label", "error"]], after[["id", "label", "error"]])
+
+
+def test_the_api_key_never_reaches_a_file(api_run):
+    workdir, _, _ = api_run
+    files = [p for p in workdir.rglob("*") if p.is_file()]
+    assert any("cache" in p.parts for p in files)  # the cache is inside workdir: searched too
+    assert not [p for p in files if SECRET.encode() in p.read_bytes()]
