@@ -1,6 +1,7 @@
 # Paths, config accessors, code fingerprints and job resources: every path pattern is spelled
 # here only.
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -65,6 +66,7 @@ FIGURE_NAMES = ["f1_by_task", "f1_by_condition"]
 
 
 # ---- config accessors ------------------------------------------------------------------
+@functools.cache  # asked once per job (thousands at the paper's scale); the config is fixed
 def task_spec(task):
     return TaskSpec.from_config(task, config["tasks"][task])
 
