@@ -33,6 +33,7 @@ localrules:
     evaluate_student,
     evaluate_fewshot,
     report,
+    estimate_cost,
 
 
 rule all:

@@ -63,3 +63,28 @@ rule agreement:
         "../envs/report.yaml"
     script:
         "../scripts/agreement.py"
+
+
+# On demand, before paying: `snakemake --cores 1 -f estimate_cost` (the cache changes between
+# runs without Snakemake seeing it, so force it). Reads the splits only; sends nothing.
+rule estimate_cost:
+    input:
+        splits=expand(SPLIT, task=TASKS, part=PARTS),
+        codebooks=[config["tasks"][task]["codebook"] for task in TASKS],
+    output:
+        expand("results/tables/cost_estimate.{ext}", ext=TABLE_FORMATS),
+    params:
+        splits={task: {part: SPLIT.format(task=task, part=part) for part in PARTS} for task in TASKS},
+        tasks={task: {key: config["tasks"][task][key] for key in ("labels", "codebook")} for task in TASKS},
+        labelers={name: labeler_settings(name) for name in API_LABELERS},
+        tables_dir=lambda w, output: os.path.dirname(output[0]),
+        code=fingerprint("estimate_cost"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
+    log:
+        "results/logs/estimate_cost.log",
+    conda:
+        "../envs/annotate.yaml"
+    script:
+        "../scripts/estimate_cost.py"

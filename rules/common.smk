@@ -35,6 +35,7 @@ except LabelDistillError as error:
 TASKS = list(config["tasks"])
 LLM_LABELERS = list(config["labelers"])
 LABELERS = [HUMAN] + LLM_LABELERS
+API_LABELERS = [name for name in LLM_LABELERS if config["labelers"][name]["backend"] == "openai"]
 STUDENTS = list(config["students"])
 SEEDS = [int(seed) for seed in config["seeds"]]
 MODELS_DIR = config["models_dir"]

@@ -110,6 +110,17 @@ AGREEMENT_COLUMNS = [
 # What the Markdown, LaTeX and HTML versions show, under which heading.
 DISPLAY = {
     "cost": COST_DISPLAY,
+    "cost_estimate": {
+        "task": "Task",
+        "labeler": "LLM labeler",
+        "model": "Model",
+        "requests": "Requests to send",
+        "cached_requests": "Cached",
+        "prompt_tokens": "Prompt tokens",
+        "max_output_tokens": "Output tokens (max)",
+        "dollars_max": "Dollars (max)",
+        "token_method": "Tokens counted by",
+    },
     "per_task": {
         "task": "Task",
         "condition": "Condition",

@@ -134,3 +134,31 @@ def test_bad_config_fails_with_one_clear_line(tmp_path):
     result = snakemake(tmp_path, "--dry-run")
     assert result.returncode != 0
     assert result.stderr.strip() == "labeldistill: config key tasks.t.texts: file missing.csv not found"
+
+
+def test_cost_estimate_sends_nothing_and_labels_nothing(tmp_path):
+    from runner import tiny_task
+
+    config = {
+        "tasks": {"tweets_negative": tiny_task(REPO / "data/tweets_negative", tmp_path / "data", seed=11)},
+        "split": {"seed": 3, "test": 12, "val": 8, "pool": 16},
+        # Nothing listens on port 9: a single request would fail the job.
+        "labelers": {
+            "mini": {
+                "backend": "openai",
+                "model": "gpt-4o-mini",
+                "base_url": "http://127.0.0.1:9/v1",
+                "samples": 2,
+            }
+        },
+        "students": {"tfidf-logreg": {"kind": "tfidf-logreg"}},
+        "cache_dir": str(tmp_path / "cache"),
+    }
+    write_config(tmp_path, config)
+    result = snakemake(tmp_path, "--cores", "1", "-f", "estimate_cost")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rule annotate" not in result.stdout + result.stderr
+    estimate = pd.read_csv(tmp_path / "results/tables/cost_estimate.csv")
+    assert estimate["requests"].tolist() == [36 * 2, 36 * 2]  # the task, then the total
+    assert (estimate["dollars_max"] > 0).all()
+    assert "mini (gpt-4o-mini): 72 requests to send" in result.stderr

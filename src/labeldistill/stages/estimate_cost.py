@@ -1,0 +1,99 @@
+"""Stage: what the configured API labeling would cost at most, before a request is sent.
+
+For every task x `openai` labeler x part: the requests still to send (texts x samples, less
+what the response cache already holds), their prompt tokens (tiktoken where it knows the
+model), the worst-case output tokens (every answer at max_tokens) and the dollars that makes
+at the price table's rates. Needs only the splits: nothing is labelled and no server is asked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from labeldistill.contracts import SPLIT, read_table
+from labeldistill.stages.annotate import few_shot_examples
+from labeldistill.tables import write_tables
+from labeldistill.teachers.openai_api import estimate_api_cost
+
+log = logging.getLogger(__name__)
+
+ESTIMATE_COLUMNS = [
+    "task",
+    "labeler",
+    "model",
+    "requests",
+    "cached_requests",
+    "prompt_tokens",
+    "max_output_tokens",
+    "dollars_max",
+    "token_method",
+]
+TOTAL = "all tasks"
+
+
+def estimate_rows(
+    split_files: Mapping[str, Mapping[str, Path]],
+    tasks: Mapping[str, Mapping],
+    labelers: Mapping[str, Mapping],
+    cache_dir: Path | None = None,
+) -> pd.DataFrame:
+    """One row per task and API labeler (all parts together), then one total per labeler.
+
+    `split_files` maps task -> part -> split file; `tasks` maps task -> {labels, codebook};
+    `labelers` holds the config entries of the labelers to estimate.
+    """
+    rows = []
+    for task, parts in split_files.items():
+        codebook = Path(tasks[task]["codebook"]).read_text(encoding="utf-8")
+        labels: Sequence[str] = tasks[task]["labels"]
+        pool = read_table(parts["pool"], SPLIT)
+        texts = [text for part in parts.values() for text in read_table(part, SPLIT)["text"]]
+        for labeler, settings in labelers.items():
+            examples = few_shot_examples(pool, dict(settings), labeler)
+            estimate = estimate_api_cost(texts, codebook, labels, examples, settings, cache_dir, labeler)
+            rows.append({"task": task, "labeler": labeler, **estimate.to_dict()})
+    frame = pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
+    if frame.empty:
+        return frame
+    totals = frame.groupby("labeler", sort=False).agg(
+        model=("model", "first"),
+        requests=("requests", "sum"),
+        cached_requests=("cached_requests", "sum"),
+        prompt_tokens=("prompt_tokens", "sum"),
+        max_output_tokens=("max_output_tokens", "sum"),
+        # An unknown price anywhere leaves the total unknown rather than too low.
+        dollars_max=("dollars_max", lambda d: d.sum(min_count=len(d))),
+        token_method=("token_method", "first"),
+    )
+    totals = totals.reset_index().assign(task=TOTAL)
+    return pd.concat([frame, totals[ESTIMATE_COLUMNS]], ignore_index=True)
+
+
+def run(
+    split_files: Mapping[str, Mapping[str, Path]],
+    tasks: Mapping[str, Mapping],
+    labelers: Mapping[str, Mapping],
+    tables_dir: Path,
+    cache_dir: Path | None = None,
+) -> None:
+    """Write cost_estimate.csv, .md and .tex into `tables_dir`."""
+    frame = estimate_rows(split_files, tasks, labelers, cache_dir)
+    if not labelers:
+        log.warning("no labeler with backend openai in the config: nothing would be paid")
+    for row in frame[frame["task"] == TOTAL].itertuples():
+        dollars = (
+            "unknown (no price for the model)" if pd.isna(row.dollars_max) else f"${row.dollars_max:.2f}"
+        )
+        log.warning(
+            "%s (%s): %d requests to send, %d cached, at most %s",
+            row.labeler,
+            row.model,
+            row.requests,
+            row.cached_requests,
+            dollars,
+        )
+    write_tables({"cost_estimate": frame}, Path(tables_dir))
