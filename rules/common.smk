@@ -63,7 +63,7 @@ FEWSHOT_METRICS = "results/{task}/metrics/fewshot@{labeler}.json"
 LOCAL_MODEL = f"{MODELS_DIR}/{{model}}"
 TABLE_NAMES = ["per_task", "medians", "gaps", "agreement", "cost"]
 TABLE_FORMATS = ["csv", "md", "tex"]
-FIGURE_NAMES = ["f1_by_task", "f1_by_condition"]
+FIGURE_NAMES = ["f1_by_task", "f1_by_condition", "f1_against_cost"]
 
 
 # ---- config accessors ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Figures from the per-task table: F1 per task per condition, F1 per condition over tasks.
+"""Figures from the per-task and cost tables: F1 per task per condition, F1 per condition over
+tasks, and F1 against what the LLM labeling cost.
 
 Matplotlib's object API on the Agg canvas: no pyplot, no global state, no display needed.
 Colours follow the conditions: human-label students in blues, each LLM labeler's students in
@@ -137,10 +138,72 @@ def plot_f1_by_condition(per_task: pd.DataFrame, path: Path) -> Path:
     return _save(figure, path)
 
 
-def write_figures(per_task: pd.DataFrame, figures_dir: Path) -> dict[str, Path]:
-    """f1_by_task.png and f1_by_condition.png under figures_dir."""
+def labeling_cost(cost: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Per (task, labeler): dollars where any labeler was paid for, else seconds of labeling
+    (local and self-hosted labelers cost time, not money); and the axis label."""
+    indexed = cost.set_index(["task", "labeler"])
+    dollars = pd.to_numeric(indexed["dollars"], errors="coerce")
+    if (dollars > 0).any():
+        return dollars, "labeling cost per task (dollars)"
+    return pd.to_numeric(indexed["seconds"], errors="coerce"), "labeling time per task (seconds)"
+
+
+def cost_points(per_task: pd.DataFrame, spent: pd.Series) -> pd.DataFrame:
+    """One row (condition, task, cost, f1) per LLM-label condition and task with a known cost."""
+    llm = per_task[per_task["labeler"] != HUMAN]
+    keys = list(zip(llm["task"], llm["labeler"], strict=True))
+    points = pd.DataFrame(
+        {
+            "condition": llm["condition"].to_numpy(),
+            "task": llm["task"].to_numpy(),
+            "cost": [spent.get(key, np.nan) for key in keys],
+            "f1": llm["f1_mean"].to_numpy(dtype=float),
+        }
+    )
+    return points.dropna(subset=["cost", "f1"]).reset_index(drop=True)
+
+
+def plot_f1_against_cost(per_task: pd.DataFrame, cost: pd.DataFrame | None, path: Path) -> Path:
+    """Each LLM-label condition per task at its labeler's cost for that task; students trained
+    on human labels as dashed lines at their median F1 (human coding cost is not recorded)."""
+    if per_task.empty or cost is None or cost.empty:
+        return _empty(path, "No LLM labeling cost recorded")
+    spent, axis_label = labeling_cost(cost)
+    points = cost_points(per_task, spent)
+    styles = condition_styles(per_task)
+    kinds = per_task.drop_duplicates("condition").set_index("condition")
+    figure = Figure(figsize=(7.5, 4.5))
+    ax = figure.add_subplot()
+    for condition, style in styles.items():
+        if kinds.loc[condition, "labeler"] == HUMAN:
+            median = per_task.loc[per_task["condition"] == condition, "f1_mean"].median()
+            if np.isfinite(median):
+                ax.axhline(median, color=style["color"], linestyle="--", linewidth=1.5, label=condition)
+            continue
+        mine = points[points["condition"] == condition]
+        ax.scatter(
+            mine["cost"], mine["f1"], s=30, marker="D" if kinds.loc[condition, "kind"] == FEWSHOT else "o",
+            color=style["color"], edgecolor="black", linewidth=0.5, zorder=3, label=condition,
+        )  # fmt: skip
+    ax.set_ylim(0, 1.05)
+    most = points["cost"].max() if len(points) else 0.0
+    ax.set_xlim(left=0, right=1.1 * most if most > 0 else 1.0)
+    ax.set_xlabel(axis_label)
+    ax.set_ylabel("F1 of the positive class (mean over seeds)")
+    ax.set_title("F1 against LLM labeling cost (one point per task; dashed: human-label median)")
+    ax.grid(True, linewidth=0.4, alpha=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(title="condition", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    return _save(figure, path)
+
+
+def write_figures(
+    per_task: pd.DataFrame, figures_dir: Path, cost: pd.DataFrame | None = None
+) -> dict[str, Path]:
+    """f1_by_task.png, f1_by_condition.png and f1_against_cost.png under figures_dir."""
     figures_dir = Path(figures_dir)
     return {
         "f1_by_task": plot_f1_by_task(per_task, figures_dir / "f1_by_task.png"),
         "f1_by_condition": plot_f1_by_condition(per_task, figures_dir / "f1_by_condition.png"),
+        "f1_against_cost": plot_f1_against_cost(per_task, cost, figures_dir / "f1_against_cost.png"),
     }

@@ -63,6 +63,9 @@ FIGURE_CAPTIONS = {
     "standard deviation over seeds (none for single-run conditions).",
     "f1_by_condition": "F1 per condition: one dot per task (mean over seeds); the black bar "
     "is the median over tasks.",
+    "f1_against_cost": "F1 of each LLM-label condition per task against what its labeler's "
+    "labeling of that task cost (dollars where a price is known, otherwise seconds of "
+    "labeling); dashed lines are the median F1 of the students trained on human labels.",
 }
 
 TEMPLATE = """<!DOCTYPE html>

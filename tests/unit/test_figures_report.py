@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.figures import condition_styles, plot_f1_by_task
+from labeldistill.figures import (
+    condition_styles,
+    cost_points,
+    labeling_cost,
+    plot_f1_against_cost,
+    plot_f1_by_task,
+)
 from labeldistill.stages import report
 from labeldistill.tables import parse_condition
 
@@ -133,7 +139,7 @@ def test_report_figures_are_real_images(report_dir):
 def test_report_html_is_self_contained(report_dir):
     html = (report_dir / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(images) == 2
+    assert len(images) == 3
     assert base64.b64decode(images[0]).startswith(PNG_MAGIC)
     assert "http://" not in html and "https://" not in html
     for text in [
@@ -189,3 +195,40 @@ def test_empty_per_task_still_writes_a_png(tmp_path):
     empty = pd.DataFrame(columns=["task", "condition", "kind", "student", "labeler"])
     path = plot_f1_by_task(empty, tmp_path / "x.png")
     assert path.read_bytes().startswith(PNG_MAGIC)
+
+
+def per_task_rows(conditions):
+    rows = []
+    for t, task in enumerate(TASKS):
+        for condition in conditions:
+            kind, student, labeler = parse_condition(condition)
+            rows.append(
+                {"task": task, "condition": condition, "kind": kind, "student": student,
+                 "labeler": labeler, "f1_mean": F1[condition] - 0.05 * t, "f1_sd": 0.01}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def cost_rows(labeler, dollars, seconds):
+    return [{"task": task, "labeler": labeler, "dollars": dollars, "seconds": seconds} for task in TASKS]
+
+
+def test_cost_axis_is_dollars_when_anything_was_paid_else_seconds():
+    spent, axis = labeling_cost(pd.DataFrame(cost_rows("gemma", 0.0, 70.0)))
+    assert "seconds" in axis and spent[("tweets_negative", "gemma")] == 70.0
+    spent, axis = labeling_cost(pd.DataFrame(cost_rows("gemma", 0.0, 70.0) + cost_rows("gpt", 1.25, 30.0)))
+    assert "dollars" in axis
+    assert spent[("news_economy", "gpt")] == 1.25 and spent[("news_economy", "gemma")] == 0.0
+
+
+def test_f1_against_cost_has_one_point_per_task_and_llm_condition(tmp_path):
+    per_task = per_task_rows(list(F1))
+    cost = pd.DataFrame(cost_rows("gemma", 0.0, 70.0)[1:])  # no cost known for the first task
+    points = cost_points(per_task, labeling_cost(cost)[0])
+    llm_conditions = {"tfidf-logreg@gemma", "minilm@gemma", "fewshot@gemma"}
+    assert set(points["condition"]) == llm_conditions and len(points) == 3 * (len(TASKS) - 1)
+    assert TASKS[0] not in set(points["task"]) and (points["cost"] == 70.0).all()
+    row = points[(points["task"] == TASKS[2]) & (points["condition"] == "minilm@gemma")]
+    assert row["f1"].iloc[0] == pytest.approx(F1["minilm@gemma"] - 0.1)
+    assert_png(plot_f1_against_cost(per_task, cost, tmp_path / "c.png"), min_bytes=5_000)
+    assert plot_f1_against_cost(per_task, None, tmp_path / "none.png").read_bytes().startswith(PNG_MAGIC)

@@ -29,14 +29,14 @@ def run(
     usage_files: Sequence[Path] = (),
 ) -> None:
     """Write per_task, medians, gaps, agreement, cost as .csv/.md/.tex; f1_by_task.png,
-    f1_by_condition.png; and one self-contained HTML report."""
+    f1_by_condition.png, f1_against_cost.png; and one self-contained HTML report."""
     if not metric_files:
         raise LabelDistillError("report: no metrics files given (did the workflow find no tasks?)")
     records = load_metric_records(metric_files)
     agreement = load_agreement_records(agreement_files)
     tables = build_tables(records, agreement, load_usage_records(usage_files))
     written = write_tables(tables, Path(tables_dir))
-    figures = write_figures(tables["per_task"], Path(figures_dir))
+    figures = write_figures(tables["per_task"], Path(figures_dir), tables.get("cost"))
     write_report(Path(html_path), tables, figures)
     log.info(
         "%d metrics files, %d agreement files -> %d table files, %d figures, %s",
