@@ -41,6 +41,12 @@ def load_usage_records(files: Iterable[Path]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COST_COLUMNS)
 
 
+def total_or_unknown(values: pd.Series) -> float:
+    """The sum, or NaN when any value is unknown: one part without a price leaves the total
+    unknown rather than too low."""
+    return values.sum(min_count=len(values))
+
+
 def cost_table(records: pd.DataFrame) -> pd.DataFrame:
     """Per task and labeler (all parts together); dollars stay empty where a price was unknown."""
     if records.empty:
@@ -49,7 +55,6 @@ def cost_table(records: pd.DataFrame) -> pd.DataFrame:
     records = records.assign(**{c: pd.to_numeric(records[c], errors="coerce") for c in numeric})
     grouped = records.groupby(["task", "labeler"], sort=True)
     table = grouped[[*COUNTS, "seconds"]].sum()
-    # min_count=len: one part without a price leaves the total unknown rather than too low.
-    table["dollars"] = grouped["dollars"].apply(lambda d: d.sum(min_count=len(d)))
+    table["dollars"] = grouped["dollars"].apply(total_or_unknown)
     table["backend"] = grouped["backend"].first()
     return table.reset_index()[COST_COLUMNS]

@@ -18,6 +18,7 @@ from labeldistill.contracts import SPLIT, read_table
 from labeldistill.stages.annotate import few_shot_examples
 from labeldistill.tables import write_tables
 from labeldistill.teachers.openai_api import estimate_api_cost
+from labeldistill.usage import total_or_unknown
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,7 @@ def estimate_rows(
         cached_requests=("cached_requests", "sum"),
         prompt_tokens=("prompt_tokens", "sum"),
         max_output_tokens=("max_output_tokens", "sum"),
-        # An unknown price anywhere leaves the total unknown rather than too low.
-        dollars_max=("dollars_max", lambda d: d.sum(min_count=len(d))),
+        dollars_max=("dollars_max", total_or_unknown),
         token_method=("token_method", "first"),
     )
     totals = totals.reset_index().assign(task=TOTAL)
