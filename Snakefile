@@ -32,6 +32,7 @@ localrules:
     fewshot,
     evaluate_student,
     evaluate_fewshot,
+    compare,
     report,
     estimate_cost,
 

@@ -51,6 +51,7 @@ rule agreement:
     params:
         labels=lambda w: config["tasks"][w.task]["labels"],
         positive_label=lambda w: task_spec(w.task).positive_label,
+        alt_test=config["evaluation"]["alt_test"],
         code=fingerprint("agreement"),
     threads: 1
     resources:

@@ -52,6 +52,7 @@ wildcard_constraints:
 
 # ---- paths -----------------------------------------------------------------------------
 SPLIT = "results/{task}/splits/{part}.parquet"
+SPLIT_SUMMARY = "results/{task}/splits/summary.json"
 LABELS = "results/{task}/labels/{labeler}/{part}.parquet"
 USAGE = "results/{task}/usage/{labeler}/{part}.json"
 AGREEMENT = "results/{task}/agreement/{labeler}.json"
@@ -60,10 +61,11 @@ STUDENT_PREDICTIONS = "results/{task}/predictions/{student}@{labeler}/seed{seed}
 FEWSHOT_PREDICTIONS = "results/{task}/predictions/fewshot@{labeler}.parquet"
 STUDENT_METRICS = "results/{task}/metrics/{student}@{labeler}/seed{seed}.json"
 FEWSHOT_METRICS = "results/{task}/metrics/fewshot@{labeler}.json"
+COMPARISONS = "results/{task}/comparisons.json"
 LOCAL_MODEL = f"{MODELS_DIR}/{{model}}"
-TABLE_NAMES = ["per_task", "medians", "gaps", "agreement", "cost"]
+TABLE_NAMES = ["per_task", "medians", "gaps", "agreement", "coders", "data", "cost"]
 TABLE_FORMATS = ["csv", "md", "tex"]
-FIGURE_NAMES = ["f1_by_task", "f1_by_condition", "f1_against_cost"]
+FIGURE_NAMES = ["f1_by_task", "f1_by_condition", "gaps_by_task", "reliability", "f1_against_cost"]
 
 
 # ---- config accessors ------------------------------------------------------------------
@@ -168,6 +170,29 @@ def metric_files():
     )
     fewshot = expand(FEWSHOT_METRICS, task=TASKS, labeler=LLM_LABELERS)
     return students + fewshot
+
+
+def task_predictions(task):
+    """{condition: {seed, or "" for a few-shot condition: predictions file}} of one task."""
+    conditions = {
+        f"{student}@{labeler}": {
+            str(seed): STUDENT_PREDICTIONS.format(task=task, student=student, labeler=labeler, seed=seed)
+            for seed in SEEDS
+        }
+        for student in STUDENTS
+        for labeler in LABELERS
+    }
+    for labeler in LLM_LABELERS:
+        conditions[f"fewshot@{labeler}"] = {"": FEWSHOT_PREDICTIONS.format(task=task, labeler=labeler)}
+    return conditions
+
+
+def comparison_files():
+    return expand(COMPARISONS, task=TASKS)
+
+
+def split_summaries():
+    return expand(SPLIT_SUMMARY, task=TASKS)
 
 
 def agreement_files():

@@ -3,6 +3,7 @@ rule split:
         texts=lambda w: config["tasks"][w.task]["texts"],
     output:
         **{part: SPLIT.replace("{part}", part) for part in PARTS},
+        summary=SPLIT_SUMMARY,
     params:
         task=lambda w: task_settings(w.task),
         split=config["split"],

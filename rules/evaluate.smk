@@ -78,3 +78,30 @@ rule evaluate_fewshot:
         "../envs/report.yaml"
     script:
         "../scripts/evaluate.py"
+
+
+# Per task: seed-mean intervals of every condition and the paired gaps (same resampled texts).
+rule compare:
+    input:
+        test=SPLIT.replace("{part}", "test"),
+        predictions=lambda w: [
+            path for files in task_predictions(w.task).values() for path in files.values()
+        ],
+    output:
+        COMPARISONS,
+    params:
+        predictions=lambda w: task_predictions(w.task),
+        positive_label=lambda w: task_spec(w.task).positive_label,
+        n_boot=config["evaluation"]["n_boot"],
+        code=fingerprint("compare"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
+    log:
+        "results/logs/compare/{task}.log",
+    benchmark:
+        "results/benchmarks/compare/{task}.tsv"
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/compare.py"

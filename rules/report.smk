@@ -1,6 +1,8 @@
 rule report:
     input:
         metrics=metric_files(),
+        comparisons=comparison_files(),
+        splits=split_summaries(),
         agreement=agreement_files(),
         usage=usage_files(),
     output:

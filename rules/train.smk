@@ -10,6 +10,7 @@ rule train:
         student=lambda w: student_settings(w.student),
         labels=lambda w: config["tasks"][w.task]["labels"],
         train_size=config["train_size"],
+        training=config["training"],
         code=fingerprint("train"),
     threads: lambda w: student_threads(w.student)
     resources:

@@ -1,20 +1,21 @@
 """Train one student on one labeler's labels with one seed."""
 
-from labeldistill.logs import configure
+from labeldistill.logs import job_errors
 from labeldistill.stages import train
 
-configure(snakemake.log[0])
-inputs = snakemake.input
-train.run(
-    pool_texts=inputs.pool_texts,
-    pool_labels=inputs.pool_labels,
-    val_texts=inputs.val_texts,
-    val_labels=inputs.val_labels,
-    student=snakemake.params.student,
-    labels=snakemake.params.labels,
-    seed=int(snakemake.wildcards.seed),
-    train_size=snakemake.params.train_size,
-    out_dir=snakemake.output[0],
-    threads=snakemake.threads,
-    config_key=f"students.{snakemake.wildcards.student}",
-)
+with job_errors(snakemake.log[0]):
+    inputs = snakemake.input
+    train.run(
+        pool_texts=inputs.pool_texts,
+        pool_labels=inputs.pool_labels,
+        val_texts=inputs.val_texts,
+        val_labels=inputs.val_labels,
+        student=snakemake.params.student,
+        labels=snakemake.params.labels,
+        seed=int(snakemake.wildcards.seed),
+        train_size=snakemake.params.train_size,
+        out_dir=snakemake.output[0],
+        threads=snakemake.threads,
+        config_key=f"students.{snakemake.wildcards.student}",
+        training=snakemake.params.training,
+    )

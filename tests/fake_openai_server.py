@@ -4,8 +4,8 @@ An aiohttp server in its own process (so that its work never competes with the c
 loop for the GIL) on 127.0.0.1 and a free port: `with FakeOpenAIServer(latency=0.05, fault_rate=0.3) as
 server: ... server.base_url ...`. Also `python tests/fake_openai_server.py --help`.
 
-Endpoints: GET /v1/models; POST /v1/chat/completions (logprobs/top_logprobs, json_schema
-response_format, seed); GET /_stats and POST /_epoch for tests.
+Endpoints: GET /v1/models (unless `models=False`); POST /v1/chat/completions (logprobs,
+top_logprobs, json_schema response_format, seed); GET /_stats and POST /_epoch for tests.
 
 The truth: the valid labels are read from the system message's "Valid labels: a, b" line; the
 answer is the first label that occurs as a word in the last user message, else the last label.
@@ -20,7 +20,11 @@ paid answer). A text may also carry a directive: "[[429 retry-after=1]]" answers
 attempt with 429 and that Retry-After header.
 
 A request with a Bearer key other than `api_key` (when set) gets 401, with a message that
-echoes the key given, as OpenAI's does: the client must keep it out of every message.
+echoes the key given, as OpenAI's does (on /v1/models too): the client must keep it out of
+every message.
+
+With `die_after` N the server answers N chat requests and then exits, as a crashed server does:
+requests in flight lose their connection and later ones are refused.
 
 /_stats gives, per sha256 of a request body: attempts, successes (answers that parse: paid),
 per epoch, the time of every attempt, and the faults given.
@@ -34,6 +38,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import socket
 import struct
@@ -83,6 +88,8 @@ class Config:
         self.seed = args.seed
         self.api_key = args.api_key
         self.model_suffix = args.model_suffix
+        self.die_after = args.die_after
+        self.models = args.models
 
 
 class State:
@@ -91,6 +98,8 @@ class State:
     def __init__(self):
         self.epoch = 0
         self.total = 0
+        self.answered = 0  # chat requests answered with 200
+        self.dying = False
         self.bodies: dict[str, dict] = {}
 
     def attempt(self, body_hash: str) -> int:
@@ -194,7 +203,17 @@ def draw_fault(config: Config, request: dict, body_hash: str, attempt: int) -> s
 def make_app(config: Config, state: State):
     from aiohttp import web
 
+    def refused_key(request):
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if config.api_key and given != config.api_key:
+            return error_response(
+                401, f"Incorrect API key provided: {given}. You can find your API key at ..."
+            )
+        return None
+
     async def models(request):
+        if (refusal := refused_key(request)) is not None:
+            return refusal
         return json_response(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
 
     async def stats(request):
@@ -206,11 +225,11 @@ def make_app(config: Config, state: State):
 
     async def chat(request):
         body = await request.read()
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if config.api_key and given != config.api_key:
-            return error_response(
-                401, f"Incorrect API key provided: {given}. You can find your API key at ..."
-            )
+        if state.dying:
+            reset_connection(request)
+            return web.Response(status=500)  # never reaches the client
+        if (refusal := refused_key(request)) is not None:
+            return refusal
         try:
             payload = json.loads(body)
         except ValueError:
@@ -220,6 +239,9 @@ def make_app(config: Config, state: State):
         fault = draw_fault(config, payload, body_hash, attempt)
         if config.latency:
             await asyncio.sleep(config.latency)
+        if state.dying:  # died while this request waited
+            reset_connection(request)
+            return web.Response(status=500)
         if fault in ("timeout", "reset"):
             state.record(body_hash, fault)
             if fault == "timeout":
@@ -235,10 +257,15 @@ def make_app(config: Config, state: State):
             headers = {"Retry-After": config.retry_after} if fault == "503" else None
             return error_response(int(fault), "The server had an error (fake)", headers)
         state.record(body_hash, fault)
+        state.answered += 1
+        if config.die_after is not None and state.answered >= config.die_after:
+            state.dying = True  # this answer still goes out; then the process ends
+            asyncio.get_running_loop().call_later(0.05, os._exit, 0)
         return json_response(200, completion(payload, body_hash, fault, config), cut=fault == "truncated")
 
     app = web.Application(client_max_size=64 * 1024**2)
-    app.router.add_get("/v1/models", models)
+    if config.models:
+        app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/_stats", stats)
     app.router.add_post("/_epoch", next_epoch)
@@ -256,6 +283,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--api-key", default=None, help="the only key accepted (default: any)")
     parser.add_argument("--model-suffix", default="-fake-2025", help="appended to the model in answers")
+    parser.add_argument("--die-after", type=int, default=None, help="exit after this many answers")
+    parser.add_argument(
+        "--models", action=argparse.BooleanOptionalAction, default=True, help="serve GET /v1/models"
+    )
     return parser.parse_args(argv)
 
 
@@ -283,8 +314,11 @@ class FakeOpenAIServer:
     def __init__(self, **options):
         self.argv = []
         for name, value in options.items():
-            if value is not None:
-                self.argv += [f"--{name.replace('_', '-')}", str(value)]
+            flag = name.replace("_", "-")
+            if isinstance(value, bool):
+                self.argv.append(f"--{flag}" if value else f"--no-{flag}")
+            elif value is not None:
+                self.argv += [f"--{flag}", str(value)]
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
 

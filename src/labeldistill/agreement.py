@@ -3,6 +3,9 @@
 Both take missing codes: kappa over the units both coders coded, alpha natively (a unit
 coded by fewer than two coders carries no pairable value and drops out). Undefined values
 (all codes one category: no expected disagreement) are NaN.
+
+Also the plain figures that stand beside them on `val`: the share of texts labelled with the
+positive label by the LLM and by the gold, and the consistency of the LLM's sampled answers.
 """
 
 from __future__ import annotations
@@ -80,4 +83,61 @@ def coders_alpha(coder_labels: pd.DataFrame, ids: Sequence[str] | None = None) -
         "n_texts": len(per_text),
         "n_pairable_texts": int((per_text >= 2).sum()),
         "n_coders_median": float(per_text.median()) if len(per_text) else math.nan,
+    }
+
+
+def positive_rates(gold: Sequence, llm: Sequence, positive_label: str) -> dict:
+    """Share of texts the LLM labelled positive (failed texts in the denominator) and of gold."""
+    if len(gold) != len(llm):
+        raise ValueError(f"{len(gold)} gold labels against {len(llm)} LLM labels")
+    if not len(gold):
+        return {"positive_rate": math.nan, "human_positive_rate": math.nan}
+    return {
+        "positive_rate": float(np.mean([x == positive_label for x in llm])),
+        "human_positive_rate": float(np.mean([x == positive_label for x in gold])),
+    }
+
+
+MAX_CONSISTENCY_LEVELS = 6  # more distinct values than this are binned
+CONSISTENCY_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # [low, high) bins; 1.0 is a level of its own
+
+
+def consistency_figures(gold: Sequence, llm: Sequence, consistency: Sequence) -> dict:
+    """How consistent the LLM's sampled answers were on the texts it labelled, and how right.
+
+    `consistency` is the share of a text's samples that agree with the label (labels files).
+    Returns mean_consistency, share_consistency_1 (share at 1.0) and accuracy_by_consistency,
+    a list of {level, low, high, n, accuracy}: one entry per distinct value when there are at
+    most MAX_CONSISTENCY_LEVELS of them, else per CONSISTENCY_BINS bin (empty bins left out).
+    All NaN / empty where no labelled text has a consistency (a labeler that draws once).
+    """
+    frame = pd.DataFrame({"gold": list(gold), "llm": list(llm), "consistency": list(consistency)})
+    frame = frame[~frame["llm"].map(_missing) & ~frame["consistency"].map(_missing)]
+    if frame.empty:
+        return {"mean_consistency": math.nan, "share_consistency_1": math.nan, "accuracy_by_consistency": []}
+    values = frame["consistency"].astype(float).round(9)
+    correct = (frame["gold"].astype(str) == frame["llm"].astype(str)).to_numpy()
+    distinct = np.unique(values)
+    if len(distinct) <= MAX_CONSISTENCY_LEVELS:
+        groups = [(f"{v:g}", float(v), float(v), (values == v).to_numpy()) for v in distinct]
+    else:
+        groups = [
+            (f"[{low:g}, {high:g})", low, high, ((values >= low) & (values < high)).to_numpy())
+            for low, high in zip(CONSISTENCY_BINS[:-1], CONSISTENCY_BINS[1:], strict=True)
+        ]
+        groups.append(("1", 1.0, 1.0, (values >= 1.0).to_numpy()))
+    return {
+        "mean_consistency": float(values.mean()),
+        "share_consistency_1": float((values >= 1.0).mean()),
+        "accuracy_by_consistency": [
+            {
+                "level": name,
+                "low": low,
+                "high": high,
+                "n": int(mask.sum()),
+                "accuracy": float(correct[mask].mean()),
+            }
+            for name, low, high, mask in groups
+            if mask.any()
+        ],
     }

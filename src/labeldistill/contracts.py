@@ -9,6 +9,7 @@ in the file's metadata under `labels`.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,3 +113,137 @@ def table_labels(path: str | Path) -> list[str] | None:
     metadata = pq.read_schema(path).metadata or {}
     raw = metadata.get(b"labels")
     return json.loads(raw) if raw else None
+
+
+# ---- JSON records ------------------------------------------------------------------------
+# The small JSON files between stages (metrics, agreement, usage, training, comparisons, split
+# summaries) have contracts too: the keys a reader relies on and their types. Writers may add
+# keys; a record missing a key, or holding a value of the wrong type, fails where it is
+# written or read, naming the file and the key.
+
+NUMBER = (int, float)
+MAYBE_NUMBER = (int, float, type(None))
+MAYBE_STR = (str, type(None))
+
+
+@dataclass(frozen=True)
+class RecordContract:
+    name: str
+    fields: dict[str, tuple[type, ...]]
+
+    def check(self, record: dict, where: str | Path) -> None:
+        if not isinstance(record, dict):
+            raise LabelDistillError(f"{where}: not a {self.name} record (expected a JSON object)")
+        for key, types in self.fields.items():
+            if key not in record:
+                raise LabelDistillError(f"{where}: {self.name} record lacks key {key!r}")
+            value = record[key]
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+                raise LabelDistillError(
+                    f"{where}: key {key!r} of the {self.name} record is {value!r}, expected {wanted}"
+                )
+
+
+# results/{task}/metrics/{condition}/....json: one condition (one seed) scored on test.
+METRICS = RecordContract(
+    "metrics",
+    {
+        "task": (str,),
+        "condition": (str,),
+        "kind": (str,),
+        "labeler": (str,),
+        "student": MAYBE_STR,
+        "seed": (int, type(None)),
+        "n": (int,),
+        "n_failed": (int,),
+        **{name: MAYBE_NUMBER for name in ("f1", "precision", "recall", "accuracy", "macro_f1")},
+        "ci": (dict,),
+        "positive_label": (str,),
+    },
+)
+# results/{task}/agreement/{labeler}.json: the validation step of one LLM labeler.
+AGREEMENT = RecordContract(
+    "agreement",
+    {
+        "task": (str,),
+        "labeler": (str,),
+        "n": (int,),
+        "n_failed": (int,),
+        **{name: MAYBE_NUMBER for name in ("accuracy", "f1", "cohen_kappa", "krippendorff_alpha")},
+    },
+)
+# results/{task}/usage/{labeler}/{part}.json: what labeling one part cost.
+USAGE = RecordContract(
+    "usage",
+    {
+        "task": (str,),
+        "labeler": (str,),
+        "backend": (str,),
+        "texts": (int,),
+        "failed_texts": (int,),
+        "seconds": NUMBER,
+    },
+)
+# results/{task}/students/.../training.json: what a student was trained on.
+TRAINING = RecordContract(
+    "training",
+    {
+        "kind": (str,),
+        "settings": (dict,),
+        "labels": (list,),
+        "seed": (int,),
+        "n_drawn": (int,),
+        "n_train": (int,),
+        "n_dropped_failed": (int,),
+        "drawn_ids_hash": (str,),
+        "train_ids_hash": (str,),
+    },
+)
+# results/{task}/splits/summary.json: sizes, label counts and duplicates of a task's split.
+SPLIT_SUMMARY = RecordContract(
+    "split summary",
+    {"task": (str,), "n_texts": (int,), "parts": (dict,), "duplicates": (dict,)},
+)
+# results/{task}/comparisons.json: seed-mean intervals per condition and paired gaps.
+COMPARISONS = RecordContract(
+    "comparisons",
+    {"task": (str,), "positive_label": (str,), "n_test": (int,), "conditions": (list,), "gaps": (list,)},
+)
+
+
+def jsonable(value):
+    """Replace NaN and infinities (not JSON) by None, recursively; numpy scalars by Python ones."""
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(item) for item in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", None) == 0:
+        value = value.item()  # a numpy scalar
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and infinities are not JSON
+    return value
+
+
+def write_record(record: dict, path: str | Path, contract: RecordContract) -> None:
+    """Check `record` against its contract and write it as JSON (NaN as null), whole or not at all."""
+    path = Path(path)
+    record = jsonable(record)
+    contract.check(record, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
+def read_record(path: str | Path, contract: RecordContract) -> dict:
+    """Read a JSON record and check it against its contract."""
+    path = Path(path)
+    if not path.exists():
+        raise LabelDistillError(f"{path}: file not found (expected a {contract.name} record)")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise LabelDistillError(f"{path}: not valid JSON ({error})") from error
+    contract.check(record, path)
+    return record

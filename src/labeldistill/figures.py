@@ -1,5 +1,7 @@
-"""Figures from the per-task and cost tables: F1 per task per condition, F1 per condition over
-tasks, and F1 against what the LLM labeling cost.
+"""Figures from the tables: F1 per task per condition (with the 95% interval of the seed-mean),
+F1 per condition over tasks, the paired gaps per task with their intervals, reliability
+diagrams of every condition's probabilities against the human test labels, and F1 against
+what the LLM labeling cost.
 
 Matplotlib's object API on the Agg canvas: no pyplot, no global state, no display needed.
 Colours follow the conditions: human-label students in blues, each LLM labeler's students in
@@ -16,7 +18,8 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from labeldistill.tables import FEWSHOT, HUMAN, condition_order
+from labeldistill.conditions import FEWSHOT, HUMAN
+from labeldistill.tables import MEDIAN_ROW, condition_order
 
 LLM_COLORMAPS = ("Oranges", "Greens", "Purples", "Reds", "YlOrBr", "PuRd")
 DPI = 150
@@ -59,7 +62,8 @@ def _empty(path: Path, message: str) -> Path:
 
 
 def plot_f1_by_task(per_task: pd.DataFrame, path: Path) -> Path:
-    """Grouped bars: mean F1 per task (groups) and condition (bars), error bars = sd over seeds."""
+    """Grouped bars: mean F1 per task (groups) and condition (bars); error bars: the 95%
+    interval of the seed-mean (test texts and seeds), or the sd over seeds where it is missing."""
     if per_task.empty:
         return _empty(path, "No metrics to plot")
     tasks = sorted(per_task["task"].unique())
@@ -75,7 +79,12 @@ def plot_f1_by_task(per_task: pd.DataFrame, path: Path) -> Path:
         rows = [values.loc[(t, condition)] if (t, condition) in values.index else None for t in tasks]
         present = [j for j, row in enumerate(rows) if row is not None]
         heights = np.array([rows[j]["f1_mean"] for j in present], dtype=float)
+        low = np.array([rows[j].get("f1_ci_low", np.nan) for j in present], dtype=float)
+        high = np.array([rows[j].get("f1_ci_high", np.nan) for j in present], dtype=float)
         sds = np.array([rows[j]["f1_sd"] for j in present], dtype=float)
+        has_ci = np.isfinite(low) & np.isfinite(high)
+        below = np.where(has_ci, heights - low, sds)
+        above = np.where(has_ci, high - heights, sds)
         style = styles[condition]
         ax.bar(
             offset[present],
@@ -87,12 +96,12 @@ def plot_f1_by_task(per_task: pd.DataFrame, path: Path) -> Path:
             linewidth=0.5,
             label=condition,
         )
-        spread = np.isfinite(sds)
+        spread = np.isfinite(below) & np.isfinite(above)
         if spread.any():
             ax.errorbar(
                 offset[present][spread],
                 heights[spread],
-                yerr=sds[spread],
+                yerr=np.vstack([below[spread], above[spread]]).clip(min=0),
                 fmt="none",
                 ecolor="black",
                 elinewidth=0.8,
@@ -103,7 +112,7 @@ def plot_f1_by_task(per_task: pd.DataFrame, path: Path) -> Path:
     ax.set_xticklabels(tasks, rotation=30 if rotate else 0, ha="right" if rotate else "center")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("F1 of the positive class")
-    ax.set_title("F1 per task and condition (mean over seeds; error bars: sd over seeds)")
+    ax.set_title("F1 per task and condition (mean over seeds; bars: 95% interval over test texts and seeds)")
     ax.yaxis.grid(True, linewidth=0.4, alpha=0.6)
     ax.set_axisbelow(True)
     ax.legend(title="condition", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
@@ -197,13 +206,138 @@ def plot_f1_against_cost(per_task: pd.DataFrame, cost: pd.DataFrame | None, path
     return _save(figure, path)
 
 
+def plot_gaps_by_task(gaps: pd.DataFrame, path: Path) -> Path:
+    """Forest plot: each paired gap per task with its 95% interval, the median over tasks below
+    each comparison's tasks; a zero line. One panel per comparison."""
+    if gaps is None or gaps.empty:
+        return _empty(path, "No paired comparisons to plot")
+    comparisons = list(dict.fromkeys(gaps["comparison"]))
+    rows_per_panel = [len(gaps[gaps["comparison"] == c]) for c in comparisons]
+    figure = Figure(figsize=(8, 1.2 + 0.32 * sum(rows_per_panel) + 0.6 * len(comparisons)))
+    axes = figure.subplots(len(comparisons), 1, squeeze=False, gridspec_kw={"height_ratios": rows_per_panel})[
+        :, 0
+    ]
+    for ax, comparison in zip(axes, comparisons, strict=True):
+        panel = gaps[gaps["comparison"] == comparison].reset_index(drop=True)
+        y = np.arange(len(panel))[::-1]
+        median = panel["task"] == MEDIAN_ROW
+        labels = [
+            f"{row.condition_a} - {row.condition_b}: "
+            + ("median over tasks" if row.task == MEDIAN_ROW else row.task)
+            for row in panel.itertuples(index=False)
+        ]
+        estimate = panel["f1_gap"].to_numpy(dtype=float)
+        low = panel["gap_ci_low"].to_numpy(dtype=float)
+        high = panel["gap_ci_high"].to_numpy(dtype=float)
+        finite = np.isfinite(low) & np.isfinite(high)
+        for is_median, marker, colour in ((False, "o", "tab:blue"), (True, "D", "black")):
+            pick = (median.to_numpy() == is_median) & finite
+            ax.errorbar(
+                estimate[pick],
+                y[pick],
+                xerr=np.vstack([estimate[pick] - low[pick], high[pick] - estimate[pick]]).clip(min=0),
+                fmt=marker,
+                color=colour,
+                ecolor=colour,
+                elinewidth=1.2,
+                capsize=3,
+            )
+            bare = (median.to_numpy() == is_median) & ~finite
+            ax.plot(estimate[bare], y[bare], marker, color=colour)
+        ax.axvline(0, color="grey", linewidth=0.8, linestyle="--")
+        ax.set_yticks(y)
+        ax.set_yticklabels(labels, fontsize="small")
+        ax.set_title(comparison, fontsize="medium")
+        ax.xaxis.grid(True, linewidth=0.4, alpha=0.6)
+    axes[-1].set_xlabel("F1 gap (A - B) with 95% interval: paired bootstrap over test texts and seeds")
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def pooled_reliability(metrics: list[dict]) -> dict[tuple[str, str], pd.DataFrame]:
+    """Per (task, condition): the reliability bins of all its seeds pooled (counts added,
+    means weighted by count)."""
+    pooled: dict[tuple[str, str], list[pd.DataFrame]] = {}
+    for record in metrics:
+        bins = record.get("reliability")
+        if not bins or not bins.get("count"):
+            continue
+        frame = pd.DataFrame(bins)
+        pooled.setdefault((record["task"], record["condition"]), []).append(frame)
+    result = {}
+    for key, frames in pooled.items():
+        both = pd.concat(frames)
+        both["count"] = both["count"].fillna(0)
+        weighted = both.assign(
+            predicted_sum=both["mean_predicted"].fillna(0) * both["count"],
+            observed_sum=both["observed"].fillna(0) * both["count"],
+        )
+        grouped = weighted.groupby(["bin_low", "bin_high"], sort=True)[
+            ["count", "predicted_sum", "observed_sum"]
+        ].sum()
+        grouped = grouped[grouped["count"] > 0]
+        result[key] = pd.DataFrame(
+            {
+                "mean_predicted": grouped["predicted_sum"] / grouped["count"],
+                "observed": grouped["observed_sum"] / grouped["count"],
+                "count": grouped["count"],
+            }
+        ).reset_index()
+    return result
+
+
+def plot_reliability(per_task: pd.DataFrame, metrics: list[dict], path: Path) -> Path:
+    """Reliability diagrams, one panel per task: for every condition, the observed share of the
+    positive class against the mean predicted probability per bin (seeds pooled); marker size
+    grows with the number of texts in the bin. The diagonal is perfect calibration."""
+    curves = pooled_reliability(metrics)
+    if not curves:
+        return _empty(path, "No predicted probabilities to plot")
+    tasks = sorted({task for task, _ in curves})
+    styles = condition_styles(per_task) if not per_task.empty else {}
+    figure = Figure(figsize=(4.2 * len(tasks) + 2.5, 4.4))
+    axes = figure.subplots(1, len(tasks), squeeze=False)[0]
+    for ax, task in zip(axes, tasks, strict=True):
+        ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle="--")
+        for condition in [c for c in styles if (task, c) in curves] + sorted(
+            c for t, c in curves if t == task and c not in styles
+        ):
+            curve = curves[(task, condition)]
+            colour = styles.get(condition, {}).get("color")
+            ax.plot(
+                curve["mean_predicted"], curve["observed"], "-", color=colour, linewidth=1, label=condition
+            )
+            ax.scatter(
+                curve["mean_predicted"],
+                curve["observed"],
+                s=8 + 60 * curve["count"] / curve["count"].max(),
+                color=colour,
+                edgecolor="black",
+                linewidth=0.3,
+            )
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_title(task, fontsize="medium")
+        ax.set_xlabel("mean predicted probability of the positive label")
+        ax.grid(True, linewidth=0.4, alpha=0.6)
+    axes[0].set_ylabel("observed share positive (human test labels)")
+    axes[-1].legend(title="condition", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    figure.suptitle("Reliability of predicted probabilities against the human test labels")
+    return _save(figure, path)
+
+
 def write_figures(
-    per_task: pd.DataFrame, figures_dir: Path, cost: pd.DataFrame | None = None
+    tables: dict[str, pd.DataFrame], figures_dir: Path, metrics: list[dict] | None = None
 ) -> dict[str, Path]:
-    """f1_by_task.png, f1_by_condition.png and f1_against_cost.png under figures_dir."""
+    """f1_by_task, f1_by_condition, gaps_by_task, reliability and f1_against_cost (.png)."""
     figures_dir = Path(figures_dir)
+    per_task = tables["per_task"]
     return {
         "f1_by_task": plot_f1_by_task(per_task, figures_dir / "f1_by_task.png"),
         "f1_by_condition": plot_f1_by_condition(per_task, figures_dir / "f1_by_condition.png"),
-        "f1_against_cost": plot_f1_against_cost(per_task, cost, figures_dir / "f1_against_cost.png"),
+        "gaps_by_task": plot_gaps_by_task(tables.get("gaps"), figures_dir / "gaps_by_task.png"),
+        "reliability": plot_reliability(per_task, metrics or [], figures_dir / "reliability.png"),
+        "f1_against_cost": plot_f1_against_cost(
+            per_task, tables.get("cost"), figures_dir / "f1_against_cost.png"
+        ),
     }

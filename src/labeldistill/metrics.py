@@ -7,13 +7,14 @@ predicted no class at all), so it lowers recall and F1 but not precision.
 Every metric is computed from weighted counts, `weights @ indicators`, so the point estimate
 (all weights 1) and the bootstrap (multinomial resampling weights, one row per replicate)
 share one vectorised code path. Undefined ratios (no predicted or no gold positives) are 0,
-as scikit-learn's `zero_division=0` does.
+as scikit-learn's `zero_division=0` does. `intervals` reuses the public helpers (`encode_runs`,
+`indicators`, `metrics_from_counts`, `bootstrap_counts`) for intervals over several seeds.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,28 @@ def encode(
     return true_codes, pred_codes, order
 
 
-def _indicators(true_codes: np.ndarray, pred_codes: np.ndarray, n_labels: int) -> np.ndarray:
+def encode_runs(
+    y_true: Sequence, runs: Sequence[Sequence], positive_label: str, labels: Sequence[str] | None = None
+) -> tuple[np.ndarray, list[np.ndarray], list[str], int]:
+    """Gold codes, one code array per prediction run, the shared label order, the positive index.
+
+    Every run is coded against one label order (`labels`, then any other label seen in the gold
+    labels or in any run, sorted; the positive label last if it was seen nowhere), so the runs'
+    weighted counts line up column for column.
+    """
+    order = list(labels) if labels is not None else []
+    seen = {str(v) for v in y_true}
+    for run in runs:
+        seen |= {str(v) for v in run if not _is_missing(v)}
+    order += sorted(seen - set(order))
+    if positive_label not in order:
+        order.append(positive_label)
+    true_codes = encode(y_true, [None] * len(y_true), order)[0]
+    pred_codes = [encode(y_true, run, order)[1] for run in runs]
+    return true_codes, pred_codes, order, order.index(positive_label)
+
+
+def indicators(true_codes: np.ndarray, pred_codes: np.ndarray, n_labels: int) -> np.ndarray:
     """Columns: correct, then per label gold_k, pred_k, tp_k. Shape (n, 1 + 3 * n_labels)."""
     columns = [true_codes == pred_codes]
     for k in range(n_labels):
@@ -61,7 +83,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
-def _from_counts(counts: np.ndarray, n_labels: int, positive: int) -> dict[str, np.ndarray]:
+def metrics_from_counts(counts: np.ndarray, n_labels: int, positive: int) -> dict[str, np.ndarray]:
     """Metrics from weighted counts of shape (replicates, 1 + 3 * n_labels)."""
     total = counts[:, 1::3].sum(axis=1)  # sum of gold_k = number of texts
     gold, pred, tp = counts[:, 1::3], counts[:, 2::3], counts[:, 3::3]
@@ -83,22 +105,39 @@ def classification_metrics(
     y_true: Sequence, y_pred: Sequence, positive_label: str, labels: Sequence[str] | None = None
 ) -> dict:
     """Positive-class F1, precision and recall, accuracy and macro-F1; n and n_failed."""
-    true_codes, pred_codes, order = encode(y_true, y_pred, labels)
-    if positive_label not in order:
-        order.append(positive_label)
-    counts = _indicators(true_codes, pred_codes, len(order)).sum(axis=0, keepdims=True)
-    values = _from_counts(counts, len(order), order.index(positive_label))
+    true_codes, (pred_codes,), order, positive = encode_runs(y_true, [y_pred], positive_label, labels)
+    counts = indicators(true_codes, pred_codes, len(order)).sum(axis=0, keepdims=True)
+    values = metrics_from_counts(counts, len(order), positive)
     result = {name: float(values[name][0]) for name in METRICS}
     result["n"] = len(true_codes)
     result["n_failed"] = int((pred_codes == FAILED).sum())
     return result
 
 
-def _bootstrap_weights(rng: np.random.Generator, n: int, rows: int) -> np.ndarray:
+def bootstrap_weights(rng: np.random.Generator, n: int, rows: int) -> np.ndarray:
     """`rows` multinomial resampling weight vectors (how often each text was drawn)."""
     draws = rng.integers(0, n, size=(rows, n))
     offsets = (np.arange(rows) * n)[:, None]
     return np.bincount((draws + offsets).ravel(), minlength=rows * n).reshape(rows, n)
+
+
+def bootstrap_counts(
+    x: np.ndarray, n_boot: int, rng: np.random.Generator, max_cells: int = 4_000_000
+) -> Iterator[np.ndarray]:
+    """Weighted counts `weights @ x` of `n_boot` text resamples, in chunks of replicates.
+
+    `x` has one row per text (any number of columns: several runs' indicators side by side are
+    resampled together, the same texts for all). A chunk holds at most `max_cells` weights, so
+    memory stays bounded for large test sets.
+    """
+    n = x.shape[0]
+    chunk = max(1, min(n_boot, max_cells // max(n, 1)))
+    for start in range(0, n_boot, chunk):
+        yield bootstrap_weights(rng, n, min(chunk, n_boot - start)) @ x
+
+
+# The names before `intervals` shared them.
+_indicators, _from_counts, _bootstrap_weights = indicators, metrics_from_counts, bootstrap_weights
 
 
 def bootstrap_ci(
@@ -118,19 +157,14 @@ def bootstrap_ci(
     """
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, not {n_boot}")
-    true_codes, pred_codes, order = encode(y_true, y_pred, labels)
-    if positive_label not in order:
-        order.append(positive_label)
-    n = len(true_codes)
-    if n == 0:
+    true_codes, (pred_codes,), order, positive = encode_runs(y_true, [y_pred], positive_label, labels)
+    if len(true_codes) == 0:
         return {name: [math.nan, math.nan] for name in METRICS}
-    x = _indicators(true_codes, pred_codes, len(order))
+    x = indicators(true_codes, pred_codes, len(order))
     rng = np.random.default_rng(seed)
-    chunk = max(1, min(n_boot, max_cells // n))
     parts: dict[str, list[np.ndarray]] = {name: [] for name in METRICS}
-    for start in range(0, n_boot, chunk):
-        weights = _bootstrap_weights(rng, n, min(chunk, n_boot - start))
-        values = _from_counts(weights @ x, len(order), order.index(positive_label))
+    for counts in bootstrap_counts(x, n_boot, rng, max_cells):
+        values = metrics_from_counts(counts, len(order), positive)
         for name in METRICS:
             parts[name].append(values[name])
     tail = (1 - level) / 2
@@ -141,13 +175,14 @@ def bootstrap_ci(
 
 
 def jsonable(value):
-    """Replace NaN (not valid JSON) by None, recursively; numpy scalars by Python ones."""
+    """Replace NaN and infinities (not valid JSON) by None, recursively; numpy scalars by Python
+    ones."""
     if isinstance(value, dict):
         return {key: jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [jsonable(item) for item in value]
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

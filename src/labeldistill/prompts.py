@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.sampling import allocate, duplicate_keys
 
 log = logging.getLogger(__name__)
 
@@ -46,51 +47,16 @@ def flatten(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _allocate(counts: pd.Series, k: int) -> dict[str, int]:
-    """How many examples per label: one each when k allows, the rest proportional to frequency.
-
-    The proportional part is a largest-remainder split (ties: the more frequent, then the
-    earlier label), capped by what each label has left in the pool. Depends only on `counts`.
-    """
-    labels = list(counts.index)
-    rank = {label: i for i, label in enumerate(labels)}
-    if k < len(labels):
-        # Not every label fits: the k most frequent ones (ties: label order) get one each.
-        order = sorted(labels, key=lambda label: (-counts[label], rank[label]))
-        return {label: int(label in order[:k]) for label in labels}
-    quota = {label: 1 for label in labels}
-    capacity = {label: int(counts[label]) - 1 for label in labels}
-    left = k - len(labels)
-    while left > 0:
-        open_labels = [label for label in labels if capacity[label] > 0]
-        if not open_labels:
-            break
-        total = sum(int(counts[label]) for label in open_labels)
-        share = {label: left * int(counts[label]) / total for label in open_labels}
-        grant = {label: min(int(share[label]), capacity[label]) for label in open_labels}
-        spare = left - sum(grant.values())
-        by_remainder = sorted(
-            open_labels, key=lambda label: (-(share[label] % 1), -counts[label], rank[label])
-        )
-        for label in by_remainder:
-            if spare and grant[label] < capacity[label]:
-                grant[label] += 1
-                spare -= 1
-        for label, extra in grant.items():
-            quota[label] += extra
-            capacity[label] -= extra
-        left = spare
-    return quota
-
-
 def draw_examples(pool: pd.DataFrame, k: int, seed: int) -> list[Example]:
     """Draw `k` few-shot examples from `pool` (columns id, text, label: human labels).
 
     Stratified by label: every label gets at least one example when k is at least the number
-    of labels, the remaining places go proportionally to the labels' frequency in the pool.
-    The result depends only on the pool's content (not its row order) and the seed, and its
-    order is shuffled by the seed. k = 0 gives []; a k larger than the pool gives the whole
-    pool. Keeping test texts out of the pool is the caller's job.
+    of labels, the remaining places go proportionally to the labels' frequency in the pool
+    (`sampling.allocate`). Texts that are the same after normalising case and whitespace count
+    once (the first by id), so no two examples are twins. The result depends only on the pool's
+    content (not its row order) and the seed, and its order is shuffled by the seed. k = 0
+    gives []; a k larger than the pool gives the whole pool. Keeping test texts out of the pool
+    is the caller's job.
     """
     if k < 0:
         raise LabelDistillError(f"number of few-shot examples must be >= 0, got {k}")
@@ -103,9 +69,12 @@ def draw_examples(pool: pd.DataFrame, k: int, seed: int) -> list[Example]:
         log.warning("asked for %d few-shot examples but the pool has only %d texts", k, len(pool))
         k = len(pool)
     frame = pool.assign(id=pool["id"].astype(str), label=pool["label"].astype(str))
-    frame = frame.sort_values("id", kind="stable").reset_index(drop=True)
+    frame = frame.sort_values("id", kind="stable")
+    frame = frame[~pd.Series(duplicate_keys(frame["text"]), index=frame.index).duplicated()]
+    frame = frame.reset_index(drop=True)
+    k = min(k, len(frame))
     counts = frame["label"].value_counts().sort_index()
-    quota = _allocate(counts, k)
+    quota = allocate(counts, k, at_least_one=True)
     rng = np.random.default_rng(seed)
     chosen: list[int] = []
     for label in counts.index:

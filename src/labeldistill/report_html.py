@@ -10,6 +10,7 @@ from jinja2 import Environment
 
 from labeldistill.tables import display_frame
 
+# (table, heading, note, figures shown below the table)
 SECTIONS = (
     (
         "medians",
@@ -18,6 +19,7 @@ SECTIONS = (
             "Per condition, the median over tasks of the per-task mean (over seeds) F1, precision and "
             "recall of the positive class, as in the paper's headline table."
         ),
+        ("f1_by_condition", "f1_by_task"),
     ),
     (
         "gaps",
@@ -26,26 +28,67 @@ SECTIONS = (
             "For each student S and LLM labeler L, per task: F1(S@human) - F1(S@L) (what replacing "
             "human training labels with LLM labels costs) and F1(fewshot@L) - F1(S@L) (what "
             "distilling the LLM into a student costs against using the LLM directly). Positive gaps "
-            "favour condition A. The 'median' row is the median over tasks of each column."
+            "favour condition A. Per task, the 95% interval and p-value come from a paired bootstrap: "
+            "the same resampled test texts for both conditions, plus the variation over seeds (seed s "
+            "of A paired with seed s of B, which trained on the same texts). The 'median' row is the "
+            "median over tasks, with a distribution-free interval for the median (its exact coverage "
+            "is given; with few tasks it is the range of the gaps and covers less than 95%), the "
+            "Wilcoxon signed-rank p-value over tasks and the number of tasks each side wins."
         ),
+        ("gaps_by_task",),
     ),
     (
         "per_task",
         "Per task and condition",
         (
-            "Mean and sample standard deviation over seeds; the F1 interval is the 95% percentile "
-            "bootstrap interval over test texts (averaged over seeds)."
+            "Mean and sample standard deviation over seeds. The F1 interval is a 95% interval for the "
+            "mean over seeds that covers both the sampling of test texts (a bootstrap over texts, the "
+            "same texts for every seed) and the variation over seeds (their variance over the number of "
+            "seeds, with Welch-Satterthwaite degrees of freedom); a few-shot condition is one run, so "
+            "only the texts vary. The predicted positive share stands beside the human one: a labeler "
+            "or student that over- or under-predicts the positive label shows here. Brier score and "
+            "expected calibration error (10 equal-width bins) measure the predicted probability of the "
+            "positive label against the human labels."
         ),
+        ("reliability",),
     ),
     (
         "agreement",
         "Validation: LLM labels against human labels",
         (
             "The LLM's labels of the validation texts against the human gold labels. Cohen's kappa "
-            "and Krippendorff's alpha (nominal) correct agreement for chance; the human-human alpha "
-            "among the individual human coders, where a task has them, is the ceiling to compare "
-            "against."
+            "and Krippendorff's alpha (nominal) correct agreement for chance. Consistency (labelers "
+            "that sample several answers per text) is the share of answers agreeing with the label. The "
+            "pairwise alpha among single coders is agreement between individual raters, not the "
+            "like-for-like baseline for an LLM scored against the gold label: see the next table."
         ),
+        (),
+    ),
+    (
+        "coders",
+        "Like for like: the LLM against single human coders",
+        (
+            "Each coder against the gold label recomputed without that coder (majority of the other "
+            "coders), on the same validation texts as the LLM: median and quartiles over coders, "
+            "beside the LLM against the gold label. The Alternative Annotator Test (Calderon, "
+            "Reichart and Dror, 2025) asks, coder by coder, whether the LLM agrees with the other "
+            "coders at least as often as the left-out coder does, up to the margin epsilon "
+            "(one-sided paired t-tests, Benjamini-Yekutieli correction over coders); the winning rate "
+            "is the share of coders the LLM beats, and the LLM can replace a coder when it is at "
+            "least 0.5."
+        ),
+        (),
+    ),
+    (
+        "data",
+        "Data",
+        (
+            "Per task: texts, the sizes of the fixed parts, the positives among the test texts, and "
+            "texts that share their text with another after case and whitespace are ignored (kept "
+            "in one part together, so a test text never has a twin in the pool or among the few-shot "
+            "examples)."
+        ),
+        (),
     ),
     (
         "cost",
@@ -55,14 +98,21 @@ SECTIONS = (
             "included), answers read from the response cache instead, tokens and dollars paid in "
             "this run (empty where no price is known), and the labeling jobs' seconds."
         ),
+        ("f1_against_cost",),
     ),
 )
 
 FIGURE_CAPTIONS = {
-    "f1_by_task": "F1 per task and condition: bars are means over seeds, error bars the "
-    "standard deviation over seeds (none for single-run conditions).",
+    "f1_by_task": "F1 per task and condition: bars are means over seeds, error bars the 95% "
+    "interval of that mean over test texts and seeds.",
     "f1_by_condition": "F1 per condition: one dot per task (mean over seeds); the black bar "
     "is the median over tasks.",
+    "gaps_by_task": "Paired F1 gaps per task with their 95% intervals (paired bootstrap over test "
+    "texts, plus seed variation); diamonds: the median over tasks with its distribution-free "
+    "interval. Left of the dashed line favours condition B.",
+    "reliability": "Reliability diagrams: per bin of predicted probability of the positive label, "
+    "the share of texts the humans labelled positive (seeds pooled; larger markers hold more "
+    "texts). On the diagonal a probability means what it says.",
     "f1_against_cost": "F1 of each LLM-label condition per task against what its labeler's "
     "labeling of that task cost (dollars where a price is known, otherwise seconds of "
     "labeling); dashed lines are the median F1 of the students trained on human labels.",
@@ -104,9 +154,10 @@ test texts used as predictions (one run, so no spread over seeds). Every conditi
 the same held-out test texts against the human labels, so conditions are paired.</dd>
 <dt>Metrics</dt>
 <dd>F1, precision and recall are those of the positive class; accuracy is over all test texts;
-a text the labeler failed on counts as wrong. Students are trained once per seed; tables show
-the mean and standard deviation over seeds. Intervals are 95% percentile bootstrap intervals
-over test texts. Medians are over tasks.</dd>
+a text the labeler failed on counts as wrong. Students are trained once per seed, every
+labeler's student of one seed on the same training texts; tables show the mean and standard
+deviation over seeds. Intervals are 95% intervals that cover the sampling of test texts and
+the variation over seeds (see each table). Medians are over tasks.</dd>
 <dt>Agreement</dt>
 <dd>Cohen's kappa and Krippendorff's alpha (nominal) measure agreement beyond chance (1 =
 perfect, 0 = chance level); they are computed over the texts the LLM labelled.</dd>
@@ -117,12 +168,10 @@ perfect, 0 = chance level); they are computed over the texts the LLM labelled.</
 <p class="note">{{ section.note }}</p>
 {% if section.html %}<div class="scroll">{{ section.html | safe }}</div>
 {% else %}<p class="note">(no rows)</p>{% endif %}
-{% if section.name == "medians" %}
-{% for fig in figures %}
+{% for fig in section.figures %}
 <figure><img alt="{{ fig.name }}" src="data:image/png;base64,{{ fig.data }}">
 <figcaption>{{ fig.caption }}</figcaption></figure>
 {% endfor %}
-{% endif %}
 {% endfor %}
 </body>
 </html>
@@ -154,21 +203,25 @@ def render_report(
             f"{per_task['task'].nunique()} task(s), {per_task['condition'].nunique()} "
             f"condition(s)" + (f", up to {int(seeds.max())} seed(s) per student" if len(seeds) else "") + "."
         )
+    placed = {name for *_, shown in SECTIONS for name in shown}
     sections = [
         {
             "name": name,
             "heading": heading,
             "note": note,
             "html": table_html(tables[name], name) if name in tables else "",
+            "figures": [_figure(figure, figures[figure]) for figure in shown if figure in figures],
         }
-        for name, heading, note in SECTIONS
+        for name, heading, note, shown in SECTIONS
     ]
-    figure_items = [
-        {"name": name, "data": embed_png(path), "caption": FIGURE_CAPTIONS.get(name, name)}
-        for name, path in figures.items()
-    ]
+    # A figure no section names still appears, after the headline.
+    sections[0]["figures"] += [_figure(name, path) for name, path in figures.items() if name not in placed]
     template = Environment(autoescape=True).from_string(TEMPLATE)
-    return template.render(title=title, summary=summary, sections=sections, figures=figure_items)
+    return template.render(title=title, summary=summary, sections=sections)
+
+
+def _figure(name: str, path: Path) -> dict:
+    return {"name": name, "data": embed_png(path), "caption": FIGURE_CAPTIONS.get(name, name)}
 
 
 def write_report(html_path: Path, tables: dict[str, pd.DataFrame], figures: dict[str, Path]) -> Path:

@@ -5,15 +5,22 @@ table out as CSV (full precision, machine-readable snake_case columns) and as Ma
 LaTeX (display names, 3 decimals, empty cells for undefined values).
 
 Tables:
-- per_task: task x condition, mean and sd over seeds of F1, precision, recall, accuracy.
+- per_task: task x condition, mean and sd over seeds of F1, precision, recall, accuracy, with
+  a 95% interval of the seed-mean F1 that covers test-text sampling and seed variation (from
+  the compare stage), the predicted share of the positive label beside the human one, and
+  calibration (Brier score, expected calibration error).
 - medians: condition, medians over tasks of the per-task means (PAPER.md's headline table).
-- gaps: the paired F1 gaps of PAPER.md per task, and their median over tasks.
+- gaps: the paired F1 gaps of PAPER.md per task with paired-bootstrap intervals and p-values,
+  and per comparison the median over tasks with its interval, a Wilcoxon signed-rank test and
+  the count of tasks where each side wins.
 - agreement: task x LLM labeler, the validation step's agreement with the human labels.
+- coders: task x LLM labeler, the like-for-like human baseline: single coders against the
+  gold recomputed without them, beside the LLM, and the Alternative Annotator Test.
+- data: task, the sizes of its parts, its human prevalence and its duplicate texts.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,15 +29,15 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from labeldistill.conditions import FEWSHOT, GAP_FEWSHOT, GAP_HUMAN, HUMAN, parse_condition
+from labeldistill.contracts import AGREEMENT, COMPARISONS, METRICS, SPLIT_SUMMARY, read_record
 from labeldistill.errors import LabelDistillError
+from labeldistill.intervals import median_gap_summary
 from labeldistill.usage import COST_DISPLAY, COUNTS, cost_table
 
-HUMAN = "human"
-FEWSHOT = "fewshot"
 MEASURES = ("f1", "precision", "recall", "accuracy", "macro_f1")
+CALIBRATION = ("positive_rate", "human_positive_rate", "brier", "ece")
 MEDIAN_ROW = "median"
-GAP_HUMAN = "human-label student minus LLM-label student"
-GAP_FEWSHOT = "few-shot minus LLM-label student"
 
 RECORD_COLUMNS = [
     "task",
@@ -44,6 +51,7 @@ RECORD_COLUMNS = [
     *MEASURES,
     "f1_ci_low",
     "f1_ci_high",
+    *CALIBRATION,
     "source",
 ]
 PER_TASK_COLUMNS = [
@@ -65,7 +73,13 @@ PER_TASK_COLUMNS = [
     "accuracy_sd",
     "macro_f1_mean",
     "macro_f1_sd",
+    "f1_se_test",
+    "positive_rate_mean",
+    "human_positive_rate",
+    "brier_mean",
+    "ece_mean",
     "n_test",
+    "n_positive",
     "n_failed_mean",
 ]
 MEDIANS_COLUMNS = [
@@ -89,6 +103,13 @@ GAPS_COLUMNS = [
     "f1_a",
     "f1_b",
     "f1_gap",
+    "gap_ci_low",
+    "gap_ci_high",
+    "p_value",
+    "median_ci_coverage",
+    "wilcoxon_p",
+    "n_a_better",
+    "n_b_better",
     "n_tasks",
 ]
 AGREEMENT_COLUMNS = [
@@ -102,9 +123,43 @@ AGREEMENT_COLUMNS = [
     "recall",
     "cohen_kappa",
     "krippendorff_alpha",
-    "human_human_alpha",
-    "n_coders_median",
+    "positive_rate",
+    "human_positive_rate",
     "mean_label_probability",
+    "mean_consistency",
+    "share_consistency_1",
+    "coders_pairwise_alpha",
+    "n_coders_median",
+]
+CODERS_COLUMNS = [
+    "task",
+    "labeler",
+    "n_coders_scored",
+    "coder_accuracy_median",
+    "coder_f1_median",
+    "coder_kappa_median",
+    "coder_kappa_q25",
+    "coder_kappa_q75",
+    "accuracy",
+    "f1",
+    "cohen_kappa",
+    "alt_test_n_coders",
+    "alt_test_epsilon",
+    "alt_test_advantage",
+    "alt_test_winning_rate",
+    "alt_test_passed",
+]
+DATA_COLUMNS = [
+    "task",
+    "n_texts",
+    "n_pool",
+    "n_val",
+    "n_test",
+    "n_test_positive",
+    "human_positive_rate_test",
+    "n_duplicate_groups",
+    "n_texts_in_duplicate_groups",
+    "n_groups_with_conflicting_labels",
 ]
 
 # What the Markdown, LaTeX and HTML versions show, under which heading.
@@ -127,15 +182,17 @@ DISPLAY = {
         "n_seeds": "Seeds",
         "f1_mean": "F1",
         "f1_sd": "F1 sd",
-        "f1_ci_low": "F1 CI low",
-        "f1_ci_high": "F1 CI high",
+        "f1_ci_low": "F1 95% CI low",
+        "f1_ci_high": "F1 95% CI high",
         "precision_mean": "Precision",
-        "precision_sd": "Precision sd",
         "recall_mean": "Recall",
-        "recall_sd": "Recall sd",
         "accuracy_mean": "Accuracy",
-        "accuracy_sd": "Accuracy sd",
+        "positive_rate_mean": "Predicted positive share",
+        "human_positive_rate": "Human positive share",
+        "brier_mean": "Brier",
+        "ece_mean": "ECE",
         "n_test": "Test texts",
+        "n_positive": "Test positives",
     },
     "medians": {
         "condition": "Condition",
@@ -153,6 +210,12 @@ DISPLAY = {
         "f1_a": "F1 A",
         "f1_b": "F1 B",
         "f1_gap": "F1 gap (A - B)",
+        "gap_ci_low": "Gap 95% CI low",
+        "gap_ci_high": "Gap 95% CI high",
+        "p_value": "p (paired bootstrap)",
+        "wilcoxon_p": "Wilcoxon p",
+        "n_a_better": "Tasks A better",
+        "n_b_better": "Tasks B better",
         "n_tasks": "Tasks",
     },
     "agreement": {
@@ -166,13 +229,51 @@ DISPLAY = {
         "recall": "Recall",
         "cohen_kappa": "Cohen's kappa",
         "krippendorff_alpha": "Krippendorff's alpha",
-        "human_human_alpha": "Human-human alpha",
-        "n_coders_median": "Coders (median)",
+        "positive_rate": "LLM positive share",
+        "human_positive_rate": "Human positive share",
         "mean_label_probability": "Mean label probability",
+        "mean_consistency": "Mean consistency",
+        "share_consistency_1": "Share fully consistent",
+        "coders_pairwise_alpha": "Pairwise alpha among single coders",
+    },
+    "coders": {
+        "task": "Task",
+        "labeler": "LLM labeler",
+        "n_coders_scored": "Coders",
+        "coder_accuracy_median": "Coder accuracy (median)",
+        "coder_f1_median": "Coder F1 (median)",
+        "coder_kappa_median": "Coder kappa (median)",
+        "coder_kappa_q25": "Coder kappa q25",
+        "coder_kappa_q75": "Coder kappa q75",
+        "accuracy": "LLM accuracy",
+        "f1": "LLM F1",
+        "cohen_kappa": "LLM kappa",
+        "alt_test_epsilon": "Epsilon",
+        "alt_test_advantage": "LLM advantage probability",
+        "alt_test_winning_rate": "Winning rate",
+        "alt_test_passed": "LLM can replace a coder",
+    },
+    "data": {
+        "task": "Task",
+        "n_texts": "Texts",
+        "n_pool": "Pool",
+        "n_val": "Val",
+        "n_test": "Test",
+        "n_test_positive": "Test positives",
+        "human_positive_rate_test": "Positive share (test)",
+        "n_duplicate_groups": "Duplicate groups",
+        "n_texts_in_duplicate_groups": "Texts with a twin",
+        "n_groups_with_conflicting_labels": "Twins with conflicting labels",
     },
 }
 COUNT_COLUMNS = {
     "n_seeds",
+    "n_positive",
+    "n_a_better",
+    "n_b_better",
+    "n_coders_scored",
+    "alt_test_n_coders",
+    *[c for c in DATA_COLUMNS if c.startswith("n_")],
     "n_tasks",
     "n",
     "n_failed",
@@ -185,16 +286,6 @@ COUNT_COLUMNS = {
 
 
 # ---- conditions ------------------------------------------------------------------------
-def parse_condition(condition: str) -> tuple[str, str | None, str]:
-    """`{student}@{labeler}` -> ("student", student, labeler); `fewshot@{labeler}` -> fewshot."""
-    head, sep, labeler = str(condition).rpartition("@")
-    if not sep or not head or not labeler:
-        raise LabelDistillError(
-            f"condition {condition!r} is not of the form student@labeler or fewshot@labeler"
-        )
-    return (FEWSHOT, None, labeler) if head == FEWSHOT else ("student", head, labeler)
-
-
 def condition_rank(kind: str, labeler: str) -> int:
     """Human-label students first, then LLM-label students, then the LLM few-shot."""
     if kind == FEWSHOT:
@@ -222,49 +313,36 @@ def condition_order(frame: pd.DataFrame) -> list[str]:
 
 
 # ---- records ---------------------------------------------------------------------------
-def _read_json(path: Path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise LabelDistillError(f"{path}: file not found")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise LabelDistillError(f"{path}: not valid JSON ({error})") from error
-
-
 def _number(value) -> float:
     return math.nan if value is None else float(value)
 
 
 def metric_record(data: dict, source: str = "") -> dict:
     """One flat row from an evaluate JSON (see stages.evaluate)."""
-    missing = [
-        key for key in ("task", "condition", "f1", "precision", "recall", "accuracy") if key not in data
-    ]
-    if missing:
-        raise LabelDistillError(f"{source or 'metrics record'}: missing key(s) {missing}")
-    kind, student, labeler = parse_condition(data["condition"])
+    METRICS.check(data, source or "metrics record")
+    condition = parse_condition(data["condition"])
     ci = (data.get("ci") or {}).get("f1") or [None, None]
     seed = data.get("seed")
     return {
         "task": str(data["task"]),
         "condition": str(data["condition"]),
-        "kind": data.get("kind") or kind,
-        "student": data.get("student", student),
-        "labeler": data.get("labeler") or labeler,
+        "kind": data.get("kind") or condition.kind,
+        "student": data.get("student", condition.student),
+        "labeler": data.get("labeler") or condition.labeler,
         "seed": None if seed is None else int(seed),
         "n": data.get("n"),
         "n_failed": data.get("n_failed"),
         **{name: _number(data.get(name)) for name in MEASURES},
         "f1_ci_low": _number(ci[0]),
         "f1_ci_high": _number(ci[1]),
+        **{name: _number(data.get(name)) for name in CALIBRATION},
         "source": source,
     }
 
 
 def load_metric_records(files: Iterable[Path]) -> pd.DataFrame:
     """One row per metrics JSON; a (task, condition, seed) found twice is an error."""
-    rows = [metric_record(_read_json(path), str(path)) for path in files]
+    rows = [metric_record(read_record(path, METRICS), str(path)) for path in files]
     frame = pd.DataFrame(rows, columns=RECORD_COLUMNS)
     frame["seed"] = frame["seed"].astype("Int64")
     frame[["n", "n_failed"]] = frame[["n", "n_failed"]].apply(pd.to_numeric, errors="coerce")
@@ -275,24 +353,65 @@ def load_metric_records(files: Iterable[Path]) -> pd.DataFrame:
     return frame
 
 
+def load_metric_json(files: Iterable[Path]) -> list[dict]:
+    """The metrics JSONs as they are (for figures that need more than the flat row)."""
+    return [read_record(path, METRICS) for path in files]
+
+
 def load_agreement_records(files: Iterable[Path]) -> pd.DataFrame:
-    """One row per agreement JSON (see stages.agreement)."""
+    """One row per agreement JSON (see stages.agreement), with the coder baseline's keys."""
+    columns = list(dict.fromkeys(AGREEMENT_COLUMNS + CODERS_COLUMNS))
     rows = []
     for path in files:
-        data = _read_json(path)
-        missing = [key for key in ("task", "labeler") if key not in data]
-        if missing:
-            raise LabelDistillError(f"{path}: missing key(s) {missing}")
-        rows.append({column: data.get(column) for column in AGREEMENT_COLUMNS})
-    frame = pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
-    numeric = [c for c in AGREEMENT_COLUMNS if c not in ("task", "labeler")]
+        data = read_record(path, AGREEMENT)
+        if data.get("coders_pairwise_alpha") is None and "human_human_alpha" in data:
+            data["coders_pairwise_alpha"] = data["human_human_alpha"]  # records before the rename
+        rows.append({column: data.get(column) for column in columns})
+    frame = pd.DataFrame(rows, columns=columns)
+    numeric = [c for c in columns if c not in ("task", "labeler", "alt_test_passed")]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
     return frame
 
 
+def load_comparisons(files: Iterable[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(intervals: task x condition x metric, gaps: one row per task and paired comparison)."""
+    intervals, gaps = [], []
+    for path in files:
+        data = read_record(path, COMPARISONS)
+        for condition in data["conditions"]:
+            for metric, values in condition["metrics"].items():
+                intervals.append(
+                    {
+                        "task": data["task"],
+                        "condition": condition["condition"],
+                        "metric": metric,
+                        "n_positive": data.get("n_positive"),
+                        **{key: _number(values.get(key)) for key in INTERVAL_KEYS},
+                    }
+                )
+        for gap in data["gaps"]:
+            gaps.append({"task": data["task"], **gap})
+    interval_frame = pd.DataFrame(
+        intervals, columns=["task", "condition", "metric", "n_positive", *INTERVAL_KEYS]
+    )
+    return interval_frame, pd.DataFrame(gaps)
+
+
+def load_split_summaries(files: Iterable[Path]) -> list[dict]:
+    return [read_record(path, SPLIT_SUMMARY) for path in files]
+
+
+INTERVAL_KEYS = ("estimate", "low", "high", "se_test", "sd_seeds", "df")
+
+
 # ---- tables ----------------------------------------------------------------------------
-def per_task_table(records: pd.DataFrame) -> pd.DataFrame:
-    """Task x condition: mean and sample sd over seeds (sd empty for a single run)."""
+def per_task_table(records: pd.DataFrame, intervals: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Task x condition: mean and sample sd over seeds (sd empty for a single run).
+
+    The F1 interval is that of the seed-mean from the compare stage (`intervals`): it covers
+    test-text sampling and seed variation. Without `intervals` it stays empty rather than
+    averaging per-seed intervals, which is no interval for the mean.
+    """
     if records.empty:
         return pd.DataFrame(columns=PER_TASK_COLUMNS)
     keys = ["task", "condition"]
@@ -302,11 +421,22 @@ def per_task_table(records: pd.DataFrame) -> pd.DataFrame:
     for name in MEASURES:
         table[f"{name}_mean"] = grouped[name].mean()
         table[f"{name}_sd"] = grouped[name].std(ddof=1)
-    table["f1_ci_low"] = grouped["f1_ci_low"].mean()
-    table["f1_ci_high"] = grouped["f1_ci_high"].mean()
+    for name in ("positive_rate", "brier", "ece"):
+        table[f"{name}_mean"] = grouped[name].mean()
+    table["human_positive_rate"] = grouped["human_positive_rate"].first()
     table["n_test"] = grouped["n"].first()
     table["n_failed_mean"] = grouped["n_failed"].mean()
     table = table.reset_index()
+    f1 = (
+        intervals[intervals["metric"] == "f1"].set_index(keys)
+        if intervals is not None and len(intervals)
+        else pd.DataFrame(columns=[*INTERVAL_KEYS, "n_positive"])
+    )
+    index = pd.MultiIndex.from_frame(table[keys])
+    table["f1_ci_low"] = f1["low"].reindex(index).to_numpy()
+    table["f1_ci_high"] = f1["high"].reindex(index).to_numpy()
+    table["f1_se_test"] = f1["se_test"].reindex(index).to_numpy()
+    table["n_positive"] = f1["n_positive"].reindex(index).to_numpy()
     return sort_conditions(table, first=["task"])[PER_TASK_COLUMNS]
 
 
@@ -322,56 +452,62 @@ def medians_table(per_task: pd.DataFrame) -> pd.DataFrame:
     return sort_conditions(table.reset_index())[MEDIANS_COLUMNS]
 
 
-def gaps_table(per_task: pd.DataFrame) -> pd.DataFrame:
+def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
     """PAPER.md's paired F1 gaps, per task and as the median over tasks.
 
-    For every student S and LLM labeler L, where both conditions exist for a task:
-    F1(S@human) - F1(S@L) and F1(fewshot@L) - F1(S@L), on the per-task means over seeds.
-    The median row holds the medians over tasks of F1 A, F1 B and of the gap itself
-    (the median gap, which need not equal the difference of the median F1s).
+    Per task (rows from the compare stage): F1 of A and B (seed means), the gap A - B with its
+    paired-bootstrap 95% interval and p-value. Per comparison, a `median` row: the medians over
+    tasks of F1 A, F1 B and of the gap itself (which need not equal the difference of the
+    medians), the distribution-free interval of the median gap (its exact coverage in
+    `median_ci_coverage`: with few tasks it is the range and covers less than 95%), the
+    Wilcoxon signed-rank p-value and how many tasks each side wins.
     """
-    if per_task.empty:
+    if gaps is None or gaps.empty:
         return pd.DataFrame(columns=GAPS_COLUMNS)
-    f1 = per_task.set_index(["task", "condition"])["f1_mean"]
-    students = per_task.loc[per_task["kind"] == "student", ["student", "labeler"]]
-    llm_students = students[students["labeler"] != HUMAN].drop_duplicates()
-    llm_students = llm_students.sort_values(["student", "labeler"])
-    tasks = sorted(per_task["task"].unique())
     rows = []
-    for comparison in (GAP_HUMAN, GAP_FEWSHOT):
-        for student, labeler in llm_students.itertuples(index=False):
-            condition_b = f"{student}@{labeler}"
-            condition_a = f"{student}@{HUMAN}" if comparison == GAP_HUMAN else f"{FEWSHOT}@{labeler}"
-            pairs = []
-            for task in tasks:
-                if (task, condition_a) in f1.index and (task, condition_b) in f1.index:
-                    a, b = float(f1[(task, condition_a)]), float(f1[(task, condition_b)])
-                    pairs.append((task, a, b))
-            if not pairs:
-                continue
-            base = {
-                "comparison": comparison,
-                "student": student,
-                "labeler": labeler,
-                "condition_a": condition_a,
-                "condition_b": condition_b,
-            }
-            for task, a, b in pairs:
-                rows.append(
-                    {**base, "task": task, "f1_a": a, "f1_b": b, "f1_gap": a - b, "n_tasks": math.nan}
-                )
-            a_values, b_values = np.array([p[1] for p in pairs]), np.array([p[2] for p in pairs])
+    keys = ["comparison", "student", "labeler", "condition_a", "condition_b"]
+    for base_values, group in gaps.groupby(keys, sort=False):
+        base = dict(zip(keys, base_values, strict=True))
+        group = group.sort_values("task")
+        a_values = group["estimate_a"].to_numpy(dtype=float)
+        b_values = group["estimate_b"].to_numpy(dtype=float)
+        for row in group.itertuples(index=False):
             rows.append(
                 {
                     **base,
-                    "task": MEDIAN_ROW,
-                    "f1_a": float(np.median(a_values)),
-                    "f1_b": float(np.median(b_values)),
-                    "f1_gap": float(np.median(a_values - b_values)),
-                    "n_tasks": len(pairs),
+                    "task": row.task,
+                    "f1_a": row.estimate_a,
+                    "f1_b": row.estimate_b,
+                    "f1_gap": row.estimate,
+                    "gap_ci_low": row.low,
+                    "gap_ci_high": row.high,
+                    "p_value": row.p_value,
                 }
             )
-    return pd.DataFrame(rows, columns=GAPS_COLUMNS)
+        summary = median_gap_summary(group["estimate"].to_numpy(dtype=float))
+        rows.append(
+            {
+                **base,
+                "task": MEDIAN_ROW,
+                "f1_a": float(np.median(a_values)),
+                "f1_b": float(np.median(b_values)),
+                "f1_gap": summary["median"],
+                "gap_ci_low": summary["low"],
+                "gap_ci_high": summary["high"],
+                "median_ci_coverage": summary["coverage"],
+                "wilcoxon_p": summary["wilcoxon_p"],
+                "n_a_better": summary["n_a_better"],
+                "n_b_better": summary["n_b_better"],
+                "n_tasks": summary["n_tasks"],
+            }
+        )
+    table = pd.DataFrame(rows, columns=GAPS_COLUMNS)
+    order = {name: i for i, name in enumerate((GAP_HUMAN, GAP_FEWSHOT))}
+    return table.sort_values(
+        ["comparison", "student", "labeler"],
+        key=lambda c: c.map(order) if c.name == "comparison" else c,
+        kind="stable",
+    ).reset_index(drop=True)
 
 
 def agreement_table(records: pd.DataFrame) -> pd.DataFrame:
@@ -380,15 +516,51 @@ def agreement_table(records: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["task", "labeler"]).reset_index(drop=True)[AGREEMENT_COLUMNS]
 
 
+def coders_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Task x LLM labeler: single coders against the gold without them, beside the LLM against
+    the gold, and the Alternative Annotator Test; only tasks with coder labels."""
+    if records.empty:
+        return pd.DataFrame(columns=CODERS_COLUMNS)
+    table = records[(records["labeler"] != HUMAN) & records["n_coders_scored"].fillna(0).gt(0)]
+    return table.sort_values(["task", "labeler"]).reset_index(drop=True)[CODERS_COLUMNS]
+
+
+def data_table(summaries: Sequence[dict]) -> pd.DataFrame:
+    """Task: its texts, the sizes of its parts, the test part's positives and its duplicates."""
+    rows = []
+    for summary in summaries:
+        parts, duplicates = summary["parts"], summary["duplicates"]
+        test = parts.get("test", {})
+        positives = test.get("label_counts", {}).get(summary.get("positive_label"), math.nan)
+        rows.append(
+            {
+                "task": summary["task"],
+                "n_texts": summary["n_texts"],
+                **{f"n_{part}": parts.get(part, {}).get("n") for part in ("pool", "val", "test")},
+                "n_test_positive": positives,
+                "human_positive_rate_test": positives / test["n"] if test.get("n") else math.nan,
+                **{key: duplicates.get(key) for key in DATA_COLUMNS if key in duplicates},
+            }
+        )
+    return pd.DataFrame(rows, columns=DATA_COLUMNS).sort_values("task").reset_index(drop=True)
+
+
 def build_tables(
-    records: pd.DataFrame, agreement: pd.DataFrame, usage: pd.DataFrame | None = None
+    records: pd.DataFrame,
+    agreement: pd.DataFrame,
+    usage: pd.DataFrame | None = None,
+    intervals: pd.DataFrame | None = None,
+    gaps: pd.DataFrame | None = None,
+    splits: Sequence[dict] = (),
 ) -> dict[str, pd.DataFrame]:
-    per_task = per_task_table(records)
+    per_task = per_task_table(records, intervals)
     tables = {
         "per_task": per_task,
         "medians": medians_table(per_task),
-        "gaps": gaps_table(per_task),
+        "gaps": gaps_table(gaps),
         "agreement": agreement_table(agreement),
+        "coders": coders_table(agreement),
+        "data": data_table(splits),
     }
     if usage is not None:
         tables["cost"] = cost_table(usage)

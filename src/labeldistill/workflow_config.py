@@ -9,7 +9,7 @@ from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
 
-COMMON_LABELER_KEYS = {"backend", "model", "shots", "shots_seed", "examples", "threads"}
+COMMON_LABELER_KEYS = {"backend", "model", "shots", "shots_seed", "examples", "threads", "max_failed_share"}
 SAMPLING_KEYS = {"mode", "samples", "temperature", "seed", "max_tokens", "top_logprobs"}
 OPENAI_KEYS = {
     "base_url", "api_key_env", "transport", "concurrency", "requests_per_minute",
@@ -17,7 +17,7 @@ OPENAI_KEYS = {
     "budget_usd", "prices", "progress", "server",
 }  # fmt: skip
 LABELER_KEYS = {
-    "local": COMMON_LABELER_KEYS | {"calibration_texts", "max_text_tokens"},
+    "local": COMMON_LABELER_KEYS | {"calibration_texts", "calibration_prior", "max_text_tokens"},
     "openai": COMMON_LABELER_KEYS | SAMPLING_KEYS | OPENAI_KEYS,
     "vllm": COMMON_LABELER_KEYS | SAMPLING_KEYS | {"engine"},
 }

@@ -9,9 +9,16 @@ import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
-from labeldistill.agreement import coders_alpha, cohen_kappa, krippendorff_alpha_nominal
+from labeldistill.agreement import (
+    coders_alpha,
+    cohen_kappa,
+    consistency_figures,
+    krippendorff_alpha_nominal,
+    positive_rates,
+)
 from labeldistill.contracts import LABELS, SPLIT, write_table
 from labeldistill.errors import LabelDistillError
 from labeldistill.stages import agreement as stage
@@ -90,7 +97,39 @@ def test_coders_alpha_long_form_with_varying_coders():
 
 
 # ---- the stage -------------------------------------------------------------------------
-def _write_val(tmp_path, llm_labels, probabilities=None):
+# ---- positive rates and consistency ----------------------------------------------------
+def test_positive_rates_count_failed_texts_in_the_denominator():
+    rates = positive_rates(["neg", "neg", "oth", "oth"], ["neg", None, "neg", "oth"], "neg")
+    assert rates == {"positive_rate": 0.5, "human_positive_rate": 0.5}
+    assert math.isnan(positive_rates([], [], "neg")["positive_rate"])
+
+
+def test_consistency_levels_and_bins():
+    gold = ["a", "a", "b", "b", "a", "b"]
+    llm = ["a", "b", "b", None, "a", "a"]
+    figures = consistency_figures(gold, llm, [1.0, 0.6, 1.0, 0.6, 0.8, float("nan")])
+    # labelled with a consistency: texts 0, 1, 2, 4 (3 failed, 5 has none)
+    assert figures["mean_consistency"] == pytest.approx((1.0 + 0.6 + 1.0 + 0.8) / 4)
+    assert figures["share_consistency_1"] == 0.5
+    assert figures["accuracy_by_consistency"] == [
+        {"level": "0.6", "low": 0.6, "high": 0.6, "n": 1, "accuracy": 0.0},
+        {"level": "0.8", "low": 0.8, "high": 0.8, "n": 1, "accuracy": 1.0},
+        {"level": "1", "low": 1.0, "high": 1.0, "n": 2, "accuracy": 1.0},
+    ]
+    values = [0.51, 0.55, 0.62, 0.68, 0.71, 0.93, 0.97, 1.0, 1.0]
+    binned = consistency_figures(["a"] * 9, ["a"] * 8 + ["b"], values)["accuracy_by_consistency"]
+    assert [(b["level"], b["n"], b["accuracy"]) for b in binned] == [
+        ("[0.5, 0.6)", 2, 1.0),
+        ("[0.6, 0.7)", 2, 1.0),
+        ("[0.7, 0.8)", 1, 1.0),
+        ("[0.9, 1)", 2, 1.0),
+        ("1", 2, 0.5),
+    ]
+    none = consistency_figures(["a", "b"], ["a", "b"], [None, None])
+    assert math.isnan(none["mean_consistency"]) and none["accuracy_by_consistency"] == []
+
+
+def _write_val(tmp_path, llm_labels, probabilities=None, consistency=None):
     ids = [f"t{i}" for i in range(len(llm_labels))]
     gold = ["negative", "negative", "other", "other", "other", "negative"][: len(ids)]
     split = tmp_path / "val.parquet"
@@ -112,6 +151,7 @@ def _write_val(tmp_path, llm_labels, probabilities=None):
                 "backend": "local",
                 "model": "m",
                 "prompt_hash": "h",
+                **({"consistency": consistency[::-1]} if consistency else {}),
             }
         ),
         labels,
@@ -124,7 +164,8 @@ def _write_val(tmp_path, llm_labels, probabilities=None):
 def test_agreement_stage_values(tmp_path):
     llm = ["negative", "other", "other", "negative", "other", None]
     probs = [[0.9, 0.1], [0.3, 0.7], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5], None]
-    split, labels, gold = _write_val(tmp_path, llm, probs)
+    consistency = [1.0, 0.6, 1.0, 0.8, 0.6, None]
+    split, labels, gold = _write_val(tmp_path, llm, probs, consistency)
     coders = tmp_path / "coders.csv"
     pd.DataFrame(
         {
@@ -146,7 +187,10 @@ def test_agreement_stage_values(tmp_path):
         }
     ).to_csv(coders, index=False)
     out = tmp_path / "agreement" / "gemma.json"
-    stage.run(split, labels, coders, LABEL_SET, "negative", {"task": "t", "labeler": "gemma"}, out)
+    meta = {"task": "t", "labeler": "gemma"}
+    stage.run(
+        split, labels, coders, LABEL_SET, "negative", meta, out, alt_test={"min_texts": 2, "epsilon": 0.2}
+    )
     result = json.loads(out.read_text())
     # gold  neg neg oth oth oth neg ; llm neg oth oth neg oth (failed)
     assert result["task"] == "t" and result["labeler"] == "gemma"
@@ -174,10 +218,46 @@ def test_agreement_stage_values(tmp_path):
         ],
         dtype=float,
     )
-    assert result["human_human_alpha"] == pytest.approx(
+    assert result["coders_pairwise_alpha"] == pytest.approx(
         krippendorff.alpha(reliability_data=human, level_of_measurement="nominal")
     )
+    assert result["human_human_alpha"] == result["coders_pairwise_alpha"]
     assert result["n_coders_median"] == 2.0 and result["n_coded_texts"] == 5
+    # LLM label shares over all 6 val texts, and consistency over the 5 labelled ones
+    assert (result["positive_rate"], result["human_positive_rate"]) == (2 / 6, 3 / 6)
+    assert result["mean_consistency"] == pytest.approx(0.8)
+    assert result["share_consistency_1"] == pytest.approx(2 / 5)
+    assert [(b["level"], b["n"], b["accuracy"]) for b in result["accuracy_by_consistency"]] == [
+        ("0.6", 2, 0.5),
+        ("0.8", 1, 0.0),
+        ("1", 2, 1.0),
+    ]
+    # leave one coder out (min_texts 2): A on t0 t1 t2 t5 (t3 has no other coder), B on
+    # t0 t1 t2; C has one text. Majority of the others = the one other coder here.
+    rows = {row["coder"]: row for row in result["coders"]}
+    assert sorted(rows) == ["A", "B"] and result["n_coders_scored"] == 2
+    loo = {"A": (["negative", "other", "other", "negative"], ["negative", "negative", "other", "negative"])}
+    loo["B"] = (["negative", "negative", "other"], ["negative", "other", "other"])
+    for coder, (other, own) in loo.items():
+        assert rows[coder]["n"] == len(own)
+        assert rows[coder]["accuracy"] == pytest.approx(np.mean(np.array(other) == np.array(own)))
+        assert rows[coder]["kappa"] == pytest.approx(cohen_kappa_score(other, own))
+    assert result["coder_accuracy_median"] == pytest.approx((3 / 4 + 2 / 3) / 2)
+    # alt-test: A: d = W_h - W_f = 0 (t0), -1 (t1: LLM agrees with B, A not), 0 (t2),
+    # +1 (t5: the LLM failed, matches nobody); B: d = 0 on all three texts -> p = 0
+    d = np.array([0, -1, 0, 1])
+    p_a = stats.t.cdf((d.mean() - 0.2) / (d.std(ddof=1) / 2), 3)
+    assert (rows["A"]["rho_f"], rows["A"]["rho_h"]) == (0.75, 0.75)
+    assert rows["A"]["p"] == pytest.approx(p_a) and rows["B"]["p"] == 0.0
+    assert rows["A"]["p_adjusted"] == pytest.approx(p_a * 2 * 1.5 / 2)  # BY: m = 2, c(m) = 1.5
+    assert (rows["A"]["rejected"], rows["B"]["rejected"]) == (False, True)
+    assert result["alt_test_winning_rate"] == 0.5 and result["alt_test_passed"] is True
+    assert result["alt_test_advantage"] == pytest.approx((0.75 + 1.0) / 2)
+    assert (result["alt_test_epsilon"], result["alt_test_alpha"], result["alt_test_n_coders"]) == (
+        0.2,
+        0.05,
+        2,
+    )
 
 
 def test_agreement_stage_without_coders_writes_nulls(tmp_path):
@@ -188,6 +268,39 @@ def test_agreement_stage_without_coders_writes_nulls(tmp_path):
     assert result["accuracy"] == 1.0 and result["cohen_kappa"] == 1.0
     assert result["krippendorff_alpha"] == 1.0
     assert result["human_human_alpha"] is None and result["mean_label_probability"] is None
+    assert result["coders_pairwise_alpha"] is None and result["coder_kappa_median"] is None
+    assert result["alt_test_winning_rate"] is None and result["alt_test_passed"] is None
+    assert result["n_coders_scored"] == 0 and result["coders"] == []
+    assert result["mean_consistency"] is None and result["accuracy_by_consistency"] == []
+    assert (result["positive_rate"], result["human_positive_rate"]) == (0.5, 0.5)
+
+
+def test_agreement_stage_with_too_few_coder_texts_writes_null_alt_test(tmp_path):
+    split, labels, _ = _write_val(tmp_path, ["negative", "negative", "other", "other"])
+    coders = tmp_path / "coders.csv"
+    pd.DataFrame(
+        {"id": ["t0", "t0", "t1", "t1"], "coder": ["A", "B", "A", "B"], "label": ["negative"] * 4}
+    ).to_csv(coders, index=False)
+    out = tmp_path / "a.json"
+    stage.run(
+        split, labels, coders, LABEL_SET, "negative", {"task": "t", "labeler": "gemma"}, out, alt_test=None
+    )  # min_texts 30
+    result = json.loads(out.read_text())
+    assert result["coders_pairwise_alpha"] is None  # one category only: alpha undefined
+    assert result["n_coders_scored"] == 0 and result["coders"] == []
+    assert result["alt_test_n_coders"] == 0 and result["alt_test_passed"] is None
+    assert result["alt_test_epsilon"] == 0.15
+    with pytest.raises(LabelDistillError, match="evaluation.alt_test"):
+        stage.run(
+            split,
+            labels,
+            coders,
+            LABEL_SET,
+            "negative",
+            {"task": "t", "labeler": "gemma"},
+            out,
+            alt_test={"epsilon": 2},
+        )
 
 
 def test_agreement_stage_errors_name_the_file(tmp_path):
@@ -212,7 +325,9 @@ def test_agreement_stage_errors_name_the_file(tmp_path):
 def test_agreement_stage_rejects_unknown_llm_label(tmp_path):
     split, labels, _ = _write_val(tmp_path, ["negative", "maybe", "other"])
     with pytest.raises(LabelDistillError, match="'maybe' is not one of"):
-        stage.run(split, labels, None, LABEL_SET, "negative", {}, tmp_path / "a.json")
+        stage.run(
+            split, labels, None, LABEL_SET, "negative", {"task": "t", "labeler": "gemma"}, tmp_path / "a.json"
+        )
 
 
 def test_agreement_stage_rejects_coder_labelling_twice(tmp_path):
@@ -222,4 +337,12 @@ def test_agreement_stage_rejects_coder_labelling_twice(tmp_path):
         coders, index=False
     )
     with pytest.raises(LabelDistillError, match="coders.csv.*'A'.*'t0'"):
-        stage.run(split, labels, coders, LABEL_SET, "negative", {}, tmp_path / "a.json")
+        stage.run(
+            split,
+            labels,
+            coders,
+            LABEL_SET,
+            "negative",
+            {"task": "t", "labeler": "gemma"},
+            tmp_path / "a.json",
+        )

@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+from sklearn.metrics import brier_score_loss
 
 from labeldistill.contracts import LABELS, PREDICTIONS, SPLIT, read_table, table_labels, write_table
 from labeldistill.errors import LabelDistillError
@@ -85,6 +86,15 @@ def test_evaluate_fewshot_end_to_end(tmp_path):
     assert set(result["ci"]) == {"f1", "precision", "recall", "accuracy", "macro_f1"}
     for name, (lo, hi) in result["ci"].items():
         assert 0.0 <= lo <= result[name] <= hi <= 1.0, name
+    # predicted "negative": id0, id3 of 8 (a failure is not positive); gold 3 of 8
+    assert result["positive_rate"] == pytest.approx(2 / 8)
+    assert result["human_positive_rate"] == pytest.approx(3 / 8)
+    # one-hot probabilities of the 6 labelled texts: wrong on id1 and id3
+    assert result["n_calibration"] == 6
+    assert result["brier"] == pytest.approx(2 / 6)
+    assert result["ece"] == pytest.approx(2 / 6)
+    assert result["reliability"]["count"] == [4, 0, 0, 0, 0, 0, 0, 0, 0, 2]
+    assert result["reliability"]["observed"][1] is None
 
 
 def test_evaluate_is_deterministic_for_a_seed(tmp_path):
@@ -107,6 +117,66 @@ def test_evaluate_is_deterministic_for_a_seed(tmp_path):
     assert a == b
     assert a["ci"] != c["ci"] and a["f1"] == c["f1"]
     assert a["seed"] == 2 and a["student"] == "tfidf-logreg"
+    # no probabilities at all: no calibration figures, and no label order needed
+    assert (a["n_calibration"], a["brier"], a["ece"], a["reliability"]) == (0, None, None, None)
+
+
+# Probability of "negative" per test text; id5 failed (no probabilities), id7 has NaN ones.
+P_NEG = [0.9, 0.35, 0.2, 0.65, 0.05, None, 0.42, None]
+
+
+def _predictions_with_probabilities(tmp_path, order, name="p.parquet"):
+    path = tmp_path / name
+    probabilities = [
+        None if p is None else ([p, 1 - p] if order[0] == "negative" else [1 - p, p]) for p in P_NEG
+    ]
+    probabilities[7] = [float("nan"), float("nan")]
+    predicted = [None if p is None else ("negative" if p > 0.5 else "other") for p in P_NEG]
+    write_table(
+        pd.DataFrame({"id": IDS, "label": predicted, "probabilities": probabilities}),
+        path,
+        PREDICTIONS,
+        labels=order,
+    )
+    return path
+
+
+def test_evaluate_calibration_follows_the_files_label_order(tmp_path):
+    split = _test_split(tmp_path)
+    kept = [i for i, p in enumerate(P_NEG) if p is not None]
+    y = [int(GOLD[i] == "negative") for i in kept]
+    expected = brier_score_loss(y, [P_NEG[i] for i in kept])
+    results = []
+    for order in (LABEL_SET, LABEL_SET[::-1]):
+        path = _predictions_with_probabilities(tmp_path, order, f"{order[0]}.parquet")
+        results.append(evaluate.evaluate(path, split, "negative", n_boot=50))
+    a, b = results
+    assert a["brier"] == pytest.approx(expected) and b["brier"] == pytest.approx(expected)
+    assert a["ece"] == pytest.approx(b["ece"]) and a["reliability"] == b["reliability"]
+    assert a["n_calibration"] == 6 and a["n_failed"] == 2
+    # one text in each of the bins 0 (0.05), 1 (0.2), 3 (0.35), 4 (0.42), 6 (0.65), 8 (0.9)
+    assert a["reliability"]["count"] == [1, 1, 0, 1, 1, 0, 1, 0, 1, 0]
+    assert a["positive_rate"] == pytest.approx(2 / 8)  # id0 and id3
+    # one text per bin, |p - y|: id0 0.9-1, id1 0.35-1, id2 0.2-0, id3 0.65-0, id4 0.05-0, id6 0.42-0
+    assert a["ece"] == pytest.approx((0.1 + 0.65 + 0.2 + 0.65 + 0.05 + 0.42) / 6)
+
+
+def test_evaluate_rejects_probabilities_without_label_order(tmp_path):
+    path = tmp_path / "p.parquet"
+    write_table(
+        pd.DataFrame({"id": IDS, "label": GOLD, "probabilities": [[0.5, 0.5]] * len(IDS)}), path, PREDICTIONS
+    )
+    with pytest.raises(LabelDistillError, match=r"p\.parquet.*no label order"):
+        evaluate.evaluate(path, _test_split(tmp_path), "negative", n_boot=10)
+    short = tmp_path / "short.parquet"
+    write_table(
+        pd.DataFrame({"id": IDS, "label": GOLD, "probabilities": [[1.0]] * len(IDS)}),
+        short,
+        PREDICTIONS,
+        labels=LABEL_SET,
+    )
+    with pytest.raises(LabelDistillError, match=r"short\.parquet.*8 row\(s\).*'id0'"):
+        evaluate.evaluate(short, _test_split(tmp_path), "negative", n_boot=10)
 
 
 def test_evaluate_missing_prediction_names_the_file(tmp_path):

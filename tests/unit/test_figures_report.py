@@ -7,9 +7,13 @@ import json
 import re
 
 import matplotlib.image
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import f1_score
 
+from labeldistill.conditions import parse_condition
+from labeldistill.contracts import PREDICTIONS, SPLIT, SPLIT_SUMMARY, read_table, write_record, write_table
 from labeldistill.errors import LabelDistillError
 from labeldistill.figures import (
     condition_styles,
@@ -18,51 +22,66 @@ from labeldistill.figures import (
     plot_f1_against_cost,
     plot_f1_by_task,
 )
-from labeldistill.stages import report
-from labeldistill.tables import parse_condition
+from labeldistill.stages import compare, evaluate, report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TASKS = ["tweets_negative", "news_economy", "speeches_populism"]
-F1 = {
-    "tfidf-logreg@human": 0.7,
-    "minilm@human": 0.75,
-    "tfidf-logreg@gemma": 0.6,
-    "minilm@gemma": 0.62,
-    "fewshot@gemma": 0.58,
+LABELS = ["neg", "other"]
+# Share of test labels each condition gets wrong (before a per-task and per-seed shift).
+ERROR = {
+    "tfidf-logreg@human": 0.2,
+    "minilm@human": 0.15,
+    "tfidf-logreg@gemma": 0.3,
+    "minilm@gemma": 0.28,
+    "fewshot@gemma": 0.3,
 }
+SEEDS = (1, 2, 3)
+N_TEST = 80
 
 
-def write_metrics(root, tasks=TASKS, seeds=(0, 1, 2)):
-    paths = []
-    for t, task in enumerate(tasks):
-        for condition, f1 in F1.items():
-            kind, student, labeler = parse_condition(condition)
-            for seed in (None,) if kind == "fewshot" else seeds:
-                value = f1 - 0.05 * t + (0.01 * seed if seed is not None else 0)
-                data = {
-                    "task": task,
-                    "condition": condition,
-                    "kind": kind,
-                    "student": student,
-                    "labeler": labeler,
-                    "seed": seed,
-                    "n": 200,
-                    "n_failed": 3 if kind == "fewshot" else 0,
-                    "f1": value,
-                    "precision": value - 0.1,
-                    "recall": value + 0.1,
-                    "accuracy": 0.8,
-                    "macro_f1": 0.75,
-                    "ci": {"f1": [value - 0.06, value + 0.06]},
-                    "ci_level": 0.95,
-                    "n_boot": 1000,
-                }
-                name = f"seed{seed}.json" if seed is not None else "fewshot.json"
-                path = root / task / "metrics" / condition / name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps(data))
-                paths.append(path)
-    return paths
+def write_task(root, task, t, seeds=SEEDS):
+    """A real test split and real predictions files for every condition, scored by the evaluate
+    stage and compared by the compare stage, as the workflow does."""
+    rng = np.random.default_rng(t)
+    gold = np.where(rng.random(N_TEST) < 0.35, "neg", "other")
+    test = pd.DataFrame({"id": [f"{task}-{i}" for i in range(N_TEST)], "text": "x", "label": gold})
+    test_path = root / task / "splits/test.parquet"
+    write_table(test, test_path, SPLIT, labels=LABELS)
+    predictions, metrics = {}, []
+    for condition, error in ERROR.items():
+        kind = parse_condition(condition).kind
+        files = {}
+        for seed in ("",) if kind == "fewshot" else [str(s) for s in seeds]:
+            wrong = rng.random(N_TEST) < error + 0.03 * t
+            label = np.where(wrong, np.where(gold == "neg", "other", "neg"), gold)
+            p_neg = np.clip(np.where(label == "neg", 0.8, 0.2) + rng.normal(0, 0.1, N_TEST), 0, 1)
+            frame = pd.DataFrame(
+                {"id": test["id"], "label": label, "probabilities": [[p, 1 - p] for p in p_neg]}
+            )
+            name = f"seed{seed}" if seed else "fewshot"
+            path = root / task / "predictions" / condition / f"{name}.parquet"
+            write_table(frame, path, PREDICTIONS, labels=LABELS)
+            files[seed] = str(path)
+            parsed = parse_condition(condition)
+            meta = {"task": task, "condition": condition, "kind": kind, "student": parsed.student,
+                    "labeler": parsed.labeler, "seed": int(seed) if seed else None}  # fmt: skip
+            out = root / task / "metrics" / condition / f"{name}.json"
+            evaluate.run(path, test_path, "neg", meta, out, n_boot=200)
+            metrics.append(out)
+        predictions[condition] = files
+    comparisons = root / task / "comparisons.json"
+    compare.run(task, test_path, predictions, "neg", comparisons, n_boot=300)
+    summary = root / task / "splits/summary.json"
+    write_record(
+        {"task": task, "n_texts": 400, "positive_label": "neg",
+         "parts": {"pool": {"n": 220}, "val": {"n": 100},
+                   "test": {"n": N_TEST, "label_counts": {"neg": int((gold == "neg").sum())}}},
+         "duplicates": {"n_duplicate_groups": t, "n_texts_in_duplicate_groups": 2 * t,
+                        "n_groups_with_conflicting_labels": 0}},
+        summary,
+        SPLIT_SUMMARY,
+    )  # fmt: skip
+    return metrics, comparisons, summary, gold, predictions
 
 
 def write_agreement(root, tasks=TASKS):
@@ -83,9 +102,13 @@ def write_agreement(root, tasks=TASKS):
                     "recall": 0.73,
                     "cohen_kappa": 0.52,
                     "krippendorff_alpha": 0.51,
-                    "human_human_alpha": 0.74 if task == TASKS[0] else None,
+                    "coders_pairwise_alpha": 0.74 if task == TASKS[0] else None,
                     "n_coders_median": 3.0,
                     "mean_label_probability": 0.9,
+                    "n_coders_scored": 20 if task == TASKS[0] else None,
+                    "coder_kappa_median": 0.61,
+                    "alt_test_winning_rate": 0.25,
+                    "alt_test_passed": False,
                 }
             )
         )
@@ -104,42 +127,82 @@ def assert_png(path, min_bytes=10_000):
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
+    written = [write_task(root, task, t) for t, task in enumerate(TASKS)]
     report.run(
-        write_metrics(root), write_agreement(root), root / "tables", root / "figures", root / "report.html"
+        [m for w in written for m in w[0]],
+        write_agreement(root),
+        root / "tables",
+        root / "figures",
+        root / "report.html",
+        comparison_files=[w[1] for w in written],
+        split_files=[w[2] for w in written],
+    )
+    root.joinpath("truth.json").write_text(
+        json.dumps(
+            {
+                task: {"gold": w[3].tolist(), "predictions": w[4]}
+                for task, w in zip(TASKS, written, strict=True)
+            }
+        )
     )
     return root
 
 
+def sklearn_f1(gold, path):
+    predicted = read_table(path, PREDICTIONS)["label"]
+    return f1_score(gold, predicted, pos_label="neg", zero_division=0)
+
+
 def test_report_writes_every_table_format(report_dir):
-    for name in ("per_task", "medians", "gaps", "agreement"):
+    for name in ("per_task", "medians", "gaps", "agreement", "coders", "data"):
         for ext in ("csv", "md", "tex"):
             assert (report_dir / "tables" / f"{name}.{ext}").stat().st_size > 0
     md = (report_dir / "tables" / "per_task.md").read_text()
     for task in TASKS:
         assert task in md
     per_task = pd.read_csv(report_dir / "tables" / "per_task.csv")
-    assert len(per_task) == len(TASKS) * len(F1)
-    first = per_task[(per_task["task"] == TASKS[0]) & (per_task["condition"] == "minilm@human")]
-    assert first["f1_mean"].iloc[0] == pytest.approx(0.76)  # 0.75 + mean(0, .01, .02)
-    assert first["f1_sd"].iloc[0] == pytest.approx(0.01)
-    assert first["n_seeds"].iloc[0] == 3
-    medians = (report_dir / "tables" / "medians.md").read_text()
-    assert "fewshot@gemma" in medians and "0.530" in medians  # median of .58 .53 .48
+    assert len(per_task) == len(TASKS) * len(ERROR)
+    truth = json.loads((report_dir / "truth.json").read_text())
+    for task in TASKS:
+        gold = truth[task]["gold"]
+        for condition, files in truth[task]["predictions"].items():
+            expected = np.mean([sklearn_f1(gold, path) for path in files.values()])
+            row = per_task[(per_task["task"] == task) & (per_task["condition"] == condition)].iloc[0]
+            assert row["f1_mean"] == pytest.approx(expected)
+            assert row["f1_ci_low"] < row["f1_mean"] < row["f1_ci_high"]
+            assert row["n_positive"] == sum(label == "neg" for label in gold)
+            assert 0 <= row["brier_mean"] <= 1 and row["human_positive_rate"] == pytest.approx(
+                np.mean(np.array(gold) == "neg")
+            )
     gaps = pd.read_csv(report_dir / "tables" / "gaps.csv")
-    median = gaps[(gaps["task"] == "median") & (gaps["condition_b"] == "tfidf-logreg@gemma")]
-    assert sorted(median["f1_gap"].round(6)) == [-0.03, 0.1]  # few-shot, human-label
+    per_gap = gaps[(gaps["task"] != "median") & (gaps["condition_a"] == "tfidf-logreg@human")]
+    assert len(per_gap) == len(TASKS)
+    for gap in per_gap.itertuples():
+        a = per_task[(per_task["task"] == gap.task) & (per_task["condition"] == gap.condition_a)]
+        b = per_task[(per_task["task"] == gap.task) & (per_task["condition"] == gap.condition_b)]
+        assert gap.f1_gap == pytest.approx(a["f1_mean"].iloc[0] - b["f1_mean"].iloc[0])
+        assert gap.gap_ci_low < gap.f1_gap < gap.gap_ci_high and 0 <= gap.p_value <= 1
+    median = gaps[(gaps["task"] == "median") & (gaps["condition_a"] == "tfidf-logreg@human")].iloc[0]
+    assert median["f1_gap"] == pytest.approx(np.median(per_gap["f1_gap"]))
+    assert median["n_a_better"] + median["n_b_better"] == len(TASKS)
     assert "tweets\\_negative" in (report_dir / "tables" / "agreement.tex").read_text()
+    coders = pd.read_csv(report_dir / "tables" / "coders.csv")
+    assert coders["task"].tolist() == [TASKS[0]]  # the only task with coders
+    data = pd.read_csv(report_dir / "tables" / "data.csv")
+    assert data["n_texts_in_duplicate_groups"].tolist() == [2, 4, 0]  # sorted by task name
 
 
 def test_report_figures_are_real_images(report_dir):
     assert_png(report_dir / "figures" / "f1_by_task.png")
     assert_png(report_dir / "figures" / "f1_by_condition.png", min_bytes=5_000)
+    assert_png(report_dir / "figures" / "gaps_by_task.png")
+    assert_png(report_dir / "figures" / "reliability.png")
 
 
 def test_report_html_is_self_contained(report_dir):
     html = (report_dir / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(images) == 3
+    assert len(images) == 5
     assert base64.b64decode(images[0]).startswith(PNG_MAGIC)
     assert "http://" not in html and "https://" not in html
     for text in [
@@ -149,10 +212,12 @@ def test_report_html_is_self_contained(report_dir):
         "Cohen&#39;s kappa",
         "Krippendorff",
         "Median F1",
+        "Alternative Annotator Test",
+        "Wilcoxon",
         "0.740",
     ]:
         assert text in html, text
-    assert html.count("<table") == 4
+    assert html.count("<table") == 6
 
 
 def test_report_needs_metrics(tmp_path):
@@ -161,12 +226,9 @@ def test_report_needs_metrics(tmp_path):
 
 
 def test_report_without_agreement_and_single_task(tmp_path):
+    metrics, comparisons, summary, *_ = write_task(tmp_path, "only_task", 0, seeds=(1,))
     report.run(
-        write_metrics(tmp_path, tasks=["only_task"], seeds=(0,)),
-        [],
-        tmp_path / "t",
-        tmp_path / "f",
-        tmp_path / "r.html",
+        metrics, [], tmp_path / "t", tmp_path / "f", tmp_path / "r.html", comparison_files=[comparisons]
     )
     assert "only_task" in (tmp_path / "t" / "per_task.csv").read_text()
     assert_png(tmp_path / "f" / "f1_by_task.png", min_bytes=5_000)
@@ -197,14 +259,18 @@ def test_empty_per_task_still_writes_a_png(tmp_path):
     assert path.read_bytes().startswith(PNG_MAGIC)
 
 
+F1 = {"tfidf-logreg@human": 0.7, "minilm@human": 0.75, "tfidf-logreg@gemma": 0.6, "minilm@gemma": 0.62,
+      "fewshot@gemma": 0.58}  # fmt: skip
+
+
 def per_task_rows(conditions):
     rows = []
     for t, task in enumerate(TASKS):
         for condition in conditions:
-            kind, student, labeler = parse_condition(condition)
+            parsed = parse_condition(condition)
             rows.append(
-                {"task": task, "condition": condition, "kind": kind, "student": student,
-                 "labeler": labeler, "f1_mean": F1[condition] - 0.05 * t, "f1_sd": 0.01}
+                {"task": task, "condition": condition, "kind": parsed.kind, "student": parsed.student,
+                 "labeler": parsed.labeler, "f1_mean": F1[condition] - 0.05 * t, "f1_sd": 0.01}
             )  # fmt: skip
     return pd.DataFrame(rows)
 

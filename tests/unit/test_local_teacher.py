@@ -102,16 +102,54 @@ def test_empty_input(teacher):
     assert teacher.label([], progress=False) == []
 
 
-def test_calibration_divides_by_the_prior(teacher, results):
+CALIBRATION = [POSITIVE, "Lunch is at noon.", "Great game tonight!"]
+
+
+def test_calibration_divides_by_the_mean_prediction(teacher, results):
     calibrated = copy.copy(teacher)
-    calibrated._calibrate([POSITIVE, "Lunch is at noon.", "Great game tonight!"])
-    prior = calibrated.prior
-    assert prior.shape == (2,) and prior.sum() == pytest.approx(1.0)
-    assert calibrated.provenance["calibration_texts"] == 3
+    calibrated._calibrate(CALIBRATION)
+    mean = calibrated.mean_prediction
+    assert mean.shape == (2,) and mean.sum() == pytest.approx(1.0)
+    assert calibrated.prior is mean  # the older name
+    provenance = calibrated.provenance
+    assert provenance["calibration_texts"] == 3
+    assert provenance["calibration_method"] == "uniform"
+    assert provenance["calibration_prior"] == [0.5, 0.5]
+    assert provenance["calibration_mean"] == pytest.approx(mean.tolist())
     raw = probabilities(results)
-    expected = raw / prior / (raw / prior).sum(axis=1, keepdims=True)
+    expected = raw / mean / (raw / mean).sum(axis=1, keepdims=True)
     got = probabilities(calibrated.label(TEXTS, progress=False))
     assert np.abs(got - expected).max() < 1e-6
+
+
+def test_calibration_keeps_a_given_prior(teacher, results):
+    raw = probabilities(results)
+    for setting, method in (([0.25, 0.75], "given"), ("em", "em")):
+        calibrated = copy.copy(teacher)
+        calibrated.calibration_prior = setting
+        calibrated._calibrate(CALIBRATION)
+        mean, target = calibrated.mean_prediction, calibrated.target_prior
+        assert calibrated.provenance["calibration_method"] == method
+        assert calibrated.provenance["calibration_prior"] == pytest.approx(target.tolist())
+        expected = raw / mean * target
+        expected /= expected.sum(axis=1, keepdims=True)
+        got = probabilities(calibrated.label(TEXTS, progress=False))
+        assert np.abs(got - expected).max() < 1e-6
+    # EM on the calibration texts finds their mean prediction: no correction at all.
+    assert np.abs(target - mean).max() < 1e-5
+    assert np.abs(got - raw).max() < 1e-4
+
+
+def test_uncalibrated_provenance(teacher):
+    assert teacher.provenance["calibration_method"] == "none"
+    assert teacher.provenance["calibration_prior"] is None
+
+
+def test_bad_calibration_prior_is_an_error(local_model_dir, prompt):
+    with pytest.raises(LabelDistillError, match="calibration_prior.*label_prior"):
+        LocalTeacher(local_model_dir, LABELS, prompt, calibration_prior="examples")
+    with pytest.raises(LabelDistillError, match="calibration_prior.*one per label"):
+        LocalTeacher(local_model_dir, LABELS, prompt, calibration_prior=[1.0])
 
 
 MULTI = ["negative", "not negative", "not positive"]

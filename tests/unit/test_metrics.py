@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
-from labeldistill.metrics import bootstrap_ci, classification_metrics, jsonable
+from labeldistill import metrics
+from labeldistill.metrics import bootstrap_ci, classification_metrics, encode_runs, jsonable
 
 GOLD = ["pos", "pos", "pos", "neg", "neg", "neg", "neg", "pos"]
 PRED = ["pos", "neg", "pos", "pos", "neg", "neg", None, None]
@@ -103,7 +104,27 @@ def test_bootstrap_level_and_failures():
     assert failed["accuracy"] == [0.0, 0.0]
 
 
-def test_jsonable_replaces_nan_and_numpy_scalars():
+def test_jsonable_replaces_nan_infinity_and_numpy_scalars():
     out = jsonable({"a": math.nan, "b": [np.float64(0.5), np.int64(3)], "c": (1, float("nan"))})
     assert out == {"a": None, "b": [0.5, 3], "c": [1, None]}
     assert type(out["b"][1]) is int
+    assert jsonable({"df": math.inf, "x": np.float64(-np.inf)}) == {"df": None, "x": None}
+
+
+def test_encode_runs_codes_every_run_against_one_label_order():
+    true, (first, second), order, positive = encode_runs(
+        ["b", "a"], [["a", None], ["c", "b"]], "z", labels=["b"]
+    )
+    assert order == ["b", "a", "c", "z"] and positive == 3
+    assert true.tolist() == [0, 1]
+    assert first.tolist() == [1, metrics.FAILED] and second.tolist() == [2, 0]
+
+
+def test_weighted_counts_helpers_keep_their_old_names():
+    assert metrics._indicators is metrics.indicators
+    assert metrics._from_counts is metrics.metrics_from_counts
+    assert metrics._bootstrap_weights is metrics.bootstrap_weights
+    x = metrics.indicators(np.array([0, 1, 1]), np.array([0, 1, -1]), 2)
+    chunks = list(metrics.bootstrap_counts(x, 5, np.random.default_rng(0), max_cells=6))
+    assert [len(c) for c in chunks] == [2, 2, 1]
+    assert all(c[:, 1::3].sum(axis=1).tolist() == [3] * len(c) for c in chunks)  # n texts each

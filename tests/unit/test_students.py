@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
+import torch
+from sklearn.metrics import f1_score
+from torch.nn import functional as F
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.students import STUDENT_KINDS, load_student, make_student
+from labeldistill.students.tfidf_logreg import C_GRID, macro_f1
+from labeldistill.students.transformer import TransformerStudent
 
 LABELS = ["neg", "pos"]
 POSITIVE = [
@@ -127,6 +133,152 @@ def test_tfidf_soft_targets():
     assert not np.allclose(student.predict_proba(HELD_OUT), hard)
 
 
+def coefficients(student) -> np.ndarray:
+    logreg = student.pipeline.named_steps["logreg"]
+    return np.concatenate([logreg.coef_.ravel(), logreg.intercept_])
+
+
+def test_tfidf_auto_chooses_C_and_ngram_max_by_cross_validation():
+    student = tfidf(seed=4).fit(TEXTS, TARGETS)
+    info = student.fit_info
+    assert student.settings["C"] == "auto" and student.settings["ngram_max"] == "auto"
+    assert info["C"] in C_GRID and info["ngram_max"] in (1, 2)
+    cv = info["cv"]
+    assert cv["folds"] == 5 and cv["score"] == "macro_f1" and cv["C_grid"] == list(C_GRID)
+    assert set(cv["macro_f1"]) == {"1", "2"} and all(len(v) == len(C_GRID) for v in cv["macro_f1"].values())
+    assert cv["best"] == max(max(v) for v in cv["macro_f1"].values())
+    assert cv["macro_f1"][str(info["ngram_max"])][C_GRID.index(info["C"])] == cv["best"]
+    # the refitted model is the chosen one
+    assert student.pipeline.named_steps["logreg"].C == info["C"]
+    assert student.pipeline.named_steps["tfidf"].ngram_range == (1, info["ngram_max"])
+    assert student.predict(HELD_OUT) == HELD_OUT_LABELS
+
+
+def test_macro_f1_is_scikit_learns():
+    rng = np.random.default_rng(0)
+    for classes in ([0, 1], [0, 1, 2]):
+        y, predicted = rng.choice(classes, 40), rng.choice(classes, 40)
+        predicted[y == classes[-1]] = 0  # a class never predicted right
+        weights = rng.uniform(0, 2, 40)
+        expected = f1_score(
+            y, predicted, labels=classes, average="macro", sample_weight=weights, zero_division=0
+        )
+        assert macro_f1(y, predicted, np.array(classes), weights) == pytest.approx(expected)
+
+
+def test_tfidf_cross_validation_uses_the_training_labels_only_and_the_seed():
+    plain = tfidf(seed=4).fit(TEXTS, TARGETS)
+    # A validation part with wrong labels does not change the choice or the model.
+    wrong = ["neg" if label == "pos" else "pos" for label in VAL_LABELS]
+    with_val = tfidf(seed=4).fit(TEXTS, TARGETS, VAL_TEXTS, wrong)
+    assert with_val.fit_info["cv"] == {**plain.fit_info["cv"], "seconds": with_val.fit_info["cv"]["seconds"]}
+    np.testing.assert_array_equal(coefficients(with_val), coefficients(plain))
+    # The seed draws the folds.
+    scores = {seed: tfidf(seed=seed).fit(TEXTS, TARGETS).fit_info["cv"]["macro_f1"] for seed in (4, 5)}
+    assert scores[4] != scores[5]
+
+
+def test_tfidf_numbers_fix_C_and_ngram_max_without_cross_validation():
+    student = tfidf(C=2.0, ngram_max=1).fit(TEXTS, TARGETS)
+    assert "cv" not in student.fit_info
+    assert student.fit_info["C"] == 2.0 and student.fit_info["ngram_max"] == 1
+    assert student.pipeline.named_steps["logreg"].C == 2.0
+    only_c = tfidf(ngram_max=1).fit(TEXTS, TARGETS).fit_info["cv"]
+    assert set(only_c["macro_f1"]) == {"1"}
+
+
+def test_tfidf_few_texts_of_a_label_mean_fewer_folds_or_the_fallback(caplog):
+    texts, labels = POSITIVE + NEGATIVE[:3], ["pos"] * 12 + ["neg"] * 3
+    with caplog.at_level(logging.WARNING):
+        student = tfidf().fit(texts, labels)
+    assert student.fit_info["cv"]["folds"] == 3
+    assert "cross-validating with 3 folds, not 5" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        student = tfidf(ngram_max=1).fit(POSITIVE + NEGATIVE[:1], ["pos"] * 12 + ["neg"])
+    assert student.fit_info["cv"] == {"folds": 0, "fallback": True}
+    assert student.fit_info["C"] == 1.0 and student.fit_info["ngram_max"] == 1
+    assert "label 'neg' has 1 training text(s), too few to cross-validate" in caplog.text
+
+
+def test_tfidf_soft_targets_cross_validate_by_text():
+    # One-hot soft targets are the hard labels: the folds (drawn over texts, not over the
+    # repeated rows) and every score are the same.
+    one_hot = np.array([[0.0, 1.0] if t == "pos" else [1.0, 0.0] for t in TARGETS])
+    soft = tfidf(seed=2, targets="soft").fit(TEXTS, TARGETS, soft_targets=one_hot)
+    hard = tfidf(seed=2).fit(TEXTS, TARGETS)
+    assert soft.fit_info["cv"]["macro_f1"] == hard.fit_info["cv"]["macro_f1"]
+    np.testing.assert_allclose(coefficients(soft), coefficients(hard))
+    # Real soft targets: two rows per text, still 5 folds over the 24 texts.
+    mixed = np.array([[0.3, 0.7] if t == "pos" else [0.6, 0.4] for t in TARGETS])
+    student = tfidf(seed=2, targets="soft").fit(TEXTS, TARGETS, soft_targets=mixed)
+    assert student.fit_info["cv"]["folds"] == 5 and student.predict(HELD_OUT) == HELD_OUT_LABELS
+
+
+# -- sample weights -------------------------------------------------------------------------
+WEIGHTS = np.linspace(0.2, 1.0, len(TEXTS))
+
+
+@pytest.mark.parametrize("settings", [{}, {"C": 3.0, "ngram_max": 1}, {"targets": "soft"}])
+def test_tfidf_weights_of_one_are_no_weights(settings):
+    plain = tfidf(seed=1, **settings).fit(TEXTS, TARGETS)
+    ones = tfidf(seed=1, **settings).fit(TEXTS, TARGETS, sample_weight=np.ones(len(TEXTS)))
+    np.testing.assert_array_equal(coefficients(ones), coefficients(plain))
+    # Weights are relative: scaling them all changes nothing.
+    scaled = tfidf(seed=1, **settings).fit(TEXTS, TARGETS, sample_weight=np.full(len(TEXTS), 0.3))
+    np.testing.assert_allclose(coefficients(scaled), coefficients(plain), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("settings", [{}, {"C": 3.0, "ngram_max": 1}])
+def test_tfidf_zero_weight_is_leaving_the_text_out(settings):
+    dropped = [0, 5, 13, 20]  # 2 pos, 2 neg
+    weights = WEIGHTS.copy()
+    weights[dropped] = 0.0
+    kept = [i for i in range(len(TEXTS)) if i not in dropped]
+    zero = tfidf(seed=1, **settings).fit(TEXTS, TARGETS, sample_weight=weights)
+    without = tfidf(seed=1, **settings).fit(
+        [TEXTS[i] for i in kept], [TARGETS[i] for i in kept], sample_weight=weights[kept]
+    )
+    assert zero.fit_info["C"] == without.fit_info["C"]
+    np.testing.assert_allclose(coefficients(zero), coefficients(without), rtol=1e-6, atol=1e-9)
+    assert zero.fit_info["n_train"] == 20 and zero.fit_info["sample_weight"]["n_zero"] == 4
+
+
+def test_tfidf_weights_change_the_model_and_the_cross_validation():
+    plain = tfidf(seed=1, ngram_max=1).fit(TEXTS, TARGETS)
+    weighted = tfidf(seed=1, ngram_max=1).fit(TEXTS, TARGETS, sample_weight=WEIGHTS)
+    assert weighted.fit_info["cv"]["macro_f1"] != plain.fit_info["cv"]["macro_f1"]
+    fixed = {"C": 3.0, "ngram_max": 1}
+    a = tfidf(seed=1, **fixed).fit(TEXTS, TARGETS)
+    b = tfidf(seed=1, **fixed).fit(TEXTS, TARGETS, sample_weight=WEIGHTS)
+    assert not np.allclose(coefficients(a), coefficients(b))
+    # with soft targets the weights multiply the per-label rows
+    soft = np.array([[0.2, 0.8] if t == "pos" else [0.7, 0.3] for t in TARGETS])
+    c = tfidf(seed=1, targets="soft", **fixed).fit(TEXTS, TARGETS, soft_targets=soft)
+    d = tfidf(seed=1, targets="soft", **fixed).fit(TEXTS, TARGETS, soft_targets=soft, sample_weight=WEIGHTS)
+    assert not np.allclose(coefficients(c), coefficients(d))
+
+
+@pytest.mark.parametrize("kind", STUDENT_KINDS)
+@pytest.mark.parametrize(
+    ("weights", "named"),
+    [
+        (np.ones(3), r"shape \(3,\), expected \(24,\)"),
+        (np.r_[np.ones(23), -1.0], r"row 23: -1.0 is not valid \(expected a finite number >= 0\)"),
+        (np.r_[np.nan, np.ones(23)], "row 0: nan is not valid"),
+        (np.r_[np.ones(23), np.inf], "row 23: inf is not valid"),
+        (np.zeros(24), "every weight is 0"),
+        (["a"] * 24, "not an array of numbers"),
+    ],
+)
+def test_bad_sample_weights_are_refused(kind, weights, named):
+    student = make_student(
+        {**TINY_TRANSFORMER, "kind": kind} if kind == "transformer" else {"kind": kind}, LABELS, 0
+    )
+    with pytest.raises(LabelDistillError, match=named):
+        student.fit(TEXTS, TARGETS, sample_weight=weights)
+
+
 def test_predict_proba_of_no_texts():
     assert tfidf().fit(TEXTS, TARGETS).predict_proba([]).shape == (0, 2)
 
@@ -139,6 +291,9 @@ def test_predict_proba_of_no_texts():
         ({"C": 1.0}, "kind"),
         ({"kind": "tfidf-logreg", "ngram": 2}, "ngram_max"),
         ({"kind": "tfidf-logreg", "C": -1}, "students.base.C"),
+        ({"kind": "tfidf-logreg", "C": "tuned"}, r'expected "auto" or a number > 0'),
+        ({"kind": "tfidf-logreg", "ngram_max": 0}, r'students.base.ngram_max: 0 .*"auto" or an integer >= 1'),
+        ({"kind": "tfidf-logreg", "cv_folds": 1}, r"students.base.cv_folds: 1 .*an integer >= 2"),
         ({"kind": "tfidf-logreg", "class_weight": "auto"}, "balanced"),
         ({"kind": "transformer", "epochs": 0}, "students.base.epochs"),
         ({"kind": "transformer", "epochs": True}, "integer"),
@@ -184,6 +339,8 @@ def minilm():
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
         student = make_student(TINY_TRANSFORMER, LABELS, seed=seed, threads=2)
         fitted[name] = student.fit(TEXTS, TARGETS, VAL_TEXTS, VAL_LABELS)
+    student = make_student(TINY_TRANSFORMER, LABELS, seed=1, threads=2)
+    fitted["ones"] = student.fit(TEXTS, TARGETS, VAL_TEXTS, VAL_LABELS, sample_weight=np.ones(len(TEXTS)))
     return fitted
 
 
@@ -208,6 +365,42 @@ def test_transformer_keeps_the_best_epochs_weights(minilm):
     y = np.array([LABELS.index(label) for label in VAL_LABELS])
     loss = -np.log(proba[np.arange(len(y)), y]).mean()
     assert loss == pytest.approx(best["val_loss"], abs=1e-5)
+
+
+def test_transformer_weights_of_one_are_no_weights(minilm):
+    np.testing.assert_array_equal(minilm["ones"].predict_proba(HELD_OUT), minilm["a"].predict_proba(HELD_OUT))
+    assert minilm["ones"].fit_info["history"] == [
+        {**h, "seconds": w["seconds"]}
+        for h, w in zip(minilm["a"].fit_info["history"], minilm["ones"].fit_info["history"], strict=True)
+    ]
+
+
+@pytest.mark.parametrize("class_weights", [None, torch.tensor([2.0, 0.5])])
+def test_transformer_loss_is_the_weighted_mean(class_weights):
+    logits = torch.tensor([[0.2, -0.1], [1.0, 0.3], [-0.5, 0.4], [0.0, 0.9]])
+    hard = torch.tensor([0, 1, 1, 0])
+    soft = torch.tensor([[0.8, 0.2], [0.1, 0.9], [0.5, 0.5], [1.0, 0.0]])
+    for targets in (hard, soft):
+        # weights of one: torch's own mean (with class weights: its weighted mean)
+        ones = TransformerStudent._loss(logits, targets, torch.ones(4), class_weights)
+        torch.testing.assert_close(ones, F.cross_entropy(logits, targets, weight=class_weights))
+        # weight 2 on a text is that text twice in the batch
+        twice = TransformerStudent._loss(logits, targets, torch.tensor([2.0, 1, 1, 1]), class_weights)
+        rows = torch.tensor([0, 0, 1, 2, 3])
+        torch.testing.assert_close(twice, F.cross_entropy(logits[rows], targets[rows], weight=class_weights))
+
+
+def test_transformer_zero_weight_is_leaving_the_text_out():
+    settings = {**TINY_TRANSFORMER, "epochs": 1, "max_length": 16, "class_weight": "balanced"}
+    texts, labels = POSITIVE[:5] + NEGATIVE[:5], ["pos"] * 5 + ["neg"] * 5
+    weights = np.array([0.5, 0.0, 1.0, 1.0, 0.8, 1.0, 0.3, 0.0, 1.0, 1.0])
+    kept = np.flatnonzero(weights > 0)
+    zero = make_student(settings, LABELS, seed=3, threads=2).fit(texts, labels, sample_weight=weights)
+    without = make_student(settings, LABELS, seed=3, threads=2).fit(
+        [texts[i] for i in kept], [labels[i] for i in kept], sample_weight=weights[kept]
+    )
+    np.testing.assert_array_equal(zero.predict_proba(HELD_OUT), without.predict_proba(HELD_OUT))
+    assert zero.fit_info["n_train"] == 8 and zero.fit_info["sample_weight"]["n_zero"] == 2
 
 
 def test_transformer_seed_determinism(minilm):

@@ -5,21 +5,22 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
+from labeldistill.conditions import GAP_FEWSHOT, GAP_HUMAN, parse_condition
 from labeldistill.errors import LabelDistillError
 from labeldistill.tables import (
-    GAP_FEWSHOT,
-    GAP_HUMAN,
     agreement_table,
     build_tables,
+    data_table,
     gaps_table,
     load_agreement_records,
     load_metric_records,
     medians_table,
     metric_record,
-    parse_condition,
     per_task_table,
     to_latex,
     to_markdown,
@@ -45,13 +46,14 @@ RUNS = [
 
 
 def metric_json(task, condition, seed, f1):
-    kind, student, labeler = parse_condition(condition)
+    parsed = parse_condition(condition)
+    kind = parsed.kind
     return {
         "task": task,
         "condition": condition,
         "kind": kind,
-        "student": student,
-        "labeler": labeler,
+        "student": parsed.student,
+        "labeler": parsed.labeler,
         "seed": seed,
         "n": 100,
         "n_failed": 2 if kind == "fewshot" else 0,
@@ -63,6 +65,9 @@ def metric_json(task, condition, seed, f1):
         "ci": {"f1": [f1 - 0.1, f1 + 0.1]},
         "ci_level": 0.95,
         "n_boot": 1000,
+        "positive_label": "pos",
+        "positive_rate": f1 / 2,
+        "human_positive_rate": 0.3,
     }
 
 
@@ -83,14 +88,38 @@ def row(table, **where):
 
 
 def test_parse_condition():
-    assert parse_condition("tfidf-logreg@human") == ("student", "tfidf-logreg", "human")
-    assert parse_condition("fewshot@gemma") == ("fewshot", None, "gemma")
+    human = parse_condition("tfidf-logreg@human")
+    assert (human.kind, human.student, human.labeler, human.rank) == ("student", "tfidf-logreg", "human", 0)
+    few = parse_condition("fewshot@gemma")
+    assert (few.kind, few.student, few.labeler, few.name) == ("fewshot", None, "gemma", "fewshot@gemma")
     with pytest.raises(LabelDistillError, match="student@labeler"):
         parse_condition("tfidf-logreg")
 
 
+def intervals_for(records):
+    """Seed-mean intervals as the compare stage writes them: here mean +- 0.05."""
+    rows = []
+    for (task, condition), group in records.groupby(["task", "condition"]):
+        mean = group["f1"].mean()
+        rows.append(
+            {
+                "task": task,
+                "condition": condition,
+                "metric": "f1",
+                "n_positive": 30,
+                "estimate": mean,
+                "low": mean - 0.05,
+                "high": mean + 0.05,
+                "se_test": 0.02,
+                "sd_seeds": 0.0,
+                "df": 10.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def test_per_task_means_sds_and_order(records):
-    table = per_task_table(records)
+    table = per_task_table(records, intervals_for(records))
     assert len(table) == 9
     a_human = row(table, task="task_a", condition="tfidf-logreg@human")
     assert a_human["n_seeds"] == 2
@@ -99,7 +128,11 @@ def test_per_task_means_sds_and_order(records):
     assert a_human["precision_mean"] == pytest.approx(0.8)
     assert a_human["recall_mean"] == pytest.approx(0.6)
     assert a_human["accuracy_mean"] == pytest.approx(0.9) and a_human["accuracy_sd"] == 0
-    assert (a_human["f1_ci_low"], a_human["f1_ci_high"]) == pytest.approx((0.6, 0.8))
+    # the interval is that of the seed-mean, not the mean of per-seed endpoints (0.6, 0.8)
+    assert (a_human["f1_ci_low"], a_human["f1_ci_high"]) == pytest.approx((0.65, 0.75))
+    assert a_human["positive_rate_mean"] == pytest.approx(0.35) and a_human["human_positive_rate"] == 0.3
+    assert a_human["n_positive"] == 30
+    assert math.isnan(per_task_table(records).loc[0, "f1_ci_low"])  # no intervals: none shown
     b_human = row(table, task="task_b", condition="tfidf-logreg@human")
     assert b_human["f1_sd"] == 0.0
     few = row(table, task="task_a", condition="fewshot@gemma")
@@ -136,25 +169,73 @@ def test_medians(records):
     assert row(table, condition="minilm@gemma")["n_tasks"] == 1
 
 
-def test_gaps(records):
-    table = gaps_table(per_task_table(records))
-    human = table[(table["comparison"] == GAP_HUMAN) & (table["student"] == "tfidf-logreg")]
-    assert human["task"].tolist() == ["task_a", "task_b", "task_c", "median"]
-    assert human["f1_gap"].tolist() == pytest.approx([0.15, 0.0, 0.2, 0.15])
+def gap_rows():
+    """Per-task gaps as the compare stage writes them."""
+    rows = []
+    for comparison, condition_a, values in (
+        (GAP_HUMAN, "tfidf-logreg@human", [0.15, 0.0, 0.2, -0.05, 0.1]),
+        (GAP_FEWSHOT, "fewshot@gemma", [0.03, -0.2]),
+    ):
+        for i, gap in enumerate(values):
+            rows.append(
+                {
+                    "task": f"task_{i}",
+                    "comparison": comparison,
+                    "student": "tfidf-logreg",
+                    "labeler": "gemma",
+                    "condition_a": condition_a,
+                    "condition_b": "tfidf-logreg@gemma",
+                    "metric": "f1",
+                    "estimate_a": 0.5 + gap,
+                    "estimate_b": 0.5,
+                    "estimate": gap,
+                    "low": gap - 0.1,
+                    "high": gap + 0.1,
+                    "p_value": 0.04,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_gaps_per_task_and_median_with_tests():
+    table = gaps_table(gap_rows())
+    human = table[table["comparison"] == GAP_HUMAN]
+    assert human["task"].tolist() == ["task_0", "task_1", "task_2", "task_3", "task_4", "median"]
+    assert human["f1_gap"].tolist()[:5] == pytest.approx([0.15, 0.0, 0.2, -0.05, 0.1])
+    assert human["gap_ci_low"].iloc[0] == pytest.approx(0.05) and human["p_value"].iloc[0] == 0.04
     median = row(human, task="median")
-    assert median["n_tasks"] == 3
-    assert (median["f1_a"], median["f1_b"]) == pytest.approx((0.7, 0.55))
-    assert median["condition_a"] == "tfidf-logreg@human"
-    assert median["condition_b"] == "tfidf-logreg@gemma"
-    # minilm has no human-label run: no human gap for it
-    assert not ((table["comparison"] == GAP_HUMAN) & (table["student"] == "minilm")).any()
-    few = table[(table["comparison"] == GAP_FEWSHOT) & (table["student"] == "tfidf-logreg")]
-    assert few["task"].tolist() == ["task_a", "task_b", "median"]  # task_c has no few-shot
-    assert few["f1_gap"].tolist() == pytest.approx([0.03, -0.2, -0.085])
-    assert row(few, task="median")["n_tasks"] == 2
-    mini = table[(table["comparison"] == GAP_FEWSHOT) & (table["student"] == "minilm")]
-    assert mini["f1_gap"].tolist() == pytest.approx([-0.02, -0.02])
-    assert mini["condition_a"].iloc[0] == "fewshot@gemma"
+    gaps = np.array([0.15, 0.0, 0.2, -0.05, 0.1])
+    assert median["f1_gap"] == pytest.approx(np.median(gaps))
+    assert median["wilcoxon_p"] == pytest.approx(stats.wilcoxon(gaps).pvalue)
+    assert (median["n_a_better"], median["n_b_better"], median["n_tasks"]) == (3, 1, 5)
+    # 5 tasks: the order-statistic interval of the median is the range, covering 1 - 2 / 2**5
+    assert (median["gap_ci_low"], median["gap_ci_high"]) == pytest.approx((-0.05, 0.2))
+    assert median["median_ci_coverage"] == pytest.approx(1 - 2 * 0.5**5)
+    few = table[table["comparison"] == GAP_FEWSHOT]
+    assert few["task"].tolist() == ["task_0", "task_1", "median"]
+    assert row(few, task="median")["f1_gap"] == pytest.approx(-0.085)
+    assert gaps_table(pd.DataFrame()).empty
+
+
+def test_data_table_from_split_summaries():
+    summary = {
+        "task": "t",
+        "n_texts": 50,
+        "positive_label": "neg",
+        "parts": {
+            "pool": {"n": 30, "label_counts": {}},
+            "val": {"n": 10, "label_counts": {}},
+            "test": {"n": 10, "label_counts": {"neg": 4, "other": 6}},
+        },
+        "duplicates": {
+            "n_duplicate_groups": 2,
+            "n_texts_in_duplicate_groups": 5,
+            "n_groups_with_conflicting_labels": 1,
+        },
+    }
+    table = data_table([summary])
+    assert table.loc[0, "n_test_positive"] == 4 and table.loc[0, "human_positive_rate_test"] == 0.4
+    assert table.loc[0, "n_texts_in_duplicate_groups"] == 5 and table.loc[0, "n_pool"] == 30
 
 
 def test_agreement_table_drops_human_and_sorts(tmp_path):
@@ -172,9 +253,12 @@ def test_agreement_table_drops_human_and_sorts(tmp_path):
                     "task": task,
                     "labeler": labeler,
                     "accuracy": accuracy,
+                    "f1": 0.5,
                     "n": 50,
+                    "n_failed": 0,
                     "cohen_kappa": 0.5,
-                    "human_human_alpha": None,
+                    "krippendorff_alpha": 0.5,
+                    "human_human_alpha": 0.4,
                 }
             )
         )
@@ -186,7 +270,7 @@ def test_agreement_table_drops_human_and_sorts(tmp_path):
         ("t2", "gemma"),
     ]
     assert table["accuracy"].tolist() == [0.7, 0.6, 0.8]
-    assert table["human_human_alpha"].isna().all()
+    assert (table["coders_pairwise_alpha"] == 0.4).all()  # read from records before the rename
 
 
 def test_load_records_from_json_and_duplicates(tmp_path):
@@ -202,16 +286,16 @@ def test_load_records_from_json_and_duplicates(tmp_path):
         load_metric_records([paths[0], paths[0]])
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"task": "t", "condition": "x@y"}))
-    with pytest.raises(LabelDistillError, match=r"bad\.json.*missing key"):
+    with pytest.raises(LabelDistillError, match=r"bad\.json.*lacks key"):
         load_metric_records([bad])
 
 
 def test_writers_round_and_escape(records, tmp_path):
-    tables = build_tables(records, load_agreement_records([]))
+    tables = build_tables(records, load_agreement_records([]), gaps=gap_rows())
     written = write_tables(tables, tmp_path / "tables")
     assert {p.name for p in written} == {
         f"{name}.{ext}"
-        for name in ("per_task", "medians", "gaps", "agreement")
+        for name in ("per_task", "medians", "gaps", "agreement", "coders", "data")
         for ext in ("csv", "md", "tex")
     }
     csv = pd.read_csv(tmp_path / "tables" / "per_task.csv")
@@ -219,7 +303,7 @@ def test_writers_round_and_escape(records, tmp_path):
     md = (tmp_path / "tables" / "per_task.md").read_text()
     assert md.splitlines()[0].startswith("| Task")
     assert "| task_a " in md and "tfidf-logreg@human" in md
-    assert "0.141" in md and "0.1414" not in md  # three decimals
+    assert "0.700" in md and "0.7000" not in md  # three decimals
     medians_md = to_markdown(tables["medians"], "medians")
     assert "Median F1" in medians_md and "0.390" in medians_md
     tex = to_latex(tables["per_task"], "per_task")

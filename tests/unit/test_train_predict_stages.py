@@ -10,6 +10,7 @@ import pytest
 
 from labeldistill.contracts import LABELS, PREDICTIONS, SPLIT, read_table, table_labels, write_table
 from labeldistill.errors import LabelDistillError
+from labeldistill.sampling import draw_ids
 from labeldistill.stages import predict, train
 from labeldistill.students import load_student
 
@@ -92,26 +93,59 @@ def test_train_drops_failed_labels_and_uses_the_labelers_labels(task):
     assert [p.name for p in (task / "students").iterdir()] == ["student"]  # no partial left
 
 
-def test_train_size_draws_a_stratified_sample_by_seed(task):
+def test_train_size_draws_the_ids_by_seed(task):
     runs = {}
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
         train.run(**train_args(task, seed=seed, train_size=10, out=name))
         runs[name] = json.loads((task / f"students/{name}/training.json").read_text())
-    assert runs["a"]["n_train"] == 10 and runs["a"]["n_available"] == 37
-    assert runs["a"]["label_counts"] == {"neg": 5, "pos": 5}  # 19:18 -> 5:5
-    assert runs["a"]["train_ids_hash"] == runs["b"]["train_ids_hash"]
-    assert runs["a"]["train_ids_hash"] != runs["c"]["train_ids_hash"]
+    # 10 ids are drawn from the 40 pool texts; the ones the labeler failed on are dropped after
+    assert runs["a"]["n_drawn"] == 10 and runs["a"]["n_pool"] == 40
+    assert runs["a"]["n_train"] == 10 - runs["a"]["n_dropped_failed"]
+    assert runs["a"]["drawn_ids_hash"] == runs["b"]["drawn_ids_hash"]
+    assert runs["a"]["drawn_ids_hash"] != runs["c"]["drawn_ids_hash"]
 
 
-def test_stratified_sample_is_proportional_and_order_free():
-    frame = pd.DataFrame(
-        {"id": [f"t{i:02d}" for i in range(40)], "label": ["a"] * 30 + ["b"] * 8 + ["c"] * 2}
+def test_every_labeler_of_a_seed_trains_on_the_same_ids(tmp_path):
+    """The draw reads no label: a labeler with other labels (and other failures) gets the same
+    ids, minus the texts it failed on."""
+    ids, _ = write_part(tmp_path, "pool", 20)
+    write_part(tmp_path, "val", 5)
+    # A second labeler that flips every label and fails on other texts.
+    human = read_table(tmp_path / "labels/pool.parquet", LABELS)
+    flipped = human.assign(
+        label=[
+            None if i % 7 == 0 else ("pos" if label == "neg" else "neg")
+            for i, label in enumerate(human["label"])
+        ]
     )
-    sample = train.stratified_sample(frame, 10, seed=3)
-    assert sample["label"].value_counts().to_dict() == {"a": 8, "b": 2}  # 7.5, 2.0, 0.5
-    shuffled = train.stratified_sample(frame.sample(frac=1, random_state=1), 10, seed=3)
-    assert list(shuffled["id"]) == list(sample["id"])
-    assert len(train.stratified_sample(frame, 100, seed=3)) == 40
+    flipped["probabilities"] = [None if pd.isna(label) else [0.5, 0.5] for label in flipped["label"]]
+    write_table(flipped, tmp_path / "labels/other.parquet", LABELS, labels=TASK_LABELS)
+    summaries = {}
+    for name, labels_file in (("human", "pool"), ("other", "other")):
+        args = train_args(tmp_path, seed=3, train_size=15, out=name)
+        args["pool_labels"] = tmp_path / f"labels/{labels_file}.parquet"
+        train.run(**args)
+        summaries[name] = json.loads((tmp_path / f"students/{name}/training.json").read_text())
+    assert summaries["human"]["drawn_ids_hash"] == summaries["other"]["drawn_ids_hash"]
+    drawn = draw_ids(ids, 15, seed=3)
+    assert summaries["human"]["drawn_ids_hash"] == train.ids_hash(drawn)
+    failed = {i for i, label in zip(flipped["id"], flipped["label"], strict=True) if pd.isna(label)}
+    assert summaries["other"]["n_dropped_failed"] == len(set(drawn) & failed)
+    assert summaries["other"]["train_ids_hash"] == train.ids_hash(sorted(set(drawn) - failed))
+
+
+def test_min_consistency_drops_and_weights_follow_consistency(tmp_path):
+    write_part(tmp_path, "pool", 10)
+    write_part(tmp_path, "val", 3)
+    labels = read_table(tmp_path / "labels/pool.parquet", LABELS)
+    labels["consistency"] = [0.4 if i % 4 == 0 else 1.0 for i in range(len(labels))]
+    write_table(labels, tmp_path / "labels/pool.parquet", LABELS, labels=TASK_LABELS)
+    train.run(**train_args(tmp_path), training={"min_consistency": 0.5})
+    summary = json.loads((tmp_path / "students/student/training.json").read_text())
+    assert summary["n_dropped_inconsistent"] == 5 and summary["n_train"] == 15
+    train.run(**train_args(tmp_path, out="weighted"), training={"consistency_weights": True})
+    weighted = json.loads((tmp_path / "students/weighted/training.json").read_text())
+    assert weighted["consistency_weights"] is True and weighted["n_train"] == 20
 
 
 def test_train_refuses_labels_that_do_not_cover_the_part(task):
@@ -125,7 +159,7 @@ def test_train_refuses_labels_that_do_not_cover_the_part(task):
 def test_train_refuses_a_pool_the_labeler_failed_on_entirely(tmp_path):
     write_part(tmp_path, "pool", 2, failed=4)
     write_part(tmp_path, "val", 2)
-    with pytest.raises(LabelDistillError, match="failed on every pool text"):
+    with pytest.raises(LabelDistillError, match="none of the 4 drawn training texts"):
         train.run(**train_args(tmp_path))
 
 
@@ -161,7 +195,7 @@ def test_transformer_through_both_stages(task):
     train.run(**train_args(task, student=student, train_size=12), threads=2)
     out_dir = task / "students/student"
     summary = json.loads((out_dir / "training.json").read_text())
-    assert summary["n_train"] == 12 and summary["best_epoch"] == 1
+    assert summary["n_train"] == 12 - summary["n_dropped_failed"] and summary["best_epoch"] == 1
     meta = json.loads((out_dir / "student.json").read_text())
     assert meta["fit"]["n_val"] == 9 and "val_macro_f1" in meta["fit"]["history"][0]
     out = task / "predictions/minilm.parquet"

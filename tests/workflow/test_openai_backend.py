@@ -3,20 +3,30 @@
 llama.cpp's server (llama-cpp-python[server]) serves the registry's Gemma 3 270M GGUF; the
 annotate jobs start it, label through it with output restricted to the labels, and stop it.
 A second run with the labels deleted must be answered entirely from the response cache.
+
+A server that is not there (a closed port), or that dies during a run (the fake server of
+tests/fake_openai_server.py), stops the annotate job at once with one line and no labels file,
+so that nothing after it is scored; once the server is up, a rerun labels what is missing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
+import time
+from datetime import datetime
 
 import pandas as pd
 import pytest
+from fake_openai_server import FakeOpenAIServer
 from runner import REPO, snakemake, tiny_task, write_config
 
-pytest.importorskip("llama_cpp.server", reason="install the test extra: pip install -e .[test]")
+from labeldistill.teachers.response_cache import ResponseCache
+
+pytestmark = pytest.mark.workflow
 
 TASK = "tweets_negative"
 SECRET = "sk-test-" + "never-written-anywhere"  # sent as the API key; must reach no file
@@ -31,6 +41,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def api_run(tmp_path_factory, models_dir):
+    pytest.importorskip("llama_cpp.server", reason="install the test extra: pip install -e .[test]")
     from labeldistill.teachers.local_models import local_gguf
 
     gguf = local_gguf("gemma3-270m", models_dir / "gguf")
@@ -132,3 +143,93 @@ def test_the_api_key_never_reaches_a_file(api_run):
     files = [p for p in workdir.rglob("*") if p.is_file()]
     assert any("cache" in p.parts for p in files)  # the cache is inside workdir: searched too
     assert not [p for p in files if SECRET.encode() in p.read_bytes()]
+
+
+def labeldistill_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("labeldistill: ")]
+
+
+def scored_files(workdir) -> list:
+    results = workdir / "results"
+    return [p for p in results.rglob("*") if p.is_file() and {"metrics", "predictions"} & set(p.parts)]
+
+
+def job_seconds(log_path) -> float:
+    """From the first to the last line of a job's log (its labelling time)."""
+    stamps = re.findall(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+) ", log_path.read_text(), re.MULTILINE)
+    first, last = (datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f") for stamp in (stamps[0], stamps[-1]))
+    return (last - first).total_seconds()
+
+
+def test_an_unreachable_server_stops_the_job_and_a_rerun_labels(tmp_path, monkeypatch):
+    workdir = tmp_path
+    port = free_port()  # closed: nothing listens there
+    url = f"http://127.0.0.1:{port}/v1"
+    config = {
+        "tasks": {TASK: tiny_task(REPO / "data" / TASK, workdir / "data" / TASK, seed=11)},
+        "split": {"seed": 3, "test": 12, "val": 8, "pool": 16},
+        "labelers": {
+            "gpt": {
+                "backend": "openai",
+                "base_url": url,
+                "model": "gpt-4o-mini",
+                "api_key_env": "LABELDISTILL_TEST_KEY",
+                "shots": 4,
+                "concurrency": 2,
+                "progress": False,
+            }
+        },
+        "students": {"tfidf-logreg": {"kind": "tfidf-logreg"}},
+        "seeds": [1],
+        "train_size": 14,
+        "evaluation": {"n_boot": 200},
+        "cache_dir": str(workdir / "cache"),
+        "models_dir": str(workdir / "models"),
+    }
+    write_config(workdir, config)
+    monkeypatch.setenv("LABELDISTILL_TEST_KEY", SECRET)
+    targets = [f"results/{TASK}/metrics/fewshot@gpt.json", f"results/{TASK}/agreement/gpt.json"]
+    labels = [workdir / f"results/{TASK}/labels/gpt/{part}.parquet" for part in PARTS]
+    needed = ("val", "test")
+    logs = workdir / f"results/logs/annotate/{TASK}/gpt"
+
+    # 1. Nothing listens: the first annotate job stops at once, and nothing is scored.
+    started = time.monotonic()
+    closed = snakemake(workdir, "--cores", "2", *targets)
+    elapsed = time.monotonic() - started
+    assert closed.returncode != 0
+    line = (
+        f"labeldistill: labeler gpt: cannot reach {url} (connection refused); nothing was "
+        "labelled; start the server or fix labelers.gpt.base_url, then rerun"
+    )
+    assert line in closed.stderr.splitlines(), closed.stderr[-4000:]
+    assert set(labeldistill_lines(closed.stderr)) == {line}
+    assert "Traceback" not in closed.stderr and SECRET not in closed.stderr
+    assert not any(path.exists() for path in labels) and not scored_files(workdir)
+    failed_logs = [path for path in logs.glob("*.log") if line in path.read_text()]
+    assert failed_logs
+    seconds = max(job_seconds(path) for path in failed_logs)
+    print(f"closed port: snakemake {elapsed:.1f} s, annotate job {seconds:.2f} s from its log")
+    assert seconds < 3
+
+    # 2. A server that dies after 10 answers: the job stops, what was answered is kept.
+    with FakeOpenAIServer(port=port, die_after=10):
+        dying = snakemake(workdir, "--cores", "2", *targets)
+    assert dying.returncode != 0
+    lost = f"labeldistill: labeler gpt: lost {url} (connection refused) after "
+    assert any(line.startswith(lost) for line in labeldistill_lines(dying.stderr)), dying.stderr[-4000:]
+    assert "Traceback" not in dying.stderr and not scored_files(workdir)
+    kept = ResponseCache(workdir / "cache").size().entries
+    assert 5 <= kept <= 10
+
+    # 3. The server is back: a rerun labels the rest, the answers of before from the cache.
+    with FakeOpenAIServer(port=port) as server:
+        again = snakemake(workdir, "--cores", "2", *targets)
+        assert again.returncode == 0, again.stderr[-4000:]
+        asked = server.stats()["bodies"]
+    # The targets need the labels of val (agreement) and test (few-shot scores), not the pool's.
+    texts = sum(len(pd.read_parquet(workdir / f"results/{TASK}/splits/{part}.parquet")) for part in needed)
+    assert len(asked) == texts - kept and all(entry["attempts"] == 1 for entry in asked.values())
+    for part in needed:
+        assert pd.read_parquet(workdir / f"results/{TASK}/labels/gpt/{part}.parquet")["label"].notna().all()
+    assert (workdir / targets[0]).exists() and (workdir / targets[1]).exists()

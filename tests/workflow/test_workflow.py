@@ -39,7 +39,7 @@ def test_medians_gaps_agreement_and_report(finished_run):
     assert not gaps.empty
     agreement = pd.read_csv(tables / "agreement.csv")
     assert set(agreement["task"]) == set(TASKS)
-    assert agreement.filter(like="alpha").notna().all().all()
+    assert agreement[["krippendorff_alpha", "coders_pairwise_alpha"]].notna().all().all()
     for name in ("per_task", "medians", "gaps", "agreement"):
         assert "tweets_negative" in (tables / f"{name}.md").read_text() or name == "medians"
         assert "\\begin{tabular}" in (tables / f"{name}.tex").read_text()
@@ -47,6 +47,37 @@ def test_medians_gaps_agreement_and_report(finished_run):
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     html = (finished_run / "results/report.html").read_text()
     assert all(task in html for task in TASKS) and "data:image/png;base64" in html
+
+
+def test_every_labeler_of_a_seed_trains_on_the_same_ids(finished_run):
+    for task in TASKS:
+        drawn = {
+            json.loads(
+                (
+                    finished_run / f"results/{task}/students/{student}/{labeler}/seed1/training.json"
+                ).read_text()
+            )["drawn_ids_hash"]
+            for student in ("tfidf-logreg", "minilm")
+            for labeler in ("human", "gemma")
+        }
+        assert len(drawn) == 1, drawn
+
+
+def test_intervals_gaps_coders_and_data_tables(finished_run):
+    tables = finished_run / "results/tables"
+    per_task = pd.read_csv(tables / "per_task.csv")
+    assert (per_task["f1_ci_low"] <= per_task["f1_mean"] + 1e-9).all()
+    assert (per_task["f1_mean"] <= per_task["f1_ci_high"] + 1e-9).all()
+    assert per_task["human_positive_rate"].notna().all() and per_task["positive_rate_mean"].notna().all()
+    gaps = pd.read_csv(tables / "gaps.csv")
+    per_gap = gaps[gaps["task"] != "median"]
+    assert per_gap[["gap_ci_low", "gap_ci_high", "p_value"]].notna().all().all()
+    assert gaps.loc[gaps["task"] == "median", "n_tasks"].eq(len(TASKS)).all()
+    data = pd.read_csv(tables / "data.csv")
+    assert set(data["task"]) == set(TASKS) and (data["n_test"] == 12).all()
+    assert pd.read_csv(tables / "agreement.csv")["positive_rate"].notna().all()
+    for name in ("gaps_by_task", "reliability"):
+        assert (finished_run / f"results/figures/{name}.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_llm_labels_are_valid_and_fewshot_uses_them(finished_run):
@@ -112,6 +143,7 @@ def test_package_code_change_reruns_exactly_its_stage(finished_run, workflow_cop
     metrics.write_text(metrics.read_text() + "\n# a change to the scoring code\n")
     jobs = planned_jobs(snakemake(finished_run, "--dry-run", snakefile=snakefile).stdout)
     assert jobs.get("evaluate_student") == len(TASKS) * 4 and jobs.get("evaluate_fewshot") == 2
+    assert jobs.get("compare") == len(TASKS)  # its intervals use the scoring code
     assert not {"annotate", "train", "predict", "split"} & set(jobs)
 
 

@@ -2,27 +2,58 @@
 
 Accuracy, F1, precision and recall count a failed text as wrong (as in evaluation). Cohen's
 kappa and Krippendorff's alpha treat it as a missing code: they measure agreement over the
-texts the LLM did label (`n_labelled`). Where a task has individual coders' labels, the
-human-human alpha over the same texts stands beside the LLM's.
+texts the LLM did label (`n_labelled`). Where a task has individual coders' labels, three
+human baselines over the same texts stand beside the LLM's figures: the pairwise alpha among
+single coders, each coder against the majority of the others (leave one coder out), and the
+Alternative Annotator Test of the LLM against the coders (`human_baseline`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from labeldistill.agreement import coders_alpha, cohen_kappa, krippendorff_alpha_nominal
-from labeldistill.contracts import LABELS, SPLIT, read_table, table_labels
+from labeldistill import human_baseline
+from labeldistill.agreement import (
+    coders_alpha,
+    cohen_kappa,
+    consistency_figures,
+    krippendorff_alpha_nominal,
+    positive_rates,
+)
+from labeldistill.contracts import AGREEMENT, LABELS, SPLIT, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
-from labeldistill.metrics import classification_metrics, jsonable
+from labeldistill.human_baseline import AltTestSettings
+from labeldistill.metrics import classification_metrics
 from labeldistill.tasks import load_coder_labels
 
 log = logging.getLogger(__name__)
+
+LOO_SEED = 0  # seeds the draws that break ties of a leave-one-out majority
+
+# The keys `human_agreement` writes, null (or empty) when the task has no coder labels.
+HUMAN_KEYS = {
+    "coders_pairwise_alpha": None,
+    "human_human_alpha": None,  # old name of coders_pairwise_alpha; kept for one release
+    "n_coders_median": None,
+    "n_coded_texts": 0,
+    "n_pairable_texts": 0,
+    **{f"coder_{m}_{s}": None for m in human_baseline.SUMMARY_METRICS for s in human_baseline.SUMMARY_STATS},
+    "n_coders_scored": 0,
+    "n_loo_ties": 0,
+    "alt_test_winning_rate": None,
+    "alt_test_advantage": None,
+    "alt_test_epsilon": None,
+    "alt_test_alpha": None,
+    "alt_test_min_texts": None,
+    "alt_test_n_coders": 0,
+    "alt_test_passed": None,
+    "coders": [],
+}
 
 
 def _examples(ids) -> str:
@@ -38,13 +69,11 @@ def mean_label_probability(chosen: Sequence, probabilities: Sequence, order: Seq
         for label, probs in zip(chosen, probabilities, strict=True)
         if isinstance(label, str) and label in index and probs is not None and len(probs) == len(order)
     ]
-    return float(np.mean(values)) if values else math.nan
+    return float(np.mean(values)) if values else float("nan")
 
 
-def llm_agreement(val_split: Path, val_labels: Path, labels: Sequence[str], positive_label: str) -> dict:
-    labels = [str(label) for label in labels]
-    if positive_label not in labels:
-        raise LabelDistillError(f"positive label {positive_label!r} is not one of {labels}")
+def read_val(val_split: Path, val_labels: Path, labels: Sequence[str]) -> pd.DataFrame:
+    """The val texts' gold labels joined with the LLM's (`label_llm`, null where it failed)."""
     gold = read_table(val_split, SPLIT)
     llm = read_table(val_labels, LABELS)
     missing = set(gold["id"]) - set(llm["id"])
@@ -61,22 +90,33 @@ def llm_agreement(val_split: Path, val_labels: Path, labels: Sequence[str], posi
         raise LabelDistillError(
             f"{val_labels}: label {llm['label'][unknown].iloc[0]!r} is not one of {labels}"
         )
-    joined = gold.merge(llm, on="id", how="left", suffixes=("", "_llm"))
+    return gold.merge(llm, on="id", how="left", suffixes=("", "_llm"))
+
+
+def llm_agreement(
+    joined: pd.DataFrame, labels: Sequence[str], positive_label: str, order: Sequence[str]
+) -> dict:
     y_true, y_llm = joined["label"].tolist(), joined["label_llm"].tolist()
     result = classification_metrics(y_true, y_llm, positive_label, labels)
-    labelled = joined["label_llm"].notna()
-    result["n_labelled"] = int(labelled.sum())
+    result["n_labelled"] = int(joined["label_llm"].notna().sum())
     result["cohen_kappa"] = cohen_kappa(y_true, y_llm)
     units = list(joined["id"]) * 2
     result["krippendorff_alpha"] = krippendorff_alpha_nominal(units, y_true + y_llm)
-    result["mean_label_probability"] = mean_label_probability(
-        y_llm, joined["probabilities"].tolist(), table_labels(val_labels) or labels
-    )
+    result["mean_label_probability"] = mean_label_probability(y_llm, joined["probabilities"].tolist(), order)
     result["positive_label"] = positive_label
+    result.update(positive_rates(y_true, y_llm, positive_label))
+    result.update(consistency_figures(y_true, y_llm, joined["consistency"].tolist()))
     return result
 
 
-def human_agreement(coder_labels: Path, labels: Sequence[str], ids: Sequence[str]) -> dict:
+def human_agreement(
+    coder_labels: Path,
+    labels: Sequence[str],
+    positive_label: str,
+    llm_labels: Mapping[str, str | None],
+    settings: AltTestSettings,
+) -> dict:
+    """The human baselines over the val texts (the keys of `llm_labels`); see the module doc."""
     coders = load_coder_labels(Path(coder_labels), tuple(str(label) for label in labels))
     twice = coders.duplicated(["id", "coder"])
     if twice.any():
@@ -84,12 +124,23 @@ def human_agreement(coder_labels: Path, labels: Sequence[str], ids: Sequence[str
         raise LabelDistillError(
             f"{coder_labels}: coder {row['coder']!r} labels id {row['id']!r} more than once"
         )
-    summary = coders_alpha(coders, ids)
+    ids = list(llm_labels)
+    pairwise = coders_alpha(coders, ids)
+    scores = human_baseline.coder_scores(coders, ids, labels, positive_label, settings.min_texts, LOO_SEED)
+    tests, test = human_baseline.alt_test(
+        coders, llm_labels, labels, settings.epsilon, settings.alpha, settings.min_texts
+    )
+    # Both keep the coders with min_texts texts shared with another coder: the same rows.
+    per_coder = scores.merge(tests.drop(columns="n"), on="coder", how="outer")
     return {
-        "human_human_alpha": summary["alpha"],
-        "n_coders_median": summary["n_coders_median"],
-        "n_coded_texts": summary["n_texts"],
-        "n_pairable_texts": summary["n_pairable_texts"],
+        "coders_pairwise_alpha": pairwise["alpha"],
+        "human_human_alpha": pairwise["alpha"],
+        "n_coders_median": pairwise["n_coders_median"],
+        "n_coded_texts": pairwise["n_texts"],
+        "n_pairable_texts": pairwise["n_pairable_texts"],
+        **human_baseline.summarise_coders(scores),
+        **{f"alt_test_{key}": value for key, value in test.items()},
+        "coders": per_coder.to_dict(orient="records"),
     }
 
 
@@ -101,23 +152,37 @@ def run(
     positive_label: str,
     meta: dict,
     out_json: Path,
+    alt_test: Mapping | None = None,
 ) -> None:
-    """Write meta + agreement as JSON; the human-human keys are null without coder labels."""
-    result = {**meta, **llm_agreement(val_split, val_labels, labels, positive_label)}
+    """Write meta + agreement as JSON; the human keys are null without coder labels.
+
+    `alt_test` holds the config's `evaluation.alt_test` settings (epsilon, alpha, min_texts);
+    None or missing keys take the defaults of `AltTestSettings`.
+    """
+    labels = [str(label) for label in labels]
+    if positive_label not in labels:
+        raise LabelDistillError(f"positive label {positive_label!r} is not one of {labels}")
+    settings = AltTestSettings.from_config(alt_test)
+    joined = read_val(val_split, val_labels, labels)
+    order = table_labels(val_labels) or labels
+    result = {**meta, **llm_agreement(joined, labels, positive_label, order), **HUMAN_KEYS}
     if coder_labels is not None:
-        ids = read_table(val_split, SPLIT)["id"].tolist()
-        result.update(human_agreement(coder_labels, labels, ids))
-    else:
-        result.update(human_human_alpha=None, n_coders_median=None, n_coded_texts=0, n_pairable_texts=0)
-    out_json = Path(out_json)
-    out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(jsonable(result), indent=2) + "\n", encoding="utf-8")
+        llm_labels = {
+            text: label if isinstance(label, str) else None
+            for text, label in zip(joined["id"], joined["label_llm"], strict=True)
+        }
+        result.update(human_agreement(coder_labels, labels, positive_label, llm_labels, settings))
+    write_record(result, out_json, AGREEMENT)
     log.info(
-        "%s %s: accuracy %.3f, kappa %.3f, alpha %.3f, human-human alpha %s",
+        "%s %s: accuracy %.3f, kappa %.3f, alpha %.3f; coders: pairwise alpha %s, median "
+        "leave-one-out kappa %s; alt-test winning rate %s (passed %s)",
         meta.get("task"),
         meta.get("labeler"),
         result["accuracy"],
         result["cohen_kappa"],
         result["krippendorff_alpha"],
-        result["human_human_alpha"],
+        result["coders_pairwise_alpha"],
+        result["coder_kappa_median"],
+        result["alt_test_winning_rate"],
+        result["alt_test_passed"],
     )

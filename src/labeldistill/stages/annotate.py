@@ -4,21 +4,28 @@ Backends: `human` (the task's gold column), `local` (an in-process small LLM), `
 OpenAI-compatible server, optionally one this job starts and stops) and `vllm` (offline
 batched inference on a GPU). Each yields the same LABELS columns and a usage record
 (requests, tokens, cache hits, dollars, seconds) beside the table.
+
+A part on which the labeler failed for more than `max_failed_share` of the texts (default
+0.2) is not written at all: the job fails with one line, and Snakemake runs it again next
+time, the answers received meanwhile coming from the response cache. A labels file of nulls
+would otherwise go on to score F1 = 0 in every stage after it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from labeldistill.contracts import LABELS, SPLIT, read_table, write_table
+from labeldistill.contracts import LABELS, SPLIT, USAGE, read_table, write_record, write_table
 from labeldistill.errors import LabelDistillError
 from labeldistill.prompts import Example, draw_examples
+from labeldistill.sampling import draw_ids, normalise
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +34,10 @@ DEFAULT_SHOTS = 16
 # Batch calibration (see LocalTeacher): without it the small model gives one label to nearly
 # every text.
 DEFAULT_CALIBRATION_TEXTS = 32
+# The label prior that calibration keeps (labelers.<name>.calibration_prior).
+DEFAULT_CALIBRATION_PRIOR = "examples"
+# More failed texts than this share of a part fail the job (labelers.<name>.max_failed_share).
+DEFAULT_MAX_FAILED_SHARE = 0.2
 
 
 def few_shot_examples(pool: pd.DataFrame, settings: dict, labeler: str) -> list[Example]:
@@ -69,12 +80,14 @@ def calibration_sample(pool: pd.DataFrame, examples: Sequence, size: int, seed: 
     Fixed per prompt (seed and pool content, not row order), so that every part of a task is
     labelled with the same prior; their labels are never read.
     """
-    shown = {example.text for example in examples}
-    candidates = pool[~pool["text"].isin(shown)].sort_values("id", kind="stable")
+    shown = {normalise(example.text) for example in examples}
+    candidates = pool[[normalise(text) not in shown for text in pool["text"]]]
     if size <= 0 or candidates.empty:
         return []
-    chosen = candidates.sample(n=min(size, len(candidates)), random_state=seed)
-    return list(chosen["text"])
+    chosen = set(draw_ids(candidates["id"], size, seed))
+    return [
+        text for i, text in zip(candidates["id"].astype(str), candidates["text"], strict=True) if i in chosen
+    ]
 
 
 def local_llm_labels(
@@ -89,7 +102,7 @@ def local_llm_labels(
 ) -> pd.DataFrame:
     """Label texts with the in-process LLM from the codebook and k pool examples."""
     from labeldistill.prompts import build_prompt
-    from labeldistill.teachers.local import LocalTeacher
+    from labeldistill.teachers.local import LocalTeacher, label_prior
 
     seed = int(settings.get("shots_seed", 0))
     examples = few_shot_examples(pool, settings, labeler)
@@ -97,6 +110,9 @@ def local_llm_labels(
     calibration = calibration_sample(
         pool, examples, int(settings.get("calibration_texts", DEFAULT_CALIBRATION_TEXTS)), seed
     )
+    prior = settings.get("calibration_prior", DEFAULT_CALIBRATION_PRIOR)
+    if prior == "examples":
+        prior = label_prior([example.label for example in examples], labels)
     teacher = LocalTeacher(
         model_dir,
         labels,
@@ -105,6 +121,7 @@ def local_llm_labels(
         model_name=str(settings["model"]),
         max_text_tokens=int(settings.get("max_text_tokens", 256)),
         calibration_texts=calibration,
+        calibration_prior=prior,
     )
     log.info(
         "%s: %d texts, %d examples, %d calibration texts, prompt %s",
@@ -194,6 +211,57 @@ def api_labels(
     return frame, usage
 
 
+def _error_kind(error: object) -> str:
+    """An error message without its quoted parts (the answers), to count errors by kind."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "'...'", str(error))
+
+
+def check_failures(frame: pd.DataFrame, labeler: str, settings: dict) -> None:
+    """Raise LabelDistillError when more than `max_failed_share` of the texts have no label.
+
+    The line names the labeler, how many texts failed, the most common error (one instance of
+    it) and, for a server, its URL. Fewer failures are one warning with the same facts.
+    """
+    failed = frame["label"].isna()
+    texts, count = len(frame), int(failed.sum())
+    if not count:
+        return
+    limit = float(settings.get("max_failed_share", DEFAULT_MAX_FAILED_SHARE))
+    errors = [
+        str(error) if isinstance(error, str) and error else "no error given"
+        for error in frame.loc[failed, "error"]
+    ]
+    kinds = Counter(_error_kind(error) for error in errors)
+    kind, times = kinds.most_common(1)[0]
+    example = next(error for error in errors if _error_kind(error) == kind)
+    if count / texts <= limit:
+        log.warning(
+            "labeler %s: %d of %d texts failed (within max_failed_share %g); most common error "
+            "(%d texts): %s",
+            labeler,
+            count,
+            texts,
+            limit,
+            times,
+            example,
+        )
+        return
+    backend = settings.get("backend")
+    where = ""
+    if backend == "openai":
+        from labeldistill.teachers.chat_transport import OPENAI_BASE_URL
+        from labeldistill.teachers.openai_settings import OpenAISettings
+
+        url = OpenAISettings(model=str(settings.get("model")), base_url=settings.get("base_url"))
+        where = f" at {url.public_base_url() or OPENAI_BASE_URL}"
+    kept = "; the answers received are in the response cache" if backend in ("openai", "vllm") else ""
+    raise LabelDistillError(
+        f"labeler {labeler}: {count} of {texts} texts failed{where}, more than "
+        f"labelers.{labeler}.max_failed_share ({limit:g}); most common error ({times} texts): "
+        f"{example}; no labels were written{kept}"
+    )
+
+
 def run(
     part_split: Path,
     pool_split: Path | None,
@@ -231,6 +299,7 @@ def run(
             )
     failed = int(frame["label"].isna().sum())
     log.info("%s: %d labelled, %d failed", out_path, len(frame) - failed, failed)
+    check_failures(frame, labeler, settings)
     write_table(frame, out_path, LABELS, labels=list(labels))
     if usage_path is not None:
         record = {
@@ -248,5 +317,4 @@ def run(
             **usage,
             "seconds": round(time.perf_counter() - started, 3),
         }
-        Path(usage_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(usage_path).write_text(json.dumps(record, indent=2, default=str) + "\n")
+        write_record(record, usage_path, USAGE)

@@ -1,18 +1,31 @@
-"""Stage: score one condition's predictions on the test texts against the human labels."""
+"""Stage: score one condition's predictions on the test texts against the human labels.
+
+Besides the classification metrics: how well the positive label's probability is calibrated
+(Brier score, expected calibration error, reliability bins; see `labeldistill.calibration`)
+and the share of texts predicted positive beside the human share, since a labeler that shifts
+the prevalence trades precision for recall.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
-from labeldistill.contracts import PREDICTIONS, SPLIT, read_table, table_labels
+from labeldistill.calibration import (
+    brier_score,
+    expected_calibration_error,
+    is_missing_row,
+    positive_probabilities,
+    reliability_bins,
+)
+from labeldistill.contracts import METRICS, PREDICTIONS, SPLIT, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
-from labeldistill.metrics import bootstrap_ci, classification_metrics, jsonable
+from labeldistill.metrics import bootstrap_ci, classification_metrics
 
 log = logging.getLogger(__name__)
 
 CI_LEVEL = 0.95
+N_BINS = 10  # equal-width bins of the positive probability for ECE and the reliability table
 KINDS = ("student", "fewshot")
 
 
@@ -22,7 +35,7 @@ def _examples(ids) -> str:
 
 
 def join_predictions(predictions: Path, test_split: Path):
-    """Gold and predicted label per test text, in the test split's order."""
+    """Gold and predicted label (and probabilities) per test text, in the test split's order."""
     gold = read_table(test_split, SPLIT)
     pred = read_table(predictions, PREDICTIONS)
     duplicated = pred["id"][pred["id"].duplicated()]
@@ -43,7 +56,42 @@ def join_predictions(predictions: Path, test_split: Path):
             f"{predictions}: {len(extra)} prediction id(s) are not in the test split "
             f"{test_split} (ids {_examples(extra)}); were they made for another split?"
         )
-    return gold.merge(pred[["id", "label"]], on="id", how="left", suffixes=("", "_pred"))
+    return gold.merge(pred[["id", "label", "probabilities"]], on="id", how="left", suffixes=("", "_pred"))
+
+
+def calibration_quality(joined, predictions: Path, positive_label: str) -> dict:
+    """Brier, ECE, reliability bins and n_calibration of the rows that have probabilities.
+
+    The probabilities are aligned with the label order stored in the predictions file.
+    """
+    rows = joined["probabilities"].tolist()
+    present = [(i, row) for i, row in zip(joined["id"], rows, strict=True) if not is_missing_row(row)]
+    labels = table_labels(predictions)
+    if present and labels is None:
+        raise LabelDistillError(
+            f"{predictions}: has probabilities but no label order in its metadata "
+            "(write it with write_table(..., labels=...))"
+        )
+    if present and positive_label not in labels:
+        raise LabelDistillError(
+            f"{predictions}: positive label {positive_label!r} is not in its label order {labels}"
+        )
+    wrong = [i for i, row in present if len(row) != len(labels)]
+    if wrong:
+        raise LabelDistillError(
+            f"{predictions}: {len(wrong)} row(s) whose probabilities do not match its {len(labels)} "
+            f"labels {labels} (ids {_examples(wrong)})"
+        )
+    if not present:
+        return {"brier": None, "ece": None, "n_calibration": 0, "reliability": None}
+    args = (joined["label"].tolist(), rows, labels, positive_label)
+    gold, _, _ = positive_probabilities(*args)
+    return {
+        "brier": brier_score(*args),
+        "ece": expected_calibration_error(*args, n_bins=N_BINS),
+        "n_calibration": len(gold),
+        "reliability": reliability_bins(*args, n_bins=N_BINS),
+    }
 
 
 def evaluate(
@@ -53,7 +101,11 @@ def evaluate(
     n_boot: int = 1000,
     seed: int = 0,
 ) -> dict:
-    """The metrics, their bootstrap intervals, n and n_failed of one predictions file."""
+    """The metrics, their bootstrap intervals, n and n_failed of one predictions file.
+
+    Also `positive_rate` and `human_positive_rate`, and the calibration keys `brier`, `ece`,
+    `n_calibration` and `reliability` (None when the file has no probabilities).
+    """
     joined = join_predictions(predictions, test_split)
     labels = table_labels(test_split) or table_labels(predictions)
     if labels is not None and positive_label not in labels:
@@ -69,6 +121,11 @@ def evaluate(
     result["n_boot"] = int(n_boot)
     result["positive_label"] = positive_label
     result["n_positive"] = int(sum(label == positive_label for label in y_true))
+    n = len(y_true)
+    # A failed text (None) is not positive; both shares are over all test texts.
+    result["positive_rate"] = sum(label == positive_label for label in y_pred) / n if n else None
+    result["human_positive_rate"] = result["n_positive"] / n if n else None
+    result.update(calibration_quality(joined, predictions, positive_label))
     return result
 
 
@@ -91,9 +148,7 @@ def run(
         raise ValueError(f"meta kind must be one of {KINDS}, not {meta['kind']!r}")
     full_meta = {"student": None, "seed": None, **meta}
     result = {**full_meta, **evaluate(predictions, test_split, positive_label, n_boot, seed)}
-    out_json = Path(out_json)
-    out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(jsonable(result), indent=2) + "\n", encoding="utf-8")
+    write_record(result, out_json, METRICS)
     log.info(
         "%s %s: F1 %.3f [%.3f, %.3f], n %d, failed %d",
         meta["task"],

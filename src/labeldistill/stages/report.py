@@ -1,4 +1,4 @@
-"""Stage: every metric and agreement JSON -> the tables, the figures and report.html."""
+"""Stage: every metric, comparison, agreement and split record -> tables, figures, report.html."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from labeldistill.report_html import write_report
 from labeldistill.tables import (
     build_tables,
     load_agreement_records,
+    load_comparisons,
+    load_metric_json,
     load_metric_records,
+    load_split_summaries,
     write_tables,
 )
 from labeldistill.usage import load_usage_records
@@ -27,20 +30,31 @@ def run(
     figures_dir: Path,
     html_path: Path,
     usage_files: Sequence[Path] = (),
+    comparison_files: Sequence[Path] = (),
+    split_files: Sequence[Path] = (),
 ) -> None:
-    """Write per_task, medians, gaps, agreement, cost as .csv/.md/.tex; f1_by_task.png,
-    f1_by_condition.png, f1_against_cost.png; and one self-contained HTML report."""
+    """Write the tables (per_task, medians, gaps, agreement, coders, data, cost) as
+    .csv/.md/.tex, the figures as .png, and one self-contained HTML report."""
     if not metric_files:
         raise LabelDistillError("report: no metrics files given (did the workflow find no tasks?)")
     records = load_metric_records(metric_files)
     agreement = load_agreement_records(agreement_files)
-    tables = build_tables(records, agreement, load_usage_records(usage_files))
+    intervals, gaps = load_comparisons(comparison_files)
+    tables = build_tables(
+        records,
+        agreement,
+        load_usage_records(usage_files),
+        intervals=intervals,
+        gaps=gaps,
+        splits=load_split_summaries(split_files),
+    )
     written = write_tables(tables, Path(tables_dir))
-    figures = write_figures(tables["per_task"], Path(figures_dir), tables.get("cost"))
+    figures = write_figures(tables, Path(figures_dir), load_metric_json(metric_files))
     write_report(Path(html_path), tables, figures)
     log.info(
-        "%d metrics files, %d agreement files -> %d table files, %d figures, %s",
+        "%d metrics files, %d comparison files, %d agreement files -> %d table files, %d figures, %s",
         len(records),
+        len(comparison_files),
         len(agreement),
         len(written),
         len(figures),

@@ -1,21 +1,46 @@
-"""Stage: split a task's texts into pool / val / test parquet files."""
+"""Stage: split a task's texts into pool / val / test parquet files and a summary record.
+
+The summary (sizes, label counts, duplicate texts) goes into the report's data table, so a
+reader sees how many twins a task has and that they were kept in one part.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from labeldistill.contracts import SPLIT, write_table
+from labeldistill.contracts import SPLIT, SPLIT_SUMMARY, write_record, write_table
+from labeldistill.sampling import duplicate_summary
 from labeldistill.splits import SplitSizes, split_task
 from labeldistill.tasks import TaskSpec, load_texts
 
 log = logging.getLogger(__name__)
 
 
-def run(task: TaskSpec, sizes: SplitSizes, seed: int, outputs: dict[str, Path]) -> None:
+def run(
+    task: TaskSpec, sizes: SplitSizes, seed: int, outputs: dict[str, Path], summary_path: Path | None = None
+) -> None:
     texts = load_texts(task)
+    duplicates = duplicate_summary(texts)
+    log.info(
+        "%s: %d texts; %d share their text (case and whitespace aside) with another, in %d groups "
+        "(%d groups with conflicting labels); each group is kept in one part",
+        task.name,
+        len(texts),
+        duplicates["n_texts_in_duplicate_groups"],
+        duplicates["n_duplicate_groups"],
+        duplicates["n_groups_with_conflicting_labels"],
+    )
     parts = split_task(texts, sizes, seed, task=task.name)
+    summary = {"task": task.name, "n_texts": len(texts), "parts": {}, "duplicates": duplicates}
     for name, path in outputs.items():
         write_table(parts[name], path, SPLIT, labels=list(task.labels))
-        counts = parts[name]["label"].value_counts().to_dict()
-        log.info("%s/%s: %d texts %s", task.name, name, len(parts[name]), counts)
+        counts = parts[name]["label"].value_counts()
+        summary["parts"][name] = {
+            "n": len(parts[name]),
+            "label_counts": {label: int(counts.get(label, 0)) for label in task.labels},
+        }
+        log.info("%s/%s: %d texts %s", task.name, name, len(parts[name]), counts.to_dict())
+    summary["positive_label"] = task.positive_label
+    if summary_path is not None:
+        write_record(summary, summary_path, SPLIT_SUMMARY)

@@ -2,9 +2,11 @@
 
 The training labels come from the labeler's LABELS table, never from the split's human
 `label` column (for the `human` labeler the annotate stage writes that column as a LABELS
-table). Texts the labeler failed on (null label) are dropped. With a `train_size` below the
-number of labelled pool texts, a sample stratified by the labeler's label is drawn with the
-seed; the seed also initialises the student. The labelled `val` part picks the best epoch.
+table). The training ids are drawn from the pool's ids with the seed BEFORE any label is read
+(`sampling.draw_ids`), so every labeler's student of one seed trains on the same texts; texts
+the labeler failed on, and with `training.min_consistency` texts whose label consistency is
+below it, are dropped after the draw and counted. The seed also initialises the student. The
+labelled `val` part picks the best epoch.
 
 The output folder holds the saved student (student.json + model files) and training.json. It
 is written under a hidden sibling name and renamed when complete, so a killed job never
@@ -14,7 +16,6 @@ leaves a folder that looks finished.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -25,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeldistill.contracts import LABELS, SPLIT, read_table, table_labels
+from labeldistill.contracts import LABELS, SPLIT, TRAINING, jsonable, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
+from labeldistill.sampling import draw_ids
 from labeldistill.students import make_student
 
 log = logging.getLogger(__name__)
@@ -35,13 +37,14 @@ TRAINING_FILE = "training.json"
 
 
 def labelled_texts(texts_path: Path, labels_path: Path, labels: Sequence[str]) -> tuple[pd.DataFrame, int]:
-    """(id, text, label, probabilities) of the texts the labeler labelled, and how many failed.
+    """(id, text, label, probabilities, consistency) of the texts the labeler labelled, and how
+    many failed.
 
     `probabilities` holds a row of floats aligned with `labels`, or NaNs where the labeler
     gave none.
     """
     texts = read_table(texts_path, SPLIT)[["id", "text"]]  # the human label is not used
-    given = read_table(labels_path, LABELS)[["id", "label", "probabilities"]]
+    given = read_table(labels_path, LABELS)[["id", "label", "probabilities", "consistency"]]
     for path, frame in ((texts_path, texts), (labels_path, given)):
         duplicated = frame["id"][frame["id"].duplicated()]
         if len(duplicated):
@@ -82,30 +85,6 @@ def _aligned_probabilities(column: pd.Series, path: Path, labels: Sequence[str])
     return rows
 
 
-def stratified_sample(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
-    """`size` rows drawn with `seed`, each label in proportion to its share (largest remainder).
-
-    The draw depends only on the rows' ids and labels, not on their order in the file.
-    """
-    if size >= len(frame):
-        return frame
-    frame = frame.sort_values("id").reset_index(drop=True)
-    counts = frame["label"].value_counts().sort_index()
-    exact = counts * size / len(frame)
-    quota = np.floor(exact).astype(int)
-    left = size - int(quota.sum())
-    # the largest remainders get one more; ties go to the larger, then the first label
-    ranking = sorted(counts.index, key=lambda lab: (-(exact[lab] - quota[lab]), -counts[lab], lab))
-    for label in ranking[:left]:
-        quota[label] += 1
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for label in counts.index:
-        rows = np.flatnonzero((frame["label"] == label).to_numpy())
-        chosen.extend(rows[rng.permutation(len(rows))[: quota[label]]])
-    return frame.iloc[sorted(chosen)].reset_index(drop=True)
-
-
 def ids_hash(ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(map(str, ids))).encode()).hexdigest()
 
@@ -127,42 +106,57 @@ def run(
     out_dir: Path,
     threads: int = 1,
     config_key: str = "student",
+    training: dict | None = None,
 ) -> None:
     started = time.perf_counter()
     labels = [str(label) for label in labels]
+    training = {"min_consistency": None, "consistency_weights": False, **(training or {})}
     out_dir = Path(out_dir)
-    pool, pool_failed = labelled_texts(Path(pool_texts), Path(pool_labels), labels)
+    if train_size is not None and int(train_size) < 1:
+        raise LabelDistillError(f"config key train_size: {train_size!r} is not valid (expected >= 1 or null)")
+    # The draw reads the pool's ids only: the same texts for every labeler of this seed.
+    pool_ids = read_table(pool_texts, SPLIT)["id"]
+    drawn = draw_ids(pool_ids, train_size, seed)
+    if train_size is not None and int(train_size) > len(drawn):
+        log.warning(
+            "train_size %d exceeds the %d pool texts: training on all of them", train_size, len(drawn)
+        )
+    pool, _ = labelled_texts(Path(pool_texts), Path(pool_labels), labels)
     val, val_failed = labelled_texts(Path(val_texts), Path(val_labels), labels)
+    train = pool[pool["id"].isin(set(drawn))].reset_index(drop=True)
+    n_failed = len(drawn) - len(train)
+    train, n_inconsistent = _drop_inconsistent(train, training["min_consistency"])
     log.info(
-        "pool: %d labelled texts, %d dropped (labeler failed); val: %d labelled, %d dropped",
-        len(pool),
-        pool_failed,
+        "%d training ids drawn with seed %s; %d dropped (labeler failed), %d below min_consistency; "
+        "val: %d labelled, %d dropped",
+        len(drawn),
+        seed,
+        n_failed,
+        n_inconsistent,
         len(val),
         val_failed,
     )
-    if pool.empty:
+    if train.empty:
         raise LabelDistillError(
-            f"{pool_labels}: the labeler failed on every pool text ({pool_failed}): nothing to train on"
-        )
-    if train_size is not None and int(train_size) < 1:
-        raise LabelDistillError(f"train_size: {train_size!r} is not valid (expected >= 1 or null)")
-    train = pool if train_size is None else stratified_sample(pool, int(train_size), seed)
-    if train_size is not None and int(train_size) > len(pool):
-        log.warning(
-            "train_size %d exceeds the %d labelled pool texts: training on all of them",
-            train_size,
-            len(pool),
+            f"{pool_labels}: none of the {len(drawn)} drawn training texts has a usable label "
+            f"({n_failed} failed, {n_inconsistent} below training.min_consistency): nothing to train on"
         )
     if val.empty:
         log.warning("no labelled validation texts: the last epoch is kept")
+    weights = None
+    if training["consistency_weights"]:
+        weights = train["consistency"].fillna(1.0).to_numpy(dtype=np.float64)
 
     model = make_student(student, labels, seed, threads, config_key=config_key)
+    fit_arguments = {"soft_targets": np.array(list(train["probabilities"]), dtype=np.float64)}
+    if weights is not None:
+        fit_arguments["sample_weight"] = weights
     model.fit(
         list(train["text"]),
         list(train["label"]),
         list(val["text"]) if len(val) else None,
         list(val["label"]) if len(val) else None,
-        soft_targets=np.array(list(train["probabilities"]), dtype=np.float64),
+        **fit_arguments,
     )
 
     partial = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
@@ -176,20 +170,25 @@ def run(
             "labels": labels,
             "seed": int(seed),
             "train_size": None if train_size is None else int(train_size),
-            "n_pool": len(pool) + pool_failed,
-            "n_dropped_failed": pool_failed,
+            "n_pool": len(pool_ids),
+            "n_drawn": len(drawn),
+            "n_dropped_failed": n_failed,
+            "n_dropped_inconsistent": n_inconsistent,
             "n_val_dropped_failed": val_failed,
-            "n_available": len(pool),
             "n_train": len(train),
             "n_val": len(val),
+            "min_consistency": training["min_consistency"],
+            "consistency_weights": bool(training["consistency_weights"]),
             "label_counts": _counts(train, labels),
             "val_label_counts": _counts(val, labels),
+            "drawn_ids_hash": ids_hash(drawn),
             "train_ids_hash": ids_hash(train["id"]),
             "best_epoch": model.fit_info.get("best_epoch"),
+            "fit": jsonable(model.fit_info),
             "seconds": round(time.perf_counter() - started, 3),
             "threads": int(threads),
         }
-        (partial / TRAINING_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+        write_record(summary, partial / TRAINING_FILE, TRAINING)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(partial, out_dir)
@@ -204,3 +203,11 @@ def run(
         summary["label_counts"],
         summary["seconds"],
     )
+
+
+def _drop_inconsistent(train: pd.DataFrame, min_consistency: float | None) -> tuple[pd.DataFrame, int]:
+    """Texts whose consistency is below the threshold (texts without one are kept)."""
+    if min_consistency is None:
+        return train, 0
+    low = train["consistency"].notna() & (train["consistency"] < float(min_consistency))
+    return train[~low].reset_index(drop=True), int(low.sum())

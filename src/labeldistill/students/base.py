@@ -1,7 +1,8 @@
 """The interface every student follows, and the checks of its settings.
 
 A student is a scikit-learn-like classifier over texts: `fit` on texts and labels (optionally
-with a validation part for early stopping, optionally with soft targets), `predict_proba`
+with a validation part for early stopping, optionally with soft targets, optionally with one
+weight per text), `predict_proba`
 with one column per label in the order of `labels`, `predict`, and `save` to a folder that
 `labeldistill.students.load_student` reads back. The folder holds `student.json` (kind,
 settings, labels, seed, what fitting found) beside the model files.
@@ -75,6 +76,18 @@ def optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
     return check_optional
 
 
+def auto_or(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """A check that also accepts "auto" (a value the student chooses while fitting)."""
+
+    def check_auto(value: Any) -> str | None:
+        if value == "auto":
+            return None
+        problem = check(value)
+        return None if problem is None else f'"auto" or {problem}'
+
+    return check_auto
+
+
 def non_empty_string(value: Any) -> str | None:
     return None if isinstance(value, str) and value.strip() else "a non-empty string"
 
@@ -146,7 +159,15 @@ class Student(ABC):
         texts: Sequence[str],
         labels: Sequence[str],
         soft_targets: np.ndarray | None,
-    ) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+        sample_weight: np.ndarray | None = None,
+    ) -> tuple[list[str], np.ndarray, np.ndarray | None, np.ndarray]:
+        """Texts, label indices, soft targets (or None) and weights that the kinds train on.
+
+        Texts of weight zero are dropped here, so that a zero weight is the same as leaving the
+        text out (its terms do not enter the tf-idf vocabulary either). The other weights are
+        relative: they are divided by their mean, so scaling them all changes nothing (the
+        logistic regression's penalty would otherwise shrink with their sum). No weights: ones.
+        """
         texts = [str(text) for text in texts]
         if len(texts) != len(labels):
             raise LabelDistillError(f"{len(texts)} training texts but {len(labels)} labels")
@@ -156,6 +177,14 @@ class Student(ABC):
         targets = None
         if self.settings.get("targets") == "soft":
             targets = self.soft_target_matrix(y, soft_targets)
+        weights = self.check_sample_weight(sample_weight, len(texts))
+        kept = weights > 0
+        if not kept.all():
+            log.info("%d of %d training texts have weight 0: left out", int((~kept).sum()), len(texts))
+            texts = [text for text, keep in zip(texts, kept, strict=True) if keep]
+            y, weights = y[kept], weights[kept]
+            targets = None if targets is None else targets[kept]
+        weights = weights / weights.mean()
         present = Counter(self.labels[i] for i in y)
         if len(present) < 2:
             log.warning(
@@ -164,7 +193,37 @@ class Student(ABC):
             )
         self.fit_info["n_train"] = len(texts)
         self.fit_info["train_label_counts"] = {label: present.get(label, 0) for label in self.labels}
-        return texts, y, targets
+        if sample_weight is not None:
+            self.fit_info["sample_weight"] = {
+                "n_zero": int((~kept).sum()),
+                "min": float(np.min(sample_weight)),
+                "mean": float(np.mean(sample_weight)),
+                "max": float(np.max(sample_weight)),
+            }
+        return texts, y, targets, weights
+
+    @staticmethod
+    def check_sample_weight(sample_weight: np.ndarray | None, n: int) -> np.ndarray:
+        """One finite weight >= 0 per training text, not all zero; None: all ones."""
+        if sample_weight is None:
+            return np.ones(n, dtype=np.float64)
+        try:
+            weights = np.asarray(sample_weight, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise LabelDistillError(f"sample_weight: not an array of numbers ({err})") from err
+        if weights.shape != (n,):
+            raise LabelDistillError(
+                f"sample_weight has shape {weights.shape}, expected ({n},): one weight per training text"
+            )
+        bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+        if len(bad):
+            raise LabelDistillError(
+                f"sample_weight, row {bad[0]}: {float(weights[bad[0]])} is not valid "
+                "(expected a finite number >= 0)"
+            )
+        if not (weights > 0).any():
+            raise LabelDistillError("sample_weight: every weight is 0 (expected at least one > 0)")
+        return weights
 
     def soft_target_matrix(self, y: np.ndarray, soft_targets: np.ndarray | None) -> np.ndarray:
         """Rows of label probabilities; missing rows (NaN or no matrix) become one-hot."""
@@ -191,8 +250,14 @@ class Student(ABC):
         val_texts: Sequence[str] | None = None,
         val_labels: Sequence[str] | None = None,
         soft_targets: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> Student:
-        """Fit on texts and their labels; the validation part (if any) picks the best epoch."""
+        """Fit on texts and their labels; the validation part (if any) picks the best epoch.
+
+        `soft_targets`: an (n, len(labels)) array of label probabilities, used with
+        `targets: soft`. `sample_weight`: one weight >= 0 per text (relative; 0 leaves the
+        text out), e.g. the labeler's label consistency.
+        """
 
     @abstractmethod
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

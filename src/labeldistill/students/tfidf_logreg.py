@@ -3,11 +3,27 @@
 Seconds on a CPU, and a baseline every reader of computational social science knows. With
 `targets: soft` each text is repeated once per label, weighted by the teacher's probability
 of that label (the soft-label cross-entropy of a logistic regression).
+
+`C: auto` (the default) and `ngram_max: auto` are chosen by stratified k-fold
+cross-validation on the training texts and their (teacher's) labels only, never on the
+validation or test part: each fold fits the vectorizer and one logistic regression per grid
+point on the other folds and scores macro-F1 (the student does not know which label matters)
+against the held-out texts' labels, weighted by their sample weights; the best mean over folds
+wins (ties: shorter n-grams, then smaller C), then one model is refitted on all training
+texts. Folds split texts, never the rows that soft targets repeat, so a text never sits on
+both sides; the held-out texts are scored on their hard label.
+
+Measured on the demo tasks (250 human-labelled training texts, 200 test texts, seeds 1-3),
+F1 of "negative" for the old C = 1, ngram_max = 2 -> C auto alone -> both auto: tweets
+0.39 -> 0.38 -> 0.44, nyt 0.25 -> 0.24 -> 0.30. C hardly matters here (the chosen C ranged
+over 0.01-30 with no gain: the ranking of test texts barely moves with C); unigrams (chosen
+in 4 of 6 runs) are what helps. About 1.4 s per fit on one busy core.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,12 +33,15 @@ import numpy as np
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.students.base import (
     TARGETS,
     Student,
+    auto_or,
     boolean,
     one_of,
     optional,
@@ -33,13 +52,35 @@ from labeldistill.students.base import (
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.joblib"
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # C: auto chooses among these
+NGRAM_GRID = (1, 2)  # ngram_max: auto chooses among these
+FALLBACK = {"C": 1.0, "ngram_max": 2}  # "auto" when there are too few texts to cross-validate
+
+
+def macro_f1(y: np.ndarray, predicted: np.ndarray, classes: np.ndarray, weights: np.ndarray) -> float:
+    """Macro-F1 over `classes`, each text counted by its weight; 0 for a class never seen.
+
+    scikit-learn's f1_score(average="macro", zero_division=0) in numpy: its input checks took
+    a quarter of the cross-validation's time.
+    """
+    scores = []
+    for c in classes:
+        hit, said = y == c, predicted == c
+        tp, fp, fn = weights[hit & said].sum(), weights[~hit & said].sum(), weights[hit & ~said].sum()
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp > 0 else 0.0)
+    return float(np.mean(scores))
+
+
+def at_least_two(value: Any) -> str | None:
+    return "an integer >= 2" if positive_int(value) or value < 2 else None
 
 
 class TfidfLogRegStudent(Student):
     kind = "tfidf-logreg"
     defaults = {
-        "C": 1.0,  # inverse regularisation strength
-        "ngram_max": 2,  # word n-grams 1..ngram_max
+        "C": "auto",  # inverse regularisation strength; auto: cross-validated over C_GRID
+        "ngram_max": "auto",  # word n-grams 1..ngram_max; auto: cross-validated, 1 or 2
+        "cv_folds": 5,  # folds of the cross-validation behind "auto"
         "min_df": 1,  # drop terms in fewer texts than this
         "max_features": None,  # keep at most this many terms (by frequency); null: all
         "sublinear_tf": True,  # 1 + log(tf)
@@ -48,8 +89,9 @@ class TfidfLogRegStudent(Student):
         "targets": "hard",  # "hard": the labeler's label; "soft": its probabilities
     }
     checks = {
-        "C": positive_number,
-        "ngram_max": positive_int,
+        "C": auto_or(positive_number),
+        "ngram_max": auto_or(positive_int),
+        "cv_folds": at_least_two,
         "min_df": positive_int,
         "max_features": optional(positive_int),
         "sublinear_tf": boolean,
@@ -63,30 +105,122 @@ class TfidfLogRegStudent(Student):
         self.pipeline: Pipeline | None = None
         self.constant: int | None = None  # the one class seen in training, if only one
 
-    def _pipeline(self) -> Pipeline:
+    def _vectorizer(self, ngram_max: int) -> TfidfVectorizer:
         s = self.settings
-        return Pipeline(
-            [
-                (
-                    "tfidf",
-                    TfidfVectorizer(
-                        ngram_range=(1, int(s["ngram_max"])),
-                        min_df=int(s["min_df"]),
-                        max_features=s["max_features"],
-                        sublinear_tf=bool(s["sublinear_tf"]),
-                    ),
-                ),
-                (
-                    "logreg",
-                    LogisticRegression(
-                        C=float(s["C"]),
-                        class_weight=s["class_weight"],
-                        max_iter=int(s["max_iter"]),
-                        random_state=self.seed,
-                    ),
-                ),
-            ]
+        return TfidfVectorizer(
+            ngram_range=(1, int(ngram_max)),
+            min_df=int(s["min_df"]),
+            max_features=s["max_features"],
+            sublinear_tf=bool(s["sublinear_tf"]),
         )
+
+    def _logreg(self, C: float) -> LogisticRegression:
+        return LogisticRegression(
+            C=float(C),
+            class_weight=self.settings["class_weight"],
+            max_iter=int(self.settings["max_iter"]),
+            random_state=self.seed,
+        )
+
+    @staticmethod
+    def _rows(
+        y: np.ndarray, targets: np.ndarray | None, weights: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(text index, class, weight) of each row the logistic regression is fitted on.
+
+        Hard targets: one row per text. Soft: one row per (text, label) of probability > 0,
+        weighted by that probability times the text's weight.
+        """
+        if targets is None:
+            return np.arange(len(y)), y, weights
+        texts, classes = np.nonzero(targets > 0)
+        return texts, classes, targets[texts, classes] * weights[texts]
+
+    def _fit_on(
+        self,
+        texts: Sequence[str],
+        y: np.ndarray,
+        targets: np.ndarray | None,
+        weights: np.ndarray,
+        grid: list[tuple[int, float]],
+    ) -> list[tuple[TfidfVectorizer, LogisticRegression]]:
+        """One fitted (vectorizer, model) per (ngram_max, C) of `grid`.
+
+        The vectorizer sees each text once (soft targets repeat rows, not documents); one
+        vectorizer serves every C of an n-gram length.
+        """
+        rows, classes, row_weights = self._rows(y, targets, weights)
+        fitted, features = [], {}
+        for ngram_max, C in grid:
+            if ngram_max not in features:
+                vectorizer = self._vectorizer(ngram_max)
+                features[ngram_max] = (vectorizer, vectorizer.fit_transform(texts)[rows])
+            vectorizer, X = features[ngram_max]
+            fitted.append((vectorizer, self._logreg(C).fit(X, classes, sample_weight=row_weights)))
+        return fitted
+
+    def _choose(
+        self, texts: list[str], y: np.ndarray, targets: np.ndarray | None, weights: np.ndarray
+    ) -> tuple[float, int]:
+        """C and ngram_max: the settings, with "auto" cross-validated (see the module docstring)."""
+        s = self.settings
+        c_grid = C_GRID if s["C"] == "auto" else (float(s["C"]),)
+        n_grid = NGRAM_GRID if s["ngram_max"] == "auto" else (int(s["ngram_max"]),)
+        if len(c_grid) == 1 and len(n_grid) == 1:
+            return c_grid[0], n_grid[0]
+        fallback = (
+            FALLBACK["C"] if len(c_grid) > 1 else c_grid[0],
+            FALLBACK["ngram_max"] if len(n_grid) > 1 else n_grid[0],
+        )
+        present, counts = np.unique(y, return_counts=True)
+        folds = min(int(s["cv_folds"]), int(counts.min()))
+        if folds < 2:
+            log.warning(
+                "%s: label %r has %d training text(s), too few to cross-validate C and ngram_max: "
+                "using C=%s, ngram_max=%s",
+                self.config_key,
+                self.labels[present[counts.argmin()]],
+                counts.min(),
+                *fallback,
+            )
+            self.fit_info["cv"] = {"folds": 0, "fallback": True}
+            return fallback
+        if folds < int(s["cv_folds"]):
+            log.warning(
+                "%s: label %r has only %d training texts: cross-validating with %d folds, not %d",
+                self.config_key,
+                self.labels[present[counts.argmin()]],
+                counts.min(),
+                folds,
+                s["cv_folds"],
+            )
+        started = time.perf_counter()
+        grid = [(n, C) for n in n_grid for C in c_grid]
+        scores = np.zeros((len(grid), folds))
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=self.seed)
+        for fold, (inside, held_out) in enumerate(splitter.split(np.zeros((len(y), 1)), y)):
+            fold_targets = None if targets is None else targets[inside]
+            fitted = self._fit_on([texts[i] for i in inside], y[inside], fold_targets, weights[inside], grid)
+            held_texts = [texts[i] for i in held_out]
+            features = {}
+            for point, (vectorizer, model) in enumerate(fitted):
+                if id(vectorizer) not in features:
+                    features[id(vectorizer)] = vectorizer.transform(held_texts)
+                predicted = model.predict(features[id(vectorizer)])
+                scores[point, fold] = macro_f1(y[held_out], predicted, present, weights[held_out])
+        mean = scores.mean(axis=1)
+        best = int(np.flatnonzero(mean == mean.max())[0])  # grid order: smaller C, shorter n-grams first
+        ngram_max, C = grid[best]
+        self.fit_info["cv"] = {
+            "folds": folds,
+            "score": "macro_f1",
+            "best": float(mean[best]),
+            "best_sd": float(scores[best].std(ddof=1)),
+            "C_grid": list(c_grid),
+            "macro_f1": {str(n): [float(mean[grid.index((n, c))]) for c in c_grid] for n in n_grid},
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        return C, ngram_max
 
     def fit(
         self,
@@ -95,29 +229,27 @@ class TfidfLogRegStudent(Student):
         val_texts: Sequence[str] | None = None,
         val_labels: Sequence[str] | None = None,
         soft_targets: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> TfidfLogRegStudent:
-        texts, y, targets = self.check_fit_inputs(texts, labels, soft_targets)
+        texts, y, targets, weights = self.check_fit_inputs(texts, labels, soft_targets, sample_weight)
         self.pipeline, self.constant = None, None
-        if targets is not None:
-            # One row per (text, label) with weight = probability; zero weights dropped.
-            rows, cols = np.nonzero(targets > 0)
-            fit_texts = [texts[i] for i in rows]
-            fit_y, weights = cols, targets[rows, cols]
-        else:
-            fit_texts, fit_y, weights = texts, y, None
-        classes = np.unique(fit_y)
+        classes = np.unique(self._rows(y, targets, weights)[1])
         if len(classes) < 2:
             self.constant = int(classes[0])
         else:
-            self.pipeline = self._pipeline()
             try:
-                self.pipeline.fit(fit_texts, fit_y, logreg__sample_weight=weights)
+                # lbfgs' OpenMP loss threads beyond `threads` only fight over cores: a loaded
+                # 2-core machine took 95 ms per fit instead of 6.
+                with threadpool_limits(limits=self.threads):
+                    C, ngram_max = self._choose(texts, y, targets, weights)
+                    [(vectorizer, model)] = self._fit_on(texts, y, targets, weights, [(ngram_max, C)])
             except ValueError as err:  # e.g. min_df removes every term
                 raise LabelDistillError(
                     f"tfidf-logreg could not be fitted on {len(texts)} texts: {err} "
                     f"(settings {self.settings})"
                 ) from err
-            self.fit_info["n_features"] = len(self.pipeline.named_steps["tfidf"].vocabulary_)
+            self.pipeline = Pipeline([("tfidf", vectorizer), ("logreg", model)])
+            self.fit_info.update({"C": C, "ngram_max": ngram_max, "n_features": len(vectorizer.vocabulary_)})
         if val_texts is not None and val_labels is not None and len(val_texts):
             val_y = self.label_indices(val_labels, "validation labels")
             val_pred = self.predict_proba(val_texts).argmax(axis=1)

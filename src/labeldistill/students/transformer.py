@@ -10,6 +10,11 @@ classification head initialised after `torch.manual_seed(seed)`. With a validati
 every epoch is scored on it (macro-F1 against the labeler's validation labels, or loss) and
 the best epoch's weights are kept; `patience` epochs without improvement stop training
 (0: never stop early). On a CUDA device training and prediction run under bf16 autocast.
+
+Sample weights (one per text) scale each text's loss; a batch's loss is their weighted mean
+(with `class_weight: balanced`, the weights are products, as in torch's weighted mean), so
+weights of all ones train exactly as no weights. Balanced class weights count each class's
+texts by their sample weights, as scikit-learn does.
 """
 
 from __future__ import annotations
@@ -212,14 +217,36 @@ class TransformerStudent(Student):
             lr=float(self.settings["learning_rate"]),
         )
 
-    def _class_weights(self, y: np.ndarray, dev: torch.device) -> torch.Tensor | None:
+    def _class_weights(
+        self, y: np.ndarray, sample_weight: np.ndarray, dev: torch.device
+    ) -> torch.Tensor | None:
+        """Inverse class frequency, each text counted by its sample weight; None unless balanced."""
         if self.settings["class_weight"] != "balanced":
             return None
-        counts = np.bincount(y, minlength=len(self.labels)).astype(np.float64)
+        counts = np.bincount(y, weights=sample_weight, minlength=len(self.labels))
         present = counts > 0
         weights = np.ones(len(self.labels))
-        weights[present] = len(y) / (present.sum() * counts[present])
+        weights[present] = sample_weight.sum() / (present.sum() * counts[present])
         return torch.tensor(weights, dtype=torch.float32, device=dev)
+
+    @staticmethod
+    def _loss(
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        sample_weight: torch.Tensor,
+        class_weights: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """The batch's cross-entropy, a mean weighted by sample (and class) weights.
+
+        Hard targets: sum(w * c[y] * loss) / sum(w * c[y]), torch's `weight=` mean with w = 1.
+        Soft targets (probabilities): sum(w * loss) / sum(w), the class weights inside each
+        text's loss, as torch does.
+        """
+        per_text = F.cross_entropy(logits, targets, weight=class_weights, reduction="none")
+        norm = sample_weight
+        if class_weights is not None and targets.dtype == torch.long:
+            norm = sample_weight * class_weights[targets]
+        return (sample_weight * per_text).sum() / norm.sum()
 
     # -- fitting ----------------------------------------------------------------------------
     def fit(
@@ -229,8 +256,9 @@ class TransformerStudent(Student):
         val_texts: Sequence[str] | None = None,
         val_labels: Sequence[str] | None = None,
         soft_targets: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> TransformerStudent:
-        texts, y, targets = self.check_fit_inputs(texts, labels, soft_targets)
+        texts, y, targets, weights = self.check_fit_inputs(texts, labels, soft_targets, sample_weight)
         val_texts = [str(text) for text in val_texts] if val_texts is not None else []
         val_y = (
             self.label_indices(val_labels, "validation labels")
@@ -257,7 +285,8 @@ class TransformerStudent(Student):
                 else max(0.0, (total_steps - step) / max(1, total_steps - warmup))
             ),
         )
-        class_weights = self._class_weights(y, dev)
+        class_weights = self._class_weights(y, weights, dev)
+        weight_tensor = torch.tensor(weights, dtype=torch.float32)
         target_tensor = (
             torch.tensor(targets, dtype=torch.float32)
             if targets is not None
@@ -280,7 +309,9 @@ class TransformerStudent(Student):
                 enc = self._encode(tokenizer, [texts[i] for i in rows.tolist()], dev)
                 with autocast(dev):
                     logits = model(**enc).logits
-                loss = F.cross_entropy(logits.float(), target_tensor[rows].to(dev), weight=class_weights)
+                loss = self._loss(
+                    logits.float(), target_tensor[rows].to(dev), weight_tensor[rows].to(dev), class_weights
+                )
                 loss.backward()
                 if s["max_grad_norm"]:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), float(s["max_grad_norm"]))

@@ -10,12 +10,20 @@ count and pace retries) and neither raises for an HTTP status: the teacher reads
   bench/openai_throughput.py (2 cores, 50 ms latency) it reaches 69% of the ideal rate at
   concurrency 32 and 35% at 64, against 90% and 84% for aiohttp; too slow for a local vLLM
   server at high concurrency, plenty for OpenAI's own latencies.
+
+Both also have `probe(timeout)`: one GET of `<base_url>/models`, which tells a server that
+answers (any status) from one that cannot be reached. A TransportError says which of the two
+failures it was (`kind`): no connection at all (refused, unknown host, unreachable network,
+no connection within the connect timeout: the server is not there) or a connection that
+failed on the way (reset, dropped, no answer in time: the server is there but in trouble).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import socket
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +31,12 @@ from urllib.parse import urlsplit
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 CHAT_PATH = "/chat/completions"
+MODELS_PATH = "/models"
 TRANSPORTS = ("openai", "aiohttp")
+# TransportError kinds. The first four mean that no connection was made: nothing listens there.
+REFUSED, NO_HOST, UNREACHABLE, CONNECT_TIMEOUT = "refused", "no_host", "unreachable", "connect_timeout"
+RESET, TIMEOUT, FAILED = "reset", "timeout", "failed"
+CANNOT_CONNECT = frozenset({REFUSED, NO_HOST, UNREACHABLE, CONNECT_TIMEOUT})
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,65 @@ class HttpAnswer:
 
 
 class TransportError(Exception):
-    """No HTTP answer at all: a timeout, or a refused, reset or dropped connection."""
+    """No HTTP answer at all: a timeout, or a refused, reset or dropped connection.
+
+    `kind` is one of the kinds above; `str()` says it in a few words ("connection refused").
+    """
+
+    def __init__(self, message: str, kind: str = FAILED):
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def cannot_connect(self) -> bool:
+        """No connection was made at all: the server is not there (rather than in trouble)."""
+        return self.kind in CANNOT_CONNECT
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """`error`, what it was raised from, and aiohttp's wrapped OSError, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        os_error = getattr(current, "os_error", None)  # aiohttp's ClientConnectorError
+        if isinstance(os_error, BaseException) and all(os_error is not seen for seen in chain):
+            chain.append(os_error)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def classify(error: BaseException, timeout: float) -> TransportError:
+    """A TransportError that says in a few words why `error` (from any HTTP stack) gave no
+    answer: the OSError underneath is found through the exception chain."""
+    chain = _causes(error)
+    names = {type(cause).__name__ for cause in chain}
+    for cause in chain:
+        if isinstance(cause, ConnectionRefusedError):
+            return TransportError("connection refused", REFUSED)
+        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "ClientConnectorDNSError":
+            return TransportError("host name not found", NO_HOST)
+        if isinstance(cause, OSError) and cause.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return TransportError("host unreachable", UNREACHABLE)
+    # asyncio joins the failures of several addresses (localhost: ::1 and 127.0.0.1) in one
+    # OSError without an errno.
+    text = " ".join(str(cause) for cause in chain)
+    if f"[Errno {errno.ECONNREFUSED}]" in text or "connection refused" in text.lower():
+        return TransportError("connection refused", REFUSED)
+    if names & {"ConnectionTimeoutError", "ConnectTimeout"}:  # aiohttp's, httpx's
+        return TransportError(f"no connection within {_connect_timeout(timeout):g} s", CONNECT_TIMEOUT)
+    if any(isinstance(cause, TimeoutError) for cause in chain) or names & {
+        "ReadTimeout",
+        "WriteTimeout",
+        "APITimeoutError",
+    }:
+        return TransportError(f"no answer within {timeout:g} s", TIMEOUT)
+    if any(isinstance(cause, ConnectionResetError | BrokenPipeError) for cause in chain) or names & {
+        "ServerDisconnectedError",
+        "RemoteProtocolError",
+    }:
+        return TransportError(f"connection dropped ({type(error).__name__})", RESET)
+    return TransportError(f"connection failed ({type(error).__name__})", FAILED)
 
 
 def proxy_for(url: str) -> str | None:
@@ -93,11 +164,21 @@ class OpenAIClientTransport:
             response = await self._client.post(CHAT_PATH, body=payload, cast_to=self._httpx.Response)
         except openai.APIStatusError as error:
             response = error.response
-        except openai.APITimeoutError:
-            raise TransportError(f"no answer within {self.timeout:g} s") from None
+        except openai.APIConnectionError as error:  # APITimeoutError included
+            raise classify(error, self.timeout) from None
+        return HttpAnswer(response.status_code, dict(response.headers), response.content)
+
+    async def probe(self, timeout: float) -> HttpAnswer:
+        import openai
+
+        try:
+            response = await self._client.get(
+                MODELS_PATH, cast_to=self._httpx.Response, options={"timeout": timeout}
+            )
+        except openai.APIStatusError as error:
+            response = error.response
         except openai.APIConnectionError as error:
-            cause = type(error.__cause__).__name__ if error.__cause__ is not None else "connection error"
-            raise TransportError(f"connection failed ({cause})") from None
+            raise classify(error, timeout) from None
         return HttpAnswer(response.status_code, dict(response.headers), response.content)
 
     async def close(self) -> None:
@@ -110,6 +191,7 @@ class AiohttpTransport:
 
         self._aiohttp = aiohttp
         self.url = (base_url or OPENAI_BASE_URL).rstrip("/") + CHAT_PATH
+        self.models_url = (base_url or OPENAI_BASE_URL).rstrip("/") + MODELS_PATH
         self.timeout = timeout
         # The proxy is looked up once: aiohttp's trust_env would do it (and read ~/.netrc) in a
         # thread for every request.
@@ -128,10 +210,16 @@ class AiohttpTransport:
                 # Headers matter only for errors (Retry-After): not copied for every answer.
                 headers = dict(response.headers) if response.status != 200 else {}
                 return HttpAnswer(response.status, headers, body)
-        except TimeoutError:
-            raise TransportError(f"no answer within {self.timeout:g} s") from None
-        except self._aiohttp.ClientError as error:
-            raise TransportError(f"connection failed ({type(error).__name__})") from None
+        except (TimeoutError, self._aiohttp.ClientError) as error:
+            raise classify(error, self.timeout) from None
+
+    async def probe(self, timeout: float) -> HttpAnswer:
+        limit = self._aiohttp.ClientTimeout(total=timeout, connect=_connect_timeout(timeout))
+        try:
+            async with self._session.get(self.models_url, proxy=self.proxy, timeout=limit) as response:
+                return HttpAnswer(response.status, dict(response.headers), await response.read())
+        except (TimeoutError, self._aiohttp.ClientError) as error:
+            raise classify(error, timeout) from None
 
     async def close(self) -> None:
         await self._session.close()

@@ -2,12 +2,16 @@
 
 Consistency as in Pangakis et al. (2023): ask n times at temperature T; the modal label is the
 answer and the share of samples agreeing with it measures how sure the model is. Shares are
-taken over the samples that gave a label (failed samples are counted apart); ties go to the
-label that comes first in the label order. Shared by every chat backend.
+taken over the samples that gave a label (failed samples are counted apart). A tie is broken
+by a draw, uniform over the tied labels and fixed by the labeler's seed and the text's id
+(`tie_break`): the first label in the label order, as before, is the positive class in the
+demo configs, and a binary task at 2 or 4 samples ties often, so that rule inflated the
+positive class. Shared by every chat backend.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -44,13 +48,26 @@ class TextLabel:
     provenance: dict = field(default_factory=dict)
 
 
+def tie_break(tied: Sequence[int], text_id: str, seed: int = 0) -> int:
+    """One of `tied`, uniform and the same every run for the same (seed, text id).
+
+    From sha256, not Python's hash(), which differs between processes.
+    """
+    digest = hashlib.sha256(f"labeldistill-tie:{seed}:{text_id}".encode()).digest()
+    return tied[int.from_bytes(digest[:8], "big") % len(tied)]
+
+
 def aggregate(
     text_id: str,
     samples: Sequence[SampleOutcome],
     labels: Sequence[str],
     provenance: dict | None = None,
+    seed: int | None = None,
 ) -> TextLabel:
-    """Mode, consistency and vote shares; a lone sample with logprobs keeps those probabilities."""
+    """Mode, consistency and vote shares; a lone sample with logprobs keeps those probabilities.
+
+    `seed` (the labeler's `seed` setting; None counts as 0) fixes the draw that breaks a tie.
+    """
     labels = list(labels)
     votes = [s.answer.label for s in samples if s.answer.label is not None]
     failed = [s for s in samples if s.answer.label is None]
@@ -75,7 +92,9 @@ def aggregate(
             error = f"all {len(samples)} samples failed; first: {error}"
         return TextLabel(label=None, probabilities=[], consistency=None, error=error, **common)
     counts = [votes.count(label) for label in labels]
-    best = max(range(len(labels)), key=lambda i: (counts[i], -i))  # ties: earlier label
+    top = max(counts)
+    tied = [i for i, count in enumerate(counts) if count == top]
+    best = tied[0] if len(tied) == 1 else tie_break(tied, str(text_id), seed or 0)
     probabilities = [count / len(votes) for count in counts]
     lone = samples[0].answer.probabilities if len(samples) == 1 else None
     if lone is not None:

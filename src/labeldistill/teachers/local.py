@@ -30,9 +30,19 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from labeldistill.calibration import (
+    MIN_MEAN,
+    calibrate,
+    calibration_target,
+    check_target,
+    label_prior,
+    prior_matching_offsets,
+)
 from labeldistill.errors import LabelDistillError
 from labeldistill.prompts import FewShotPrompt, flatten
 from labeldistill.teachers.local_models import read_provenance
+
+__all__ = ["LabelResult", "LocalTeacher", "label_prior"]
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +87,16 @@ class LocalTeacher:
         is logged).
     batch_size: sequences run together in one forward pass (results do not depend on it).
     calibration_texts: unlabelled texts of the task (not the ones to label; 16 to 32 are
-        enough). The model's mean probability per label over them is its prior, a bias of the
-        prompt (small models lean hard towards one label, often the last example's); every
-        text's probabilities are then divided by that prior and renormalised ("batch
-        calibration", Zhou et al., ICLR 2024). Leave out for the raw probabilities.
+        enough). The model's mean probability per label over them mixes a bias of the prompt
+        (small models lean hard towards one label, often the last example's) with the labels'
+        prevalence; every text's probabilities are divided by that mean, multiplied by
+        `calibration_prior` and renormalised (`labeldistill.calibration.calibrate`). Leave out
+        for the raw probabilities.
+    calibration_prior: the label prior calibration aims at. "uniform": 1/K each, batch
+        calibration (Zhou et al., ICLR 2024), which pulls every label's predicted share towards
+        1/K; a list aligned with `labels`, e.g. `label_prior` of the few-shot examples' labels;
+        "em": an EM estimate on the calibration texts (it comes out as their raw mean
+        prediction, i.e. no correction; see `labeldistill.calibration`).
     """
 
     backend = "local"
@@ -96,6 +112,7 @@ class LocalTeacher:
         max_text_tokens: int = DEFAULT_MAX_TEXT_TOKENS,
         batch_size: int = DEFAULT_BATCH_SIZE,
         calibration_texts: Sequence[str] | None = None,
+        calibration_prior: str | Sequence[float] = "uniform",
     ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -109,6 +126,7 @@ class LocalTeacher:
         self.labels = [str(label) for label in labels]
         if not self.labels or len(set(self.labels)) != len(self.labels):
             raise LabelDistillError(f"labels must be a non-empty list of distinct strings: {labels}")
+        self.calibration_prior = check_target(calibration_prior, self.labels)
         if max_text_tokens < 1 or batch_size < 1:
             raise LabelDistillError(
                 f"max_text_tokens and batch_size must be >= 1, got {max_text_tokens}, {batch_size}"
@@ -144,23 +162,43 @@ class LocalTeacher:
         self._first_ids = [ids[0] for ids in self._label_ids]
         self._multi = [i for i, ids in enumerate(self._label_ids) if len(ids) > 1]
         self._prefix_cache = self._check_head_and_prefix()
-        self.prior: np.ndarray | None = None
+        self.mean_prediction: np.ndarray | None = None  # over the calibration texts
+        self.target_prior: np.ndarray | None = None
+        self.decision_offsets = np.zeros(len(self.labels))
+        self.calibration_method = "none"
         self.calibration_size = 0
         if calibration_texts:
             self._calibrate(list(calibration_texts))
+
+    @property
+    def prior(self) -> np.ndarray | None:
+        """The mean prediction over the calibration texts (the name older callers use)."""
+        return self.mean_prediction
 
     def _calibrate(self, texts: list[str]) -> None:
         probabilities, errors = self._probabilities(texts, progress=False)
         kept = np.array([i not in errors for i in range(len(texts))])
         if not kept.any():
             raise LabelDistillError("the local model failed on every calibration text")
-        # Clipped so that a label the model never gives cannot divide by zero.
-        self.prior = np.clip(probabilities[kept].mean(axis=0), 1e-9, None)
+        self.mean_prediction = np.clip(probabilities[kept].mean(axis=0), MIN_MEAN, None)
+        self.target_prior, self.calibration_method = calibration_target(
+            self.calibration_prior, probabilities[kept]
+        )
+        # A target other than uniform also sets the decision rule: labels in the target's shares.
+        if self.calibration_method != "uniform":
+            calibrated = calibrate(probabilities[kept], self.mean_prediction, self.target_prior)
+            self.decision_offsets = prior_matching_offsets(calibrated, self.target_prior)
         self.calibration_size = int(kept.sum())
+
+        def shares(values):
+            return ", ".join(f"{label} {p:.3f}" for label, p in zip(self.labels, values, strict=True))
+
         log.info(
-            "calibration prior over %d texts: %s",
+            "calibration over %d texts: mean prediction %s; target prior (%s) %s",
             self.calibration_size,
-            ", ".join(f"{label} {p:.3f}" for label, p in zip(self.labels, self.prior, strict=True)),
+            shares(self.mean_prediction),
+            self.calibration_method,
+            shares(self.target_prior),
         )
 
     # -- model pieces --------------------------------------------------------------------
@@ -258,7 +296,10 @@ class LocalTeacher:
             "prefix_tokens": len(self._prefix_ids),
             "max_text_tokens": self.max_text_tokens,
             "calibration_texts": self.calibration_size,
-            "calibration_prior": None if self.prior is None else [float(p) for p in self.prior],
+            "calibration_method": self.calibration_method,
+            "calibration_prior": _floats(self.target_prior),
+            "calibration_mean": _floats(self.mean_prediction),
+            "decision_offsets": _floats(self.decision_offsets),
         }
 
     def _score_texts(self, indices: list[int], suffixes: list[list[int]]) -> np.ndarray:
@@ -307,16 +348,19 @@ class LocalTeacher:
         return probabilities / probabilities.sum(axis=1, keepdims=True), errors
 
     def label(self, texts: Sequence[str], progress: bool = True) -> list[LabelResult]:
-        """One result per text, in order; the label is the most probable of the label set.
+        """One result per text, in order; the label is always one of the label set.
 
-        With calibration texts the probabilities are divided by the prior and renormalised.
-        A text the model fails on (a torch error) gets label None and the error.
+        With calibration texts the probabilities are divided by the mean prediction, multiplied
+        by the target prior and renormalised; with a target other than uniform the label is
+        argmax(log p + decision offsets), the offsets chosen so that the calibration texts'
+        labels come out in the target's shares (`calibration.prior_matching_offsets`), else the
+        most probable label. A text the model fails on (a torch error) gets label None and the
+        error.
         """
         texts = [str(text) for text in texts]
         probabilities, errors = self._probabilities(texts, progress)
-        if self.prior is not None:
-            probabilities = probabilities / self.prior
-            probabilities /= probabilities.sum(axis=1, keepdims=True)
+        if self.mean_prediction is not None and len(texts):
+            probabilities = calibrate(probabilities, self.mean_prediction, self.target_prior)
         results = []
         for i, row in enumerate(probabilities):
             if i in errors:
@@ -324,8 +368,14 @@ class LocalTeacher:
             else:
                 results.append(
                     LabelResult(
-                        label=self.labels[int(np.argmax(row))],
+                        label=self.labels[
+                            int(np.argmax(np.log(np.clip(row, MIN_MEAN, None)) + self.decision_offsets))
+                        ],
                         probabilities=[float(p) for p in row],
                     )
                 )
         return results
+
+
+def _floats(values: np.ndarray | None) -> list[float] | None:
+    return None if values is None else [float(v) for v in values]

@@ -2,8 +2,9 @@
 
 For `labelers.<name>.server`: a command such as `vllm serve MODEL --port 8011` or
 `python -m llama_cpp.server --model M.gguf --port 8011`. The job starts it in its own process
-group, waits until `<base_url>/models` answers, labels through the `openai` backend, and stops
-the whole group when labeling ends, also when it fails or the job is interrupted.
+group, waits until `<base_url>/models` answers, labels through the `openai` backend (whose
+reachability check thus runs against a server that is up), and stops the whole group when
+labeling ends, also when it fails or the job is interrupted.
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ def label_with_vllm(
             )
             for j, response in enumerate(responses[i])
         ]
-        results.append(aggregate(str(text_id), outcomes, labels, provenance))
+        results.append(aggregate(str(text_id), outcomes, labels, provenance, sampling["seed"]))
     generated = [(i, j) for i in range(len(texts)) for j in range(sampling["n"]) if (i, j) not in cached]
     usage = {
         "model": model,

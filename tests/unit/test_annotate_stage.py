@@ -1,0 +1,150 @@
+"""The annotate stage: a part with too many failed texts writes nothing and fails in one line;
+the local labeler's calibration prior comes from the config."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from fake_openai_server import FakeOpenAIServer
+
+from labeldistill.contracts import SPLIT, write_table
+from labeldistill.errors import LabelDistillError
+from labeldistill.stages import annotate
+
+LABELS = ["negative", "other"]
+
+
+def write_split(path, n: int, tag: str) -> None:
+    frame = pd.DataFrame(
+        {
+            "id": [f"{tag}{i}" for i in range(n)],
+            "text": [f"{tag} text {i} is {LABELS[i % 2]} here" for i in range(n)],
+            "label": [LABELS[i % 2] for i in range(n)],
+        }
+    )
+    write_table(frame, path, SPLIT)
+
+
+@pytest.fixture()
+def parts(tmp_path):
+    write_split(tmp_path / "part.parquet", 40, "p")
+    write_split(tmp_path / "pool.parquet", 10, "e")
+    (tmp_path / "codebook.md").write_text("Is the text negative?")
+    return tmp_path
+
+
+def run_stage(parts, settings, labeler="gpt"):
+    annotate.run(
+        part_split=parts / "part.parquet",
+        pool_split=parts / "pool.parquet",
+        codebook=parts / "codebook.md",
+        labels=LABELS,
+        labeler=labeler,
+        settings=settings,
+        out_path=parts / "out" / "labels.parquet",
+        usage_path=parts / "out" / "usage.json",
+        task="demo",
+        cache_dir=parts / "cache",
+    )
+
+
+def test_too_many_failed_texts_write_nothing_and_fail_in_one_line(parts):
+    # Half the answers are outside the label set (paid, cached, failed).
+    with FakeOpenAIServer(fault_rate=0.5, faults="outside") as server:
+        settings = {
+            "backend": "openai",
+            "model": "m",
+            "base_url": server.base_url,
+            "shots": 2,
+            "progress": False,
+        }
+        with pytest.raises(LabelDistillError) as raised:
+            run_stage(parts, settings)
+        message = str(raised.value)
+        assert message.startswith("labeler gpt: ") and "\n" not in message
+        failed = int(message.split(": ", 1)[1].split(" of ")[0])
+        assert 8 < failed < 32
+        assert message.endswith(
+            f" of 40 texts failed at {server.base_url}, more than labelers.gpt.max_failed_share "
+            f"(0.2); most common error ({failed} texts): answer 'maybe' is not one of the labels; "
+            "no labels were written; the answers received are in the response cache"
+        )
+        assert not (parts / "out").exists() or not list((parts / "out").iterdir())
+        sent = server.stats()["total"]
+        # Allowed more failures: the same answers, from the cache, and the files are written.
+        run_stage(parts, {**settings, "max_failed_share": 0.9})
+        assert server.stats()["total"] == sent
+    labels = pd.read_parquet(parts / "out" / "labels.parquet")
+    assert int(labels["label"].isna().sum()) == failed
+    assert (parts / "out" / "usage.json").exists()
+
+
+def frame(errors: list[str | None]) -> pd.DataFrame:
+    return pd.DataFrame({"label": [None if e else "other" for e in errors], "error": errors})
+
+
+@pytest.mark.parametrize("backend", ["local", "vllm"])
+def test_every_backend_has_the_same_limit(backend):
+    errors = [None] * 7 + ["answer 'maybe' is not one of the labels", "answer 'hm' is not one of the labels"]
+    annotate.check_failures(frame(errors + [None]), "small", {"backend": backend})  # 2 of 10: fine
+    with pytest.raises(LabelDistillError) as raised:
+        annotate.check_failures(frame(errors + ["CUDA error: out of memory"]), "small", {"backend": backend})
+    assert str(raised.value).startswith(
+        "labeler small: 3 of 10 texts failed, more than labelers.small.max_failed_share (0.2); "
+        "most common error (2 texts): answer 'maybe' is not one of the labels; no labels were written"
+    )
+    annotate.check_failures(frame(errors + ["x"]), "small", {"backend": backend, "max_failed_share": 0.3})
+    with pytest.raises(LabelDistillError, match="1 of 10 texts failed"):
+        annotate.check_failures(frame([None] * 9 + ["x"]), "s", {"backend": backend, "max_failed_share": 0})
+
+
+def test_a_vllm_part_that_fails_writes_nothing(parts, monkeypatch):
+    from labeldistill.teachers import vllm_offline
+
+    def engine(model, sampling, engine_args):
+        answer = SimpleNamespace(text="maybe", token_ids=[1], finish_reason="stop", logprobs=None)
+        return lambda conversations, _: [
+            SimpleNamespace(outputs=[answer], prompt_token_ids=[1, 2]) for _ in conversations
+        ]
+
+    monkeypatch.setattr(vllm_offline, "_vllm_chat", engine)
+    with pytest.raises(LabelDistillError, match="labeler v: 40 of 40 texts failed, more than"):
+        run_stage(parts, {"backend": "vllm", "model": "m", "mode": "text", "shots": 2}, "v")
+    assert not (parts / "out" / "labels.parquet").exists()
+    assert not (parts / "out" / "usage.json").exists()
+
+
+@pytest.mark.parametrize("setting", [None, "examples", "em", "uniform"])
+def test_the_local_calibration_prior_follows_the_config(parts, monkeypatch, setting):
+    from labeldistill.teachers import local
+
+    seen = {}
+
+    class Teacher:
+        model_name = "stub"
+        provenance: dict = {}
+
+        def __init__(self, *args, **kwargs):
+            seen.update(kwargs)
+
+        def label(self, texts):
+            return [local.LabelResult(label="other", probabilities=[0.0, 1.0]) for _ in texts]
+
+    def prior(example_labels, labels):
+        seen["examples"] = list(example_labels)
+        return [0.25, 0.75]
+
+    monkeypatch.setattr(local, "LocalTeacher", Teacher)
+    monkeypatch.setattr(local, "label_prior", prior, raising=False)
+    settings = {"backend": "local", "model": "m", "shots": 4}
+    if setting:
+        settings["calibration_prior"] = setting
+    pool = pd.read_parquet(parts / "pool.parquet")
+    part = pd.read_parquet(parts / "part.parquet")
+    annotate.local_llm_labels(part, pool, "cb", LABELS, "small", settings, parts, 1)
+    if setting in (None, "examples"):
+        assert seen["calibration_prior"] == [0.25, 0.75] and sorted(seen["examples"]) == sorted(LABELS * 2)
+    else:
+        assert seen["calibration_prior"] == setting and "examples" not in seen
