@@ -17,6 +17,29 @@ rule prepare_local_model:
         "../scripts/prepare_model.py"
 
 
+# Once per task and local labeler: the prompt's bias and the decision rule, for every part.
+rule calibrate:
+    input:
+        unpack(calibrate_inputs),
+    output:
+        CALIBRATION,
+    params:
+        labels=lambda w: config["tasks"][w.task]["labels"],
+        labeler=lambda w: labeler_settings(w.labeler),
+        code=fingerprint("calibrate"),
+    threads: lambda w: labeler_threads(w.labeler)
+    resources:
+        **rule_resources("annotate", "labeler", LABELER_ON_GPU),
+    log:
+        "results/logs/calibrate/{task}/{labeler}.log",
+    benchmark:
+        "results/benchmarks/calibrate/{task}/{labeler}.tsv"
+    conda:
+        "../envs/annotate.yaml"
+    script:
+        "../scripts/calibrate.py"
+
+
 rule annotate:
     input:
         unpack(annotate_inputs),

@@ -55,6 +55,7 @@ SPLIT = "results/{task}/splits/{part}.parquet"
 SPLIT_SUMMARY = "results/{task}/splits/summary.json"
 LABELS = "results/{task}/labels/{labeler}/{part}.parquet"
 USAGE = "results/{task}/usage/{labeler}/{part}.json"
+CALIBRATION = "results/{task}/calibration/{labeler}.json"
 AGREEMENT = "results/{task}/agreement/{labeler}.json"
 STUDENT_DIR = "results/{task}/students/{student}/{labeler}/seed{seed}"
 STUDENT_PREDICTIONS = "results/{task}/predictions/{student}@{labeler}/seed{seed}.parquet"
@@ -120,6 +121,14 @@ def fingerprint(stage):
     return code_fingerprint(SRC, f"labeldistill.stages.{stage}")
 
 
+def calibrate_inputs(wildcards):
+    return {
+        "pool": SPLIT.replace("{part}", "pool"),
+        "codebook": config["tasks"][wildcards.task]["codebook"],
+        "model": LOCAL_MODEL.format(model=local_model_name(wildcards.labeler)),
+    }
+
+
 def annotate_inputs(wildcards):
     """Human labels need only the split; an LLM also reads the codebook, the pool and its model."""
     inputs = {"texts": SPLIT}
@@ -128,6 +137,8 @@ def annotate_inputs(wildcards):
         inputs["codebook"] = config["tasks"][wildcards.task]["codebook"]
         if config["labelers"][wildcards.labeler]["backend"] == "local":
             inputs["model"] = LOCAL_MODEL.format(model=local_model_name(wildcards.labeler))
+            if config["labelers"][wildcards.labeler].get("calibration_texts", 1) > 0:
+                inputs["calibration"] = CALIBRATION
     return inputs
 
 

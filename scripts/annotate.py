@@ -19,4 +19,5 @@ with job_errors(snakemake.log.main):
         task=snakemake.wildcards.task,
         cache_dir=snakemake.config.get("cache_dir"),
         server_log=snakemake.log.server,
+        calibration_path=inputs.get("calibration"),
     )

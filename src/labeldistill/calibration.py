@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -180,6 +181,65 @@ def prior_matching_offsets(probabilities, target_prior, cycles: int = 100) -> np
         elif error >= best_error:
             break
     return best
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What calibrating one prompt on its calibration texts found, applied to every text.
+
+    Measured once per task and labeler (rule `calibrate`) and read by every labeling job of
+    that task, so that all parts use the same correction and the calibration texts are run
+    once, not once per part.
+    """
+
+    method: str  # uniform, given (e.g. the examples' shares) or em
+    n_texts: int
+    mean_prediction: tuple[float, ...]
+    target_prior: tuple[float, ...]
+    decision_offsets: tuple[float, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "n_texts": self.n_texts,
+            "mean_prediction": list(self.mean_prediction),
+            "target_prior": list(self.target_prior),
+            "decision_offsets": list(self.decision_offsets),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Calibration:
+        return cls(
+            method=str(data["method"]),
+            n_texts=int(data["n_texts"]),
+            mean_prediction=tuple(float(v) for v in data["mean_prediction"]),
+            target_prior=tuple(float(v) for v in data["target_prior"]),
+            decision_offsets=tuple(float(v) for v in data["decision_offsets"]),
+        )
+
+
+def fit_calibration(raw_probabilities, prior) -> Calibration:
+    """The calibration of a prompt from the raw probabilities of its calibration texts.
+
+    `prior` is a checked `calibration_prior` setting (`check_target`). A target other than
+    uniform also sets the decision rule: labels in the target's shares on these texts.
+    """
+    raw = np.asarray(raw_probabilities, dtype=np.float64)
+    raw = raw[np.isfinite(raw).all(axis=1)]
+    if len(raw) == 0:
+        raise LabelDistillError("no calibration text could be scored")
+    mean = np.clip(raw.mean(axis=0), MIN_MEAN, None)
+    target, method = calibration_target(prior, raw)
+    offsets = np.zeros(raw.shape[1])
+    if method != "uniform":
+        offsets = prior_matching_offsets(calibrate(raw, mean, target), target)
+    return Calibration(
+        method=method,
+        n_texts=len(raw),
+        mean_prediction=tuple(float(v) for v in mean),
+        target_prior=tuple(float(v) for v in target),
+        decision_offsets=tuple(float(v) for v in offsets),
+    )
 
 
 # -- calibration quality against gold labels --------------------------------------------------

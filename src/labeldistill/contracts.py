@@ -200,6 +200,21 @@ TRAINING = RecordContract(
         "train_ids_hash": (str,),
     },
 )
+# results/{task}/calibration/{labeler}.json: a local labeler's calibration, measured once.
+CALIBRATION = RecordContract(
+    "calibration",
+    {
+        "task": (str,),
+        "labeler": (str,),
+        "labels": (list,),
+        "prompt_hash": (str,),
+        "method": (str,),
+        "n_texts": (int,),
+        "mean_prediction": (list,),
+        "target_prior": (list,),
+        "decision_offsets": (list,),
+    },
+)
 # results/{task}/splits/summary.json: sizes, label counts and duplicates of a task's split.
 SPLIT_SUMMARY = RecordContract(
     "split summary",

@@ -23,10 +23,10 @@ with the pairwise alpha among single raters. Two like-for-like baselines:
   workers (the default config sets 0.1); the code's default is 0.15 (skilled coders, the usual
   research assistants). The paper wants at least 30 texts per coder for the t-test, and
   `min_texts` defaults to 30: measured on the tweets' val texts (current split), positions
-  r21 to r98 exist only on the ~22 val tweets rated by ~95 people, so at 10 they are 75 of the 95 coders tested,
-  all on those same texts, and they decide the winning rate (a noisy "LLM", the gold with 23
-  of 100 labels flipped: 0.79 at min_texts 10 against 0.00 at 30). At 30 only r01 to r20 are
-  tested, each on all 100 texts.
+  r21 to r98 exist only on the ~22 val tweets rated by ~95 people, so at 10 they are 75 of
+  the 95 coders tested, all on those same texts, and they decide the winning rate (a noisy
+  "LLM", the gold with 23 of 100 labels flipped: 0.79 at min_texts 10 against 0.00 at 30).
+  At 30 only r01 to r20 are tested, each on all 100 texts.
   The Benjamini-Yekutieli rejections (adjusted p <= alpha, scipy) are those of the
   reference's step-up rule (largest i with p_(i) <= i alpha / (m c(m))).
 

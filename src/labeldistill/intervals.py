@@ -21,7 +21,7 @@ part the t quantile widens it honestly (t(2) is 4.3 at 95 %). A condition with o
 seed part: its interval covers text sampling alone, which is exact for a deterministic labeler
 (a few-shot LLM at temperature 0) and says nothing about the run-to-run variation of a student
 trained once. Intervals are clipped to the metric's range ([0, 1], a gap [-1, 1]); df is inf
-without a seed part (`metrics.jsonable` writes it as null).
+without a seed part (`contracts.jsonable` writes it as null).
 
 Measured by bench/interval_coverage.py (simulated students, F1 ~0.69, seed sd 0.03, 500
 replications, 95 %): with 200 test texts and 3 seeds the seed-mean interval covered 0.960, the

@@ -172,17 +172,3 @@ def bootstrap_ci(
         name: [float(v) for v in np.quantile(np.concatenate(parts[name]), [tail, 1 - tail])]
         for name in METRICS
     }
-
-
-def jsonable(value):
-    """Replace NaN and infinities (not valid JSON) by None, recursively; numpy scalars by Python
-    ones."""
-    if isinstance(value, dict):
-        return {key: jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -212,7 +212,7 @@ DISPLAY = {
         "f1_gap": "F1 gap (A - B)",
         "gap_ci_low": "Gap 95% CI low",
         "gap_ci_high": "Gap 95% CI high",
-        "p_value": "p (paired bootstrap)",
+        "p_value": "p (gap = 0)",
         "wilcoxon_p": "Wilcoxon p",
         "n_a_better": "Tasks A better",
         "n_b_better": "Tasks B better",

@@ -125,6 +125,7 @@ def test_the_local_calibration_prior_follows_the_config(parts, monkeypatch, sett
     class Teacher:
         model_name = "stub"
         provenance: dict = {}
+        calibration_size = 0
 
         def __init__(self, *args, **kwargs):
             seen.update(kwargs)
@@ -132,12 +133,7 @@ def test_the_local_calibration_prior_follows_the_config(parts, monkeypatch, sett
         def label(self, texts):
             return [local.LabelResult(label="other", probabilities=[0.0, 1.0]) for _ in texts]
 
-    def prior(example_labels, labels):
-        seen["examples"] = list(example_labels)
-        return [0.25, 0.75]
-
     monkeypatch.setattr(local, "LocalTeacher", Teacher)
-    monkeypatch.setattr(local, "label_prior", prior, raising=False)
     settings = {"backend": "local", "model": "m", "shots": 4}
     if setting:
         settings["calibration_prior"] = setting
@@ -145,6 +141,37 @@ def test_the_local_calibration_prior_follows_the_config(parts, monkeypatch, sett
     part = pd.read_parquet(parts / "part.parquet")
     annotate.local_llm_labels(part, pool, "cb", LABELS, "small", settings, parts, 1)
     if setting in (None, "examples"):
-        assert seen["calibration_prior"] == [0.25, 0.75] and sorted(seen["examples"]) == sorted(LABELS * 2)
+        examples = annotate.few_shot_examples(pool, settings, "small")
+        shares = [
+            (sum(e.label == label for e in examples) + 0.5) / (len(examples) + 0.5 * len(LABELS))
+            for label in LABELS
+        ]
+        assert list(seen["calibration_prior"]) == pytest.approx(shares)
     else:
-        assert seen["calibration_prior"] == setting and "examples" not in seen
+        assert seen["calibration_prior"] == setting
+
+
+def test_calibration_measured_once_equals_calibration_in_the_job(parts, local_model_dir):
+    """The calibrate stage's record, read by a labeling job, gives exactly the labels and
+    probabilities of calibrating inside the job; a record of another prompt is refused."""
+    from labeldistill.stages import calibrate
+
+    write_split(parts / "pool.parquet", 24, "e")
+    settings = {"backend": "local", "model": "gemma3-270m", "shots": 4, "calibration_texts": 12}
+    record = parts / "calibration.json"
+    calibrate.run(
+        parts / "pool.parquet", parts / "codebook.md", LABELS, "gemma", settings, local_model_dir, record
+    )
+    pool = pd.read_parquet(parts / "pool.parquet")
+    part = pd.read_parquet(parts / "part.parquet").head(6)
+    args = (part, pool, "Is the text negative?", LABELS, "gemma", settings, local_model_dir, 2)
+    in_job = annotate.local_llm_labels(*args)
+    measured = annotate.local_llm_labels(*args, calibration_path=record)
+    assert measured["label"].tolist() == in_job["label"].tolist()
+    for a, b in zip(measured["probabilities"], in_job["probabilities"], strict=True):
+        assert a == pytest.approx(b, abs=1e-9)
+    other = {**settings, "shots": 2}
+    with pytest.raises(LabelDistillError, match="rerun the calibrate rule"):
+        annotate.local_llm_labels(
+            part, pool, "Is the text negative?", LABELS, "gemma", other, local_model_dir, 2, record
+        )

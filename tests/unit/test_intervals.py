@@ -11,8 +11,9 @@ from scipy import stats
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 from labeldistill import intervals
+from labeldistill.contracts import jsonable
 from labeldistill.intervals import median_gap_summary, paired_gap_interval, seed_mean_interval
-from labeldistill.metrics import METRICS, classification_metrics, jsonable
+from labeldistill.metrics import METRICS, classification_metrics
 
 N, N_BOOT = 150, 300
 

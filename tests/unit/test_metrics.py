@@ -9,7 +9,8 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 from labeldistill import metrics
-from labeldistill.metrics import bootstrap_ci, classification_metrics, encode_runs, jsonable
+from labeldistill.contracts import jsonable
+from labeldistill.metrics import bootstrap_ci, classification_metrics, encode_runs
 
 GOLD = ["pos", "pos", "pos", "neg", "neg", "neg", "neg", "pos"]
 PRED = ["pos", "neg", "pos", "pos", "neg", "neg", None, None]

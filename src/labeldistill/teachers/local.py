@@ -32,11 +32,11 @@ from tqdm.auto import tqdm
 
 from labeldistill.calibration import (
     MIN_MEAN,
+    Calibration,
     calibrate,
-    calibration_target,
     check_target,
+    fit_calibration,
     label_prior,
-    prior_matching_offsets,
 )
 from labeldistill.errors import LabelDistillError
 from labeldistill.prompts import FewShotPrompt, flatten
@@ -97,6 +97,8 @@ class LocalTeacher:
         1/K; a list aligned with `labels`, e.g. `label_prior` of the few-shot examples' labels;
         "em": an EM estimate on the calibration texts (it comes out as their raw mean
         prediction, i.e. no correction; see `labeldistill.calibration`).
+    calibration: a calibration measured before for this prompt (`calibration.fit_calibration`
+        of `raw_probabilities` of the calibration texts); replaces `calibration_texts`.
     """
 
     backend = "local"
@@ -113,6 +115,7 @@ class LocalTeacher:
         batch_size: int = DEFAULT_BATCH_SIZE,
         calibration_texts: Sequence[str] | None = None,
         calibration_prior: str | Sequence[float] = "uniform",
+        calibration: Calibration | None = None,
     ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -167,7 +170,9 @@ class LocalTeacher:
         self.decision_offsets = np.zeros(len(self.labels))
         self.calibration_method = "none"
         self.calibration_size = 0
-        if calibration_texts:
+        if calibration is not None:
+            self.use_calibration(calibration)
+        elif calibration_texts:
             self._calibrate(list(calibration_texts))
 
     @property
@@ -176,19 +181,24 @@ class LocalTeacher:
         return self.mean_prediction
 
     def _calibrate(self, texts: list[str]) -> None:
-        probabilities, errors = self._probabilities(texts, progress=False)
-        kept = np.array([i not in errors for i in range(len(texts))])
-        if not kept.any():
-            raise LabelDistillError("the local model failed on every calibration text")
-        self.mean_prediction = np.clip(probabilities[kept].mean(axis=0), MIN_MEAN, None)
-        self.target_prior, self.calibration_method = calibration_target(
-            self.calibration_prior, probabilities[kept]
-        )
-        # A target other than uniform also sets the decision rule: labels in the target's shares.
-        if self.calibration_method != "uniform":
-            calibrated = calibrate(probabilities[kept], self.mean_prediction, self.target_prior)
-            self.decision_offsets = prior_matching_offsets(calibrated, self.target_prior)
-        self.calibration_size = int(kept.sum())
+        probabilities, _ = self._probabilities(texts, progress=False)
+        try:
+            found = fit_calibration(probabilities, self.calibration_prior)
+        except LabelDistillError:
+            raise LabelDistillError("the local model failed on every calibration text") from None
+        self.use_calibration(found)
+
+    def use_calibration(self, calibration: Calibration) -> None:
+        """Apply a calibration measured before (by `_calibrate` here, or by the calibrate stage)."""
+        if len(calibration.mean_prediction) != len(self.labels):
+            raise LabelDistillError(
+                f"a calibration of {len(calibration.mean_prediction)} labels for {len(self.labels)} labels"
+            )
+        self.mean_prediction = np.array(calibration.mean_prediction)
+        self.target_prior = np.array(calibration.target_prior)
+        self.decision_offsets = np.array(calibration.decision_offsets)
+        self.calibration_method = calibration.method
+        self.calibration_size = calibration.n_texts
 
         def shares(values):
             return ", ".join(f"{label} {p:.3f}" for label, p in zip(self.labels, values, strict=True))
@@ -200,6 +210,10 @@ class LocalTeacher:
             self.calibration_method,
             shares(self.target_prior),
         )
+
+    def raw_probabilities(self, texts: Sequence[str], progress: bool = True) -> np.ndarray:
+        """Uncalibrated label probabilities (texts x labels; NaN rows where the model failed)."""
+        return self._probabilities([str(text) for text in texts], progress)[0]
 
     # -- model pieces --------------------------------------------------------------------
 
