@@ -30,7 +30,7 @@ SLURM_ARGS = [
     "--slurm-partition-config",
     str(REPO / "tests" / "slurm" / "partitions.yaml"),
 ]
-LIGHT_RULES = {"split", "agreement", "fewshot", "evaluate_student", "evaluate_fewshot", "report"}
+LIGHT_RULES = {"split", "agreement", "fewshot", "evaluate_student", "evaluate_fewshot", "compare", "report"}
 RUN_LIMIT_S = 1800
 
 
@@ -138,7 +138,7 @@ def test_gpu_student_jobs_asked_slurm_for_a_gpu(slurm_run):
     _, output = slurm_run
     jobs = slurm_jobs(output)
     assert set(jobs["State"]) == {"COMPLETED"}
-    assert jobs["rule"].value_counts().to_dict() == {"annotate": 10, "train": 8, "predict": 8}
+    assert jobs["rule"].value_counts().to_dict() == {"annotate": 10, "calibrate": 2, "train": 8, "predict": 8}
     on_gpu = jobs["Comment"].str.contains("_minilm_")
     assert on_gpu.sum() == 8
     assert jobs.loc[on_gpu, "ReqTRES"].str.contains("gres/gpu=1").all()
