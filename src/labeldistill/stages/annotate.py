@@ -124,6 +124,23 @@ def read_calibration(path: Path, prompt_hash: str, labels: Sequence[str]):
     return Calibration.from_dict(record)
 
 
+def local_teacher(
+    model_dir: Path, labels: Sequence[str], prompt, settings: dict, threads: int, **calibration
+):
+    """The in-process LLM of a `local` labeler, as its settings ask for it."""
+    from labeldistill.teachers.local import LocalTeacher
+
+    return LocalTeacher(
+        model_dir,
+        labels,
+        prompt,
+        threads=threads,
+        model_name=str(settings["model"]),
+        max_text_tokens=int(settings.get("max_text_tokens", 256)),
+        **calibration,
+    )
+
+
 def local_llm_labels(
     part: pd.DataFrame,
     pool: pd.DataFrame,
@@ -138,7 +155,6 @@ def local_llm_labels(
     """Label texts with the in-process LLM from the codebook and k pool examples; with
     `calibration_path`, calibrated as the calibrate stage measured (else on calibration texts)."""
     from labeldistill.prompts import build_prompt
-    from labeldistill.teachers.local import LocalTeacher
 
     seed = int(settings.get("shots_seed", 0))
     examples = few_shot_examples(pool, settings, labeler)
@@ -150,13 +166,12 @@ def local_llm_labels(
     if calibration_path is not None:
         measured = read_calibration(calibration_path, prompt.hash, labels)
         calibration = []
-    teacher = LocalTeacher(
+    teacher = local_teacher(
         model_dir,
         labels,
         prompt,
-        threads=threads,
-        model_name=str(settings["model"]),
-        max_text_tokens=int(settings.get("max_text_tokens", 256)),
+        settings,
+        threads,
         calibration_texts=calibration,
         calibration_prior=target_prior_setting(settings, examples, labels),
         calibration=measured,

@@ -21,6 +21,7 @@ from labeldistill.stages.annotate import (
     DEFAULT_CALIBRATION_TEXTS,
     calibration_sample,
     few_shot_examples,
+    local_teacher,
     target_prior_setting,
 )
 
@@ -38,8 +39,6 @@ def run(
     threads: int = 1,
     task: str = "",
 ) -> None:
-    from labeldistill.teachers.local import LocalTeacher
-
     labels = [str(label) for label in labels]
     pool = read_table(pool_split, SPLIT)
     examples = few_shot_examples(pool, settings, labeler)
@@ -47,14 +46,7 @@ def run(
     size = int(settings.get("calibration_texts", DEFAULT_CALIBRATION_TEXTS))
     texts = calibration_sample(pool, examples, size, int(settings.get("shots_seed", 0)))
     prior = check_target(target_prior_setting(settings, examples, labels), labels)
-    teacher = LocalTeacher(
-        model_dir,
-        labels,
-        prompt,
-        threads=threads,
-        model_name=str(settings["model"]),
-        max_text_tokens=int(settings.get("max_text_tokens", 256)),
-    )
+    teacher = local_teacher(model_dir, labels, prompt, settings, threads)
     calibration = fit_calibration(teacher.raw_probabilities(texts), prior)
     teacher.use_calibration(calibration)
     write_record(
