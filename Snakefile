@@ -21,6 +21,7 @@ include: "rules/data.smk"
 include: "rules/annotate.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/corpus.smk"
 include: "rules/report.smk"
 
 
@@ -35,6 +36,7 @@ localrules:
     compare,
     report,
     estimate_cost,
+    corpus_estimates,
 
 
 rule all:

@@ -1,6 +1,7 @@
 # Paths, config accessors, code fingerprints and job resources: every path pattern is spelled
 # here only.
 
+import dataclasses
 import functools
 import os
 import sys
@@ -17,6 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from labeldistill import resources as res
+from labeldistill.corpus import CorpusSpec, corpus_chunks
 from labeldistill.errors import LabelDistillError
 from labeldistill.fingerprint import code_fingerprint
 from labeldistill.tasks import TaskSpec
@@ -39,6 +41,8 @@ API_LABELERS = [name for name in LLM_LABELERS if config["labelers"][name]["backe
 STUDENTS = list(config["students"])
 SEEDS = [int(seed) for seed in config["seeds"]]
 MODELS_DIR = config["models_dir"]
+CORPUS = config.get("corpus") or {}
+CORPUS_TASKS = [task for task in TASKS if config["tasks"][task].get("corpus")]
 
 
 wildcard_constraints:
@@ -48,6 +52,7 @@ wildcard_constraints:
     part="pool|val|test",
     seed=r"\d+",
     model=r"[A-Za-z0-9_.\-]+",
+    chunk=r"\d+",
 
 
 # ---- paths -----------------------------------------------------------------------------
@@ -63,10 +68,16 @@ FEWSHOT_PREDICTIONS = "results/{task}/predictions/fewshot@{labeler}.parquet"
 STUDENT_METRICS = "results/{task}/metrics/{student}@{labeler}/seed{seed}.json"
 FEWSHOT_METRICS = "results/{task}/metrics/fewshot@{labeler}.json"
 COMPARISONS = "results/{task}/comparisons.json"
+CORPUS_CHUNK = "results/{task}/corpus/chunks/{chunk}.parquet"
+CORPUS_LABELS = "results/{task}/corpus/labels.parquet"
+CORPUS_ESTIMATES = "results/{task}/corpus/estimates.json"
 LOCAL_MODEL = f"{MODELS_DIR}/{{model}}"
 TABLE_NAMES = ["per_task", "medians", "gaps", "agreement", "coders", "data", "cost"]
 TABLE_FORMATS = ["csv", "md", "tex"]
 FIGURE_NAMES = ["f1_by_task", "f1_by_condition", "gaps_by_task", "reliability", "f1_against_cost"]
+if CORPUS_TASKS:
+    TABLE_NAMES.append("corpus")
+    FIGURE_NAMES.append("corpus_shares")
 
 
 # ---- config accessors ------------------------------------------------------------------
@@ -78,7 +89,8 @@ def task_spec(task):
 def task_settings(task):
     """Everything about a task that its split depends on (paths are inputs, not params)."""
     spec = config["tasks"][task]
-    return {key: value for key, value in spec.items() if key not in ("codebook", "coder_labels")}
+    # The corpus is no part of the split: naming one reruns only the corpus jobs.
+    return {key: value for key, value in spec.items() if key not in ("codebook", "coder_labels", "corpus")}
 
 
 def labeler_settings(labeler):
@@ -140,6 +152,69 @@ def annotate_inputs(wildcards):
             if config["labelers"][wildcards.labeler].get("calibration_texts", 1) > 0:
                 inputs["calibration"] = CALIBRATION
     return inputs
+
+
+# ---- the corpus ------------------------------------------------------------------------
+@functools.cache
+def corpus_spec(task):
+    return CorpusSpec.from_config(task, config["tasks"][task]["corpus"])
+
+
+@functools.cache
+def corpus_plan(task):
+    """The task's corpus chunks: rows counted at parse time (CSV: cached under .snakemake/)."""
+    return corpus_chunks(corpus_spec(task), int(CORPUS.get("chunk_size", 10000)))
+
+
+try:
+    for _task in CORPUS_TASKS:
+        corpus_plan(_task)
+except LabelDistillError as error:
+    sys.exit(f"labeldistill: {error}")
+
+
+def corpus_seeds():
+    return [int(seed) for seed in CORPUS.get("seeds") or SEEDS]
+
+
+def corpus_student_dirs(task):
+    """The chosen student's folders, one per chosen seed."""
+    return [
+        STUDENT_DIR.format(task=task, student=CORPUS["student"], labeler=CORPUS["labeler"], seed=seed)
+        for seed in corpus_seeds()
+    ]
+
+
+def corpus_test_predictions(task):
+    """The same students' predictions of the human-labelled test texts (for PPI)."""
+    return [
+        STUDENT_PREDICTIONS.format(task=task, student=CORPUS["student"], labeler=CORPUS["labeler"], seed=seed)
+        for seed in corpus_seeds()
+    ]
+
+
+def corpus_chunk_params(task, chunk):
+    """Rows (and CSV byte offset) of one chunk: a different plan reruns exactly its chunks."""
+    plan = corpus_plan(task)
+    if int(chunk) >= len(plan):
+        raise LabelDistillError(f"{task}'s corpus has {len(plan)} chunks, there is no chunk {chunk}")
+    return dataclasses.asdict(plan[int(chunk)])
+
+
+def corpus_chunk_files(task):
+    return expand(CORPUS_CHUNK, task=task, chunk=range(len(corpus_plan(task))))
+
+
+def corpus_task_texts(task):
+    """The task's texts file, which holds the test texts' covariates (only read with covariates)."""
+    return [config["tasks"][task]["texts"]] if corpus_spec(task).covariates else []
+
+
+def corpus_estimate_files():
+    return expand(CORPUS_ESTIMATES, task=CORPUS_TASKS)
+
+
+CORPUS_ON_GPU = {"corpus": res.student_on_gpu(config["students"][CORPUS["student"]])} if CORPUS_TASKS else {}
 
 
 # ---- resources -------------------------------------------------------------------------

@@ -5,6 +5,7 @@ rule report:
         splits=split_summaries(),
         agreement=agreement_files(),
         usage=usage_files(),
+        corpus=corpus_estimate_files(),
     output:
         tables=expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=TABLE_FORMATS),
         figures=expand("results/figures/{name}.png", name=FIGURE_NAMES),

@@ -10,6 +10,7 @@ with job_errors(snakemake.log[0]):
         split_files=snakemake.input.splits,
         agreement_files=snakemake.input.agreement,
         usage_files=snakemake.input.usage,
+        corpus_files=snakemake.input.corpus,
         tables_dir=snakemake.params.tables_dir,
         figures_dir=snakemake.params.figures_dir,
         html_path=snakemake.output.html,

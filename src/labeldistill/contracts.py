@@ -27,6 +27,9 @@ class TableContract:
     # Columns a writer may leave out and a reader gets as nulls (e.g. consistency for a
     # labeler that draws one answer): they never make an older file unreadable.
     optional: frozenset[str] = frozenset()
+    # Whether a file may hold further columns after these (e.g. a corpus's covariates, named by
+    # the user): they are written and read back as they are.
+    extra_columns: bool = False
 
     def schema(self, extra_metadata: dict[str, str] | None = None) -> pa.Schema:
         return pa.schema(list(self.columns.items()), metadata=extra_metadata)
@@ -62,6 +65,15 @@ LABELS = TableContract(
 # results/{task}/predictions/{condition}/....parquet: one row per test text.
 PREDICTIONS = TableContract("predictions", {"id": pa.string(), "label": pa.string(), "probabilities": PROBS})
 
+# results/{task}/corpus/chunks/{chunk}.parquet and results/{task}/corpus/labels.parquet: one row
+# per corpus text: the student's label and probabilities (averaged over the chosen seeds), the
+# text's length in characters, then the covariate columns as strings (null where missing).
+CORPUS_LABELS = TableContract(
+    "corpus labels",
+    {"id": pa.string(), "label": pa.string(), "probabilities": PROBS, "n_chars": pa.int64()},
+    extra_columns=True,
+)
+
 
 def write_table(
     frame: pd.DataFrame,
@@ -81,6 +93,12 @@ def write_table(
     table = pa.Table.from_pandas(
         frame[list(contract.columns)], schema=contract.schema(metadata), preserve_index=False
     )
+    if contract.extra_columns:
+        for column in [c for c in frame.columns if c not in contract.columns]:
+            values = pa.Array.from_pandas(frame[column])  # NaN and None: null
+            if pa.types.is_null(values.type):  # all missing: a string column, as in other chunks
+                values = values.cast(pa.string())
+            table = table.append_column(str(column), values)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path)
 
@@ -99,7 +117,8 @@ def read_table(path: str | Path, contract: TableContract) -> pd.DataFrame:
             f"{path}: not a {contract.name} table, missing columns {missing} "
             f"(expected {list(contract.columns)})"
         )
-    return table.select(list(contract.columns)).to_pandas()
+    extra = [c for c in table.column_names if c not in contract.columns] if contract.extra_columns else []
+    return table.select([*contract.columns, *extra]).to_pandas()
 
 
 def table_metadata(path: str | Path, key: str) -> dict | None:
@@ -224,6 +243,30 @@ SPLIT_SUMMARY = RecordContract(
 COMPARISONS = RecordContract(
     "comparisons",
     {"task": (str,), "positive_label": (str,), "n_test": (int,), "conditions": (list,), "gaps": (list,)},
+)
+
+# results/{task}/corpus/estimates.json: the shares of the labels in a task's corpus (naive,
+# human-only, PPI++), effective labels, the planner, by covariate, and the assumption's checks.
+CORPUS_ESTIMATES = RecordContract(
+    "corpus estimates",
+    {
+        "task": (str,),
+        "student": (str,),
+        "labeler": (str,),
+        "seeds": (list,),
+        "labels": (list,),
+        "positive_label": (str,),
+        "n_corpus": (int,),
+        "n_test": (int,),
+        "shares": (list,),
+        "effective_labels": (list,),
+        "plan": (list,),
+        "covariates": (list,),
+        "by_group": (dict,),
+        "regression": (list,),
+        "checks": (dict,),
+        "warnings": (list,),
+    },
 )
 
 

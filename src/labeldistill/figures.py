@@ -1,7 +1,8 @@
 """Figures from the tables: F1 per task per condition (with the 95% interval of the seed-mean),
 F1 per condition over tasks, the paired gaps per task with their intervals, reliability
-diagrams of every condition's probabilities against the human test labels, and F1 against
-what the LLM labeling cost.
+diagrams of every condition's probabilities against the human test labels, F1 against
+what the LLM labeling cost, and the share of the positive label in each task's corpus with
+its interval per estimation method (and per covariate level).
 
 Matplotlib's object API on the Agg canvas: no pyplot, no global state, no display needed.
 Colours follow the conditions: human-label students in blues, each LLM labeler's students in
@@ -326,13 +327,84 @@ def plot_reliability(per_task: pd.DataFrame, metrics: list[dict], path: Path) ->
     return _save(figure, path)
 
 
+CORPUS_METHOD_STYLES = {
+    "naive": {"color": "0.55", "marker": "s", "name": "naive (predictions as truth; not a valid interval)"},
+    "human": {"color": "tab:blue", "marker": "o", "name": "human test labels only"},
+    "ppi": {"color": "tab:purple", "marker": "v", "name": "PPI"},
+    "ppi++": {"color": "tab:orange", "marker": "D", "name": "PPI++ (predictions + human labels)"},
+}
+
+
+def _share_points(ax, shares: list[dict], positions: dict, key: str | None) -> None:
+    """Points with interval bars, one colour per method, offset side by side around `positions`."""
+    methods = [m for m in CORPUS_METHOD_STYLES if any(row["method"] == m for row in shares)]
+    for i, method in enumerate(methods):
+        rows = [r for r in shares if r["method"] == method and r["estimate"] is not None]
+        offset = (i - (len(methods) - 1) / 2) * 0.18
+        x = np.array([positions[str(r[key]) if key else ""] + offset for r in rows], dtype=float)
+        y = np.array([r["estimate"] for r in rows], dtype=float)
+        low = np.array([np.nan if r["low"] is None else r["low"] for r in rows], dtype=float)
+        high = np.array([np.nan if r["high"] is None else r["high"] for r in rows], dtype=float)
+        style = CORPUS_METHOD_STYLES[method]
+        ax.errorbar(
+            x,
+            y,
+            yerr=np.vstack([np.nan_to_num(y - low), np.nan_to_num(high - y)]).clip(min=0),
+            fmt=style["marker"],
+            color=style["color"],
+            capsize=3,
+            label=style["name"],
+        )
+
+
+def plot_corpus_shares(estimates: list[dict], path: Path) -> Path:
+    """Per task, the share of its positive label in the corpus with the 95% interval of each
+    method; beside it, per covariate, the same by level."""
+    if not estimates:
+        return _empty(path, "No corpus estimates to plot")
+    widths = [1 + len(record["by_group"]) for record in estimates]
+    columns = max(widths)
+    figure = Figure(figsize=(4.0 + 3.5 * (columns - 1), 3.2 * len(estimates)), layout="constrained")
+    axes = figure.subplots(len(estimates), columns, squeeze=False)
+    for row, record in enumerate(estimates):
+        positive = record["positive_label"]
+        ax = axes[row][0]
+        shares = [r for r in record["shares"] if r["label"] == positive]
+        _share_points(ax, shares, {"": 0.0}, None)
+        ax.set_xticks([0.0])
+        ax.set_xticklabels([f"{record['n_corpus']:,} texts"])
+        ax.set_xlim(-0.6, 0.6)
+        ax.set_ylabel(f"share '{positive}'")
+        ax.set_title(f"{record['task']}: {record['student']}@{record['labeler']}", fontsize="medium")
+        for column, (name, groups) in enumerate(record["by_group"].items(), start=1):
+            ax = axes[row][column]
+            groups = [r for r in groups if r["label"] == positive]
+            levels = sorted({str(r["group"]) for r in groups})
+            _share_points(ax, groups, {level: float(i) for i, level in enumerate(levels)}, "group")
+            ax.set_xticks(range(len(levels)))
+            ax.set_xticklabels(levels, rotation=30 if len(levels) > 6 else 0)
+            ax.set_title(f"by {name}", fontsize="medium")
+        for column in range(widths[row], columns):
+            axes[row][column].set_visible(False)
+        for ax in axes[row][: widths[row]]:
+            ax.yaxis.grid(True, linewidth=0.4, alpha=0.6)
+            ax.set_axisbelow(True)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, names, loc="outside lower center", ncols=2, fontsize="small")
+    return _save(figure, path)
+
+
 def write_figures(
-    tables: dict[str, pd.DataFrame], figures_dir: Path, metrics: list[dict] | None = None
+    tables: dict[str, pd.DataFrame],
+    figures_dir: Path,
+    metrics: list[dict] | None = None,
+    corpus: list[dict] | None = None,
 ) -> dict[str, Path]:
-    """f1_by_task, f1_by_condition, gaps_by_task, reliability and f1_against_cost (.png)."""
+    """f1_by_task, f1_by_condition, gaps_by_task, reliability and f1_against_cost (.png), and
+    corpus_shares when there are corpus estimates."""
     figures_dir = Path(figures_dir)
     per_task = tables["per_task"]
-    return {
+    figures = {
         "f1_by_task": plot_f1_by_task(per_task, figures_dir / "f1_by_task.png"),
         "f1_by_condition": plot_f1_by_condition(per_task, figures_dir / "f1_by_condition.png"),
         "gaps_by_task": plot_gaps_by_task(tables.get("gaps"), figures_dir / "gaps_by_task.png"),
@@ -341,3 +413,6 @@ def write_figures(
             per_task, tables.get("cost"), figures_dir / "f1_against_cost.png"
         ),
     }
+    if corpus:
+        figures["corpus_shares"] = plot_corpus_shares(corpus, figures_dir / "corpus_shares.png")
+    return figures

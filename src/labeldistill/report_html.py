@@ -80,6 +80,27 @@ SECTIONS = (
         (),
     ),
     (
+        "corpus",
+        "Your corpus: shares of the labels with valid intervals",
+        (
+            "The chosen student (probabilities averaged over the chosen seeds) labelled every text of "
+            "the task's corpus. Per label: naive, the share of its predicted labels (treats the "
+            "predictions as the truth: its interval is not valid, it misses the student's errors); "
+            "human, the share among the human-labelled test texts alone (valid, ignores the corpus); "
+            "PPI++ (prediction-powered inference, Angelopoulos et al. 2023), the corpus's mean "
+            "predicted probability corrected by the student's error measured on the test texts "
+            "(valid, and narrower the better the student). Effective human labels: how many human "
+            "labels PPI++'s interval is worth. The last column is the planner: human-labelled texts "
+            "a 95% interval of +- the half width would need, with PPI++ and with human labels alone. "
+            "THE ASSUMPTION: the human-labelled test texts are a uniform random sample of the same "
+            "population as the corpus (drawn from it, or from the same source, time and filters). "
+            "Check it: were the labelled texts drawn at random from the corpus? Do text lengths and "
+            "the student's predicted share agree between corpus and test texts (warnings below)? "
+            "If not, only the naive figure describes the corpus, and without a valid interval."
+        ),
+        ("corpus_shares",),
+    ),
+    (
         "data",
         "Data",
         (
@@ -116,6 +137,10 @@ FIGURE_CAPTIONS = {
     "f1_against_cost": "F1 of each LLM-label condition per task against what its labeler's "
     "labeling of that task cost (dollars where a price is known, otherwise seconds of "
     "labeling); dashed lines are the median F1 of the students trained on human labels.",
+    "corpus_shares": "Share of the positive label in each task's corpus with 95% intervals: naive "
+    "(the student's predictions taken as the truth; its interval ignores the student's errors), "
+    "human test labels alone, and PPI++ (the predictions corrected by the human labels); beside "
+    "it, the same per covariate level.",
 }
 
 TEMPLATE = """<!DOCTYPE html>
@@ -168,6 +193,9 @@ perfect, 0 = chance level); they are computed over the texts the LLM labelled.</
 <p class="note">{{ section.note }}</p>
 {% if section.html %}<div class="scroll">{{ section.html | safe }}</div>
 {% else %}<p class="note">(no rows)</p>{% endif %}
+{% if section.warnings %}<p><strong>Warnings</strong></p><ul>
+{% for warning in section.warnings %}<li>{{ warning }}</li>
+{% endfor %}</ul>{% endif %}
 {% for fig in section.figures %}
 <figure><img alt="{{ fig.name }}" src="data:image/png;base64,{{ fig.data }}">
 <figcaption>{{ fig.caption }}</figcaption></figure>
@@ -193,7 +221,9 @@ def render_report(
     tables: dict[str, pd.DataFrame],
     figures: dict[str, Path],
     title: str = "labeldistill: LLM labels distilled into students, scored against humans",
+    warnings: dict[str, list[str]] | None = None,
 ) -> str:
+    """The page; `warnings`: per section name, sentences listed under its table."""
     per_task = tables.get("per_task", pd.DataFrame())
     if per_task.empty:
         summary = "No metrics were found."
@@ -211,8 +241,10 @@ def render_report(
             "note": note,
             "html": table_html(tables[name], name) if name in tables else "",
             "figures": [_figure(figure, figures[figure]) for figure in shown if figure in figures],
+            "warnings": (warnings or {}).get(name, []),
         }
         for name, heading, note, shown in SECTIONS
+        if name != "corpus" or name in tables  # no corpus section for a run without a corpus
     ]
     # A figure no section names still appears, after the headline.
     sections[0]["figures"] += [_figure(name, path) for name, path in figures.items() if name not in placed]
@@ -224,8 +256,13 @@ def _figure(name: str, path: Path) -> dict:
     return {"name": name, "data": embed_png(path), "caption": FIGURE_CAPTIONS.get(name, name)}
 
 
-def write_report(html_path: Path, tables: dict[str, pd.DataFrame], figures: dict[str, Path]) -> Path:
+def write_report(
+    html_path: Path,
+    tables: dict[str, pd.DataFrame],
+    figures: dict[str, Path],
+    warnings: dict[str, list[str]] | None = None,
+) -> Path:
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(render_report(tables, figures), encoding="utf-8")
+    html_path.write_text(render_report(tables, figures, warnings=warnings), encoding="utf-8")
     return html_path

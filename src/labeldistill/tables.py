@@ -17,6 +17,9 @@ Tables:
 - coders: task x LLM labeler, the like-for-like human baseline: single coders against the
   gold recomputed without them, beside the LLM, and the Alternative Annotator Test.
 - data: task, the sizes of its parts, its human prevalence and its duplicate texts.
+- corpus: task x label x method (and x covariate level), the share of the label in the task's
+  corpus with its 95% interval (naive, human-only, PPI++), the effective number of human
+  labels and the human texts a +- half_width interval needs (the planner).
 """
 
 from __future__ import annotations
@@ -30,7 +33,14 @@ import pandas as pd
 from tabulate import tabulate
 
 from labeldistill.conditions import FEWSHOT, GAP_FEWSHOT, GAP_HUMAN, HUMAN, parse_condition
-from labeldistill.contracts import AGREEMENT, COMPARISONS, METRICS, SPLIT_SUMMARY, read_record
+from labeldistill.contracts import (
+    AGREEMENT,
+    COMPARISONS,
+    CORPUS_ESTIMATES,
+    METRICS,
+    SPLIT_SUMMARY,
+    read_record,
+)
 from labeldistill.errors import LabelDistillError
 from labeldistill.intervals import median_gap_summary
 from labeldistill.usage import COST_DISPLAY, COUNTS, cost_table
@@ -162,6 +172,26 @@ DATA_COLUMNS = [
     "n_groups_with_conflicting_labels",
 ]
 
+CORPUS_COLUMNS = [
+    "task",
+    "student",
+    "labeler",
+    "label",
+    "covariate",
+    "level",
+    "method",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "se",
+    "lambda",
+    "n_labelled",
+    "n_corpus",
+    "effective_labels",
+    "half_width",
+    "labelled_needed",
+]
+
 # What the Markdown, LaTeX and HTML versions show, under which heading.
 DISPLAY = {
     "cost": COST_DISPLAY,
@@ -253,6 +283,22 @@ DISPLAY = {
         "alt_test_winning_rate": "Winning rate",
         "alt_test_passed": "LLM can replace a coder",
     },
+    "corpus": {
+        "task": "Task",
+        "student": "Student",
+        "labeler": "Trained on",
+        "label": "Label",
+        "covariate": "Covariate",
+        "level": "Level",
+        "method": "Method",
+        "estimate": "Share",
+        "ci_low": "95% CI low",
+        "ci_high": "95% CI high",
+        "n_labelled": "Human texts",
+        "n_corpus": "Corpus texts",
+        "effective_labels": "Effective human labels",
+        "labelled_needed": "Human texts for +-half width",
+    },
     "data": {
         "task": "Task",
         "n_texts": "Texts",
@@ -281,6 +327,10 @@ COUNT_COLUMNS = {
     "n_failed_mean",
     "n_coders_median",
     "seed",
+    "n_labelled",
+    "n_corpus",
+    "labelled_needed",
+    "effective_labels",  # a count of labels, one decimal where fractional
     *COUNTS,
 }
 
@@ -399,6 +449,10 @@ def load_comparisons(files: Iterable[Path]) -> tuple[pd.DataFrame, pd.DataFrame]
 
 def load_split_summaries(files: Iterable[Path]) -> list[dict]:
     return [read_record(path, SPLIT_SUMMARY) for path in files]
+
+
+def load_corpus_estimates(files: Iterable[Path]) -> list[dict]:
+    return [read_record(path, CORPUS_ESTIMATES) for path in files]
 
 
 INTERVAL_KEYS = ("estimate", "low", "high", "se_test", "sd_seeds", "df")
@@ -545,6 +599,46 @@ def data_table(summaries: Sequence[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=DATA_COLUMNS).sort_values("task").reset_index(drop=True)
 
 
+def corpus_table(estimates: Sequence[dict]) -> pd.DataFrame:
+    """Task x label x method: the share in the corpus with its 95% interval; then the same per
+    covariate level. The PPI++ row carries the effective number of human labels and the human
+    texts a +- half_width interval needs with PPI++; the human row the same without predictions."""
+    rows = []
+    for record in estimates:
+        worth = {row["label"]: row["effective_labels"] for row in record["effective_labels"]}
+        plan = {row["label"]: row for row in record["plan"]}
+        meta = {"task": record["task"], "student": record["student"], "labeler": record["labeler"]}
+        parts = [("", None, record["shares"])]
+        parts += [(name, "group", rows_) for name, rows_ in record["by_group"].items()]
+        for covariate, group_key, shares in parts:
+            for share in shares:
+                label, method = share["label"], share["method"]
+                row = {
+                    **meta,
+                    "label": label,
+                    "covariate": covariate,
+                    "level": "" if group_key is None else str(share[group_key]),
+                    "method": method,
+                    "estimate": share["estimate"],
+                    "ci_low": share["low"],
+                    "ci_high": share["high"],
+                    "se": share["se"],
+                    "lambda": share["lambda"],
+                    "n_labelled": share["n_labelled"],
+                    "n_corpus": share["n_corpus"],
+                    "effective_labels": None,
+                    "half_width": None,
+                    "labelled_needed": None,
+                }
+                if group_key is None and method in ("human", "ppi++") and label in plan:
+                    row["effective_labels"] = worth.get(label) if method == "ppi++" else share["n_labelled"]
+                    row["half_width"] = plan[label]["half_width"]
+                    row["labelled_needed"] = plan[label]["n_ppi" if method == "ppi++" else "n_human"]
+                rows.append(row)
+    frame = pd.DataFrame(rows, columns=CORPUS_COLUMNS)
+    return frame.astype({c: float for c in CORPUS_COLUMNS[7:]})
+
+
 def build_tables(
     records: pd.DataFrame,
     agreement: pd.DataFrame,
@@ -552,6 +646,7 @@ def build_tables(
     intervals: pd.DataFrame | None = None,
     gaps: pd.DataFrame | None = None,
     splits: Sequence[dict] = (),
+    corpus: Sequence[dict] = (),
 ) -> dict[str, pd.DataFrame]:
     per_task = per_task_table(records, intervals)
     tables = {
@@ -564,6 +659,8 @@ def build_tables(
     }
     if usage is not None:
         tables["cost"] = cost_table(usage)
+    if corpus:
+        tables["corpus"] = corpus_table(corpus)
     return tables
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from labeldistill.corpus import CorpusSpec, check_columns
 from labeldistill.errors import LabelDistillError
 
 COMMON_LABELER_KEYS = {"backend", "model", "shots", "shots_seed", "examples", "threads", "max_failed_share"}
@@ -49,3 +50,42 @@ def check_config(config: dict) -> None:
     train_size, pool = config.get("train_size"), config.get("split", {}).get("pool")
     if train_size is not None and pool is not None and train_size > pool:
         raise LabelDistillError(f"config key train_size: {train_size} is larger than split.pool ({pool})")
+    check_corpus(config)
+
+
+def check_corpus(config: dict) -> None:
+    """The corpus settings: the chosen student, labeler and seeds exist; every task's corpus file
+    exists and has its columns (read from its header or parquet schema only)."""
+    tasks = {name: task for name, task in config["tasks"].items() if task.get("corpus")}
+    settings = config.get("corpus") or {}
+    if not tasks and not settings:
+        return
+    if tasks:
+        for key in ("student", "labeler"):
+            if not settings.get(key):
+                raise LabelDistillError(
+                    f"config key corpus.{key}: required when a task has a corpus (tasks "
+                    f"{sorted(tasks)}): the {key} whose model labels it, chosen before seeing test scores"
+                )
+    student, labeler = settings.get("student"), settings.get("labeler")
+    if student is not None and student not in config["students"]:
+        raise LabelDistillError(
+            f"config key corpus.student: {student!r} is not one of students {sorted(config['students'])}"
+        )
+    labelers = ["human", *config.get("labelers", {})]
+    if labeler is not None and labeler not in labelers:
+        raise LabelDistillError(f"config key corpus.labeler: {labeler!r} is not one of {labelers}")
+    seeds = [int(seed) for seed in config.get("seeds", [])]
+    unknown = [seed for seed in settings.get("seeds") or [] if seed not in seeds]
+    if unknown:
+        raise LabelDistillError(f"config key corpus.seeds: seed(s) {unknown} are not in seeds {seeds}")
+    for name, task in tasks.items():
+        spec = CorpusSpec.from_config(name, task["corpus"])
+        key = f"tasks.{name}.corpus"
+        if not spec.path.is_file():
+            raise LabelDistillError(f"config key {key}.texts: file {spec.path} not found")
+        check_columns(spec.path, spec.columns, f"{key} (id_column, text_column, covariates)")
+        if spec.covariates:
+            # The test texts' covariates come from the task's texts file, by id.
+            wanted = [task.get("id_column", "id"), *spec.covariates]
+            check_columns(Path(task["texts"]), wanted, f"{key}.covariates (in tasks.{name}.texts)")

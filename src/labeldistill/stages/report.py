@@ -13,6 +13,7 @@ from labeldistill.tables import (
     build_tables,
     load_agreement_records,
     load_comparisons,
+    load_corpus_estimates,
     load_metric_json,
     load_metric_records,
     load_split_summaries,
@@ -32,9 +33,10 @@ def run(
     usage_files: Sequence[Path] = (),
     comparison_files: Sequence[Path] = (),
     split_files: Sequence[Path] = (),
+    corpus_files: Sequence[Path] = (),
 ) -> None:
-    """Write the tables (per_task, medians, gaps, agreement, coders, data, cost) as
-    .csv/.md/.tex, the figures as .png, and one self-contained HTML report."""
+    """Write the tables (per_task, medians, gaps, agreement, coders, data, cost; corpus when
+    tasks have one) as .csv/.md/.tex, the figures as .png, and one self-contained HTML report."""
     if not metric_files:
         raise LabelDistillError("report: no metrics files given (did the workflow find no tasks?)")
     records = load_metric_records(metric_files)
@@ -47,10 +49,14 @@ def run(
         intervals=intervals,
         gaps=gaps,
         splits=load_split_summaries(split_files),
+        corpus=(corpus := load_corpus_estimates(corpus_files)),
     )
     written = write_tables(tables, Path(tables_dir))
-    figures = write_figures(tables, Path(figures_dir), load_metric_json(metric_files))
-    write_report(Path(html_path), tables, figures)
+    figures = write_figures(tables, Path(figures_dir), load_metric_json(metric_files), corpus=corpus)
+    warnings = {"corpus": [f"{record['task']}: {text}" for record in corpus for text in record["warnings"]]}
+    if corpus and not warnings["corpus"]:
+        warnings["corpus"] = ["None: no check speaks against the assumption (no check can prove it)."]
+    write_report(Path(html_path), tables, figures, warnings=warnings)
     log.info(
         "%d metrics files, %d comparison files, %d agreement files -> %d table files, %d figures, %s",
         len(records),

@@ -1,0 +1,37 @@
+"""Stage: the labelled chunks of a task's corpus, in order, as one table."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from labeldistill.contracts import CORPUS_LABELS, read_table, table_labels, write_table
+from labeldistill.corpus import merge_chunks
+from labeldistill.errors import LabelDistillError
+
+log = logging.getLogger(__name__)
+
+
+def run(chunk_files: Sequence[Path], out_path: Path) -> None:
+    out_path = Path(out_path)
+    labels = table_labels(chunk_files[0]) if chunk_files else None
+    for path in chunk_files[1:]:
+        if table_labels(path) != labels:
+            raise LabelDistillError(f"{path}: labels {table_labels(path)}, other chunks have {labels}")
+    merged = merge_chunks([read_table(path, CORPUS_LABELS) for path in chunk_files], str(out_path))
+    partial = out_path.with_name(f".{out_path.name}.partial-{os.getpid()}")
+    try:
+        write_table(merged, partial, CORPUS_LABELS, labels=labels)
+        os.replace(partial, out_path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    log.info(
+        "%s: %d chunks, %d texts, labels %s",
+        out_path,
+        len(chunk_files),
+        len(merged),
+        merged["label"].value_counts().to_dict(),
+    )
