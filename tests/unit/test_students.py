@@ -299,6 +299,7 @@ def test_predict_proba_of_no_texts():
         ({"kind": "transformer", "epochs": True}, "integer"),
         ({"kind": "transformer", "lr": 1e-5}, "learning_rate"),
         ({"kind": "transformer", "select_by": "accuracy"}, "macro_f1"),
+        ({"kind": "transformer", "inference_dtype": "float16"}, r"inference_dtype.*\['float32', 'int8'\]"),
     ],
 )
 def test_bad_settings_name_the_key_and_what_is_valid(settings, named):
@@ -429,3 +430,95 @@ def test_transformer_single_class_and_soft_targets():
     student.fit(POSITIVE[:4] + NEGATIVE[:4], ["pos"] * 4 + ["neg"] * 4, soft_targets=soft)
     assert student.predict_proba(HELD_OUT).shape == (4, 2)
     assert student.fit_info["best_epoch"] == 1 and student.fit_info["n_val"] == 0
+
+
+# -- transformer prediction: batching, order, int8 -------------------------------------------
+# Texts of very different token counts, in no order of length, some repeated.
+MIXED = [
+    HELD_OUT[1],
+    TEXTS[0] + " " + TEXTS[5] + " " + TEXTS[13],
+    "ok",
+    *HELD_OUT,
+    TEXTS[7],
+    "",
+    TEXTS[2] + ", " + TEXTS[20],
+    "ok",
+]
+
+
+def test_transformer_batched_is_one_text_at_a_time(minilm):
+    student = minilm["a"]
+    batched = student.predict_proba(MIXED)
+    single = np.vstack([student.predict_proba([text]) for text in MIXED])
+    np.testing.assert_allclose(batched, single, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(batched[2], batched[-1])  # the same text, the same row
+
+
+@pytest.mark.parametrize("eval_batch_size", [1, 3, 64])
+def test_transformer_keeps_the_order_whatever_the_batches(minilm, eval_batch_size):
+    student = make_student(
+        {**TINY_TRANSFORMER, "eval_batch_size": eval_batch_size}, LABELS, seed=1, threads=2
+    )
+    student.model, student.tokenizer = minilm["a"].model, minilm["a"].tokenizer
+    proba = student.predict_proba(MIXED)
+    order = np.random.default_rng(0).permutation(len(MIXED))
+    shuffled = student.predict_proba([MIXED[i] for i in order])
+    np.testing.assert_allclose(shuffled, proba[order], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(proba, minilm["a"].predict_proba(MIXED), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_transformer_pads_each_batch_as_the_tokenizer_does(minilm, side):
+    tokenizer = minilm["a"].tokenizer
+    texts = [MIXED[1], MIXED[2], MIXED[3]]
+    old, tokenizer.padding_side = tokenizer.padding_side, side
+    try:
+        expected = tokenizer(texts, padding=True, truncation=True, max_length=32, return_tensors="pt")
+        encoded = tokenizer(texts, truncation=True, max_length=32)
+        width = max(len(ids) for ids in encoded["input_ids"])
+        padded = TransformerStudent._pad(tokenizer, encoded, np.arange(3), width, torch.device("cpu"))
+    finally:
+        tokenizer.padding_side = old
+    assert set(padded) == set(expected)
+    for key, value in expected.items():
+        torch.testing.assert_close(padded[key], value, msg=key)
+
+
+def int8_student(fitted: TransformerStudent) -> TransformerStudent:
+    student = make_student({**TINY_TRANSFORMER, "inference_dtype": "int8"}, LABELS, seed=1, threads=2)
+    student.model, student.tokenizer = fitted.model, fitted.tokenizer
+    return student
+
+
+def test_transformer_int8_mostly_agrees_with_float32(minilm):
+    texts = HELD_OUT + TEXTS + MIXED
+    float32 = minilm["a"].predict_proba(texts)
+    student = int8_student(minilm["a"])
+    int8 = student.predict_proba(texts)
+    assert np.mean(int8.argmax(axis=1) == float32.argmax(axis=1)) >= 0.9
+    assert np.abs(int8 - float32).max() < 0.05
+    np.testing.assert_allclose(int8.sum(axis=1), 1.0, rtol=1e-5)
+    # the Linear layers of a copy are quantised; the float model is left as it was
+    model = student._inference_model()
+    assert model is not student.model and model is student._inference_model()
+    assert not any(type(m) is torch.nn.Linear for m in model.modules())
+    assert any(type(m) is torch.nn.Linear for m in student.model.modules())
+    np.testing.assert_array_equal(minilm["a"].predict_proba(texts), float32)
+
+
+def test_transformer_int8_copy_follows_a_new_model(minilm):
+    student = int8_student(minilm["a"])
+    first = student.predict_proba(HELD_OUT)
+    student.model = minilm["c"].model
+    second = student.predict_proba(HELD_OUT)
+    assert np.abs(first - second).max() > 1e-4
+    np.testing.assert_allclose(second, int8_student(minilm["c"]).predict_proba(HELD_OUT), rtol=0, atol=1e-6)
+
+
+def test_transformer_int8_setting_survives_save_and_load(minilm, tmp_path):
+    int8_student(minilm["a"]).save(tmp_path / "s")
+    loaded = load_student(tmp_path / "s", threads=2)
+    assert loaded.settings["inference_dtype"] == "int8"
+    np.testing.assert_allclose(
+        loaded.predict_proba(HELD_OUT), int8_student(minilm["a"]).predict_proba(HELD_OUT), rtol=0, atol=1e-6
+    )

@@ -11,6 +11,12 @@ every epoch is scored on it (macro-F1 against the labeler's validation labels, o
 the best epoch's weights are kept; `patience` epochs without improvement stop training
 (0: never stop early). On a CUDA device training and prediction run under bf16 autocast.
 
+Prediction: the texts are tokenised once, sorted by length and run in batches of
+`eval_batch_size`, each padded to its own longest text, under `torch.inference_mode` on the
+job's threads; the rows come back in the order of the texts. With `inference_dtype: int8` a CPU
+predicts with the Linear layers dynamically quantised to int8 (bench/student_inference_speed.py
+measures both against a plain `transformers` pipeline).
+
 Sample weights (one per text) scale each text's loss; a batch's loss is their weighted mean
 (with `class_weight: balanced`, the weights are products, as in torch's weighted mean), so
 weights of all ones train exactly as no weights. Balanced class weights count each class's
@@ -23,6 +29,7 @@ import importlib.util
 import logging
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -102,6 +109,8 @@ class TransformerStudent(Student):
         "patience": 1,  # epochs without validation improvement before stopping; 0: never
         "select_by": "macro_f1",  # validation score that picks the best epoch: macro_f1 | loss
         "eval_batch_size": 64,
+        # "int8": predict on CPU with the Linear layers' weights dynamically quantised to int8
+        "inference_dtype": "float32",
         "group_by_length": True,  # batch texts of similar length together (less padding)
         "max_grad_norm": 1.0,
         "class_weight": None,  # "balanced": weight the loss by inverse label frequency
@@ -118,6 +127,7 @@ class TransformerStudent(Student):
         "patience": non_negative_int,
         "select_by": one_of("macro_f1", "loss"),
         "eval_batch_size": positive_int,
+        "inference_dtype": one_of("float32", "int8"),
         "group_by_length": boolean,
         "max_grad_norm": optional(positive_number),
         "class_weight": optional(one_of("balanced")),
@@ -128,6 +138,7 @@ class TransformerStudent(Student):
         super().__init__(*args, **kwargs)
         self.model = None
         self.tokenizer = None
+        self._quantized: tuple[Any, Any] | None = None  # (the float model, its int8 copy)
 
     # -- loading ----------------------------------------------------------------------------
     def _pretrained(self) -> tuple[Any, Any]:
@@ -162,22 +173,55 @@ class TransformerStudent(Student):
         return {key: value.to(dev) for key, value in enc.items()}
 
     def _proba(self, model: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
-        """Probabilities in batches of similar length, in the order of `texts`."""
+        """Probabilities in batches of similar length, in the order of `texts`.
+
+        The texts are tokenised once (one call of the fast tokenizer), sorted by token count and
+        cut into batches of `eval_batch_size`; each batch is padded only to its own longest text,
+        so a batch of tweets costs tweets, not `max_length`. Padded positions are masked, so a
+        text's probabilities do not depend on its batch beyond float rounding (about 1e-7 against
+        one text at a time). The batches are those of `tokenizer(padding=True)` on the same
+        sorted rows, so validation during `fit` scores exactly as before.
+        """
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
         if not texts:
             return out
         dev = next(model.parameters()).device
-        order = np.argsort(self._lengths(tokenizer, texts), kind="stable")
+        encoded = tokenizer(texts, truncation=True, max_length=int(self.settings["max_length"]))
+        lengths = np.array([len(ids) for ids in encoded["input_ids"]])
+        order = np.argsort(lengths, kind="stable")
         size = int(self.settings["eval_batch_size"])
         model.eval()
         with torch.inference_mode():
             for start in range(0, len(texts), size):
                 rows = order[start : start + size]
-                enc = self._encode(tokenizer, [texts[i] for i in rows], dev)
+                batch = self._pad(tokenizer, encoded, rows, int(lengths[rows].max()), dev)
                 with autocast(dev):
-                    logits = model(**enc).logits
+                    logits = model(**batch).logits
                 out[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         return out
+
+    @staticmethod
+    def _pad(tokenizer: Any, encoded: Any, rows: np.ndarray, width: int, dev: torch.device) -> dict:
+        """Tensors of the tokenised `rows`, padded to `width` as `tokenizer(padding=True)` pads."""
+        pad_values = {
+            "input_ids": tokenizer.pad_token_id,
+            "attention_mask": 0,
+            "token_type_ids": tokenizer.pad_token_type_id,
+        }
+        left = tokenizer.padding_side == "left"
+        batch = {}
+        for key, value in encoded.items():
+            if key not in pad_values:
+                continue
+            tensor = torch.full((len(rows), width), pad_values[key], dtype=torch.long)
+            for i, row in enumerate(rows):
+                ids = value[row]
+                if left:
+                    tensor[i, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+                else:
+                    tensor[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            batch[key] = tensor.to(dev)
+        return batch
 
     def _lengths(self, tokenizer: Any, texts: list[str]) -> np.ndarray:
         """Token counts after truncation."""
@@ -380,7 +424,28 @@ class TransformerStudent(Student):
         if self.model is None:
             raise LabelDistillError("this transformer student has not been fitted")
         torch.set_num_threads(self.threads)
-        return self._proba(self.model, self.tokenizer, [str(text) for text in texts])
+        return self._proba(self._inference_model(), self.tokenizer, [str(text) for text in texts])
+
+    def _inference_model(self) -> Any:
+        """The fitted model, or with `inference_dtype: int8` on CPU its quantised copy (made once).
+
+        Dynamic quantisation stores the weights of every Linear layer as int8 and quantises the
+        activations per batch; embeddings, LayerNorm and softmax stay float32. On a CUDA device
+        the float model runs under bf16 autocast instead.
+        """
+        if self.settings["inference_dtype"] != "int8":
+            return self.model
+        if next(self.model.parameters()).device.type != "cpu":
+            log.warning("inference_dtype int8 is for CPU prediction: using the float model on the GPU")
+            return self.model
+        if self._quantized is None or self._quantized[0] is not self.model:
+            from torch.ao.quantization import quantize_dynamic
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notices
+                quantized = quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+            self._quantized = (self.model, quantized.eval())
+        return self._quantized[1]
 
     # -- persistence ------------------------------------------------------------------------
     def save_model(self, directory: Path) -> dict[str, Any]:
