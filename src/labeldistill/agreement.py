@@ -4,8 +4,7 @@ Both take missing codes: kappa over the units both coders coded, alpha natively 
 coded by fewer than two coders carries no pairable value and drops out). Undefined values
 (all codes one category: no expected disagreement) are NaN.
 
-Also the plain figures that stand beside them on `val`: the share of texts labelled with the
-positive label by the LLM and by the gold, and the consistency of the LLM's sampled answers.
+Also the consistency of the LLM's sampled answers, which stands beside them on `val`.
 """
 
 from __future__ import annotations
@@ -83,18 +82,6 @@ def coders_alpha(coder_labels: pd.DataFrame, ids: Sequence[str] | None = None) -
         "n_texts": len(per_text),
         "n_pairable_texts": int((per_text >= 2).sum()),
         "n_coders_median": float(per_text.median()) if len(per_text) else math.nan,
-    }
-
-
-def positive_rates(gold: Sequence, llm: Sequence, positive_label: str) -> dict:
-    """Share of texts the LLM labelled positive (failed texts in the denominator) and of gold."""
-    if len(gold) != len(llm):
-        raise ValueError(f"{len(gold)} gold labels against {len(llm)} LLM labels")
-    if not len(gold):
-        return {"positive_rate": math.nan, "human_positive_rate": math.nan}
-    return {
-        "positive_rate": float(np.mean([x == positive_label for x in llm])),
-        "human_positive_rate": float(np.mean([x == positive_label for x in gold])),
     }
 
 

@@ -316,7 +316,11 @@ def reliability_bins(y_true, probabilities, labels, positive_label, n_bins: int 
 
 def expected_calibration_error(y_true, probabilities, labels, positive_label, n_bins: int = 10) -> float:
     """Sum over equal-width bins of (share of rows in the bin) * |mean predicted - observed|."""
-    bins = reliability_bins(y_true, probabilities, labels, positive_label, n_bins)
+    return ece_from_bins(reliability_bins(y_true, probabilities, labels, positive_label, n_bins))
+
+
+def ece_from_bins(bins: dict) -> float:
+    """The expected calibration error of `reliability_bins` (NaN without rows)."""
     total = sum(bins["count"])
     if not total:
         return math.nan

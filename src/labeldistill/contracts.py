@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +83,8 @@ def write_table(
     labels: list[str] | None = None,
     metadata: dict[str, str] | None = None,
 ) -> None:
-    """Write `frame` as parquet with exactly the contract's columns (and the label order)."""
+    """Write `frame` as parquet with exactly the contract's columns (and the label order),
+    whole or not at all."""
     missing = [c for c in contract.columns if c not in frame.columns and c not in contract.optional]
     if missing:
         raise ValueError(f"{contract.name} table for {path} lacks columns {missing}")
@@ -99,8 +101,20 @@ def write_table(
             if pa.types.is_null(values.type):  # all missing: a string column, as in other chunks
                 values = values.cast(pa.string())
             table = table.append_column(str(column), values)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
+    _write_whole(Path(path), lambda partial: pq.write_table(table, partial))
+
+
+def _write_whole(path: Path, write) -> None:
+    """`write(partial)` to a hidden sibling, then rename it to `path`: a killed job never leaves
+    a file that looks finished, and concurrent writers (one partial each) never mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def read_table(path: str | Path, contract: TableContract) -> pd.DataFrame:
@@ -288,10 +302,8 @@ def write_record(record: dict, path: str | Path, contract: RecordContract) -> No
     path = Path(path)
     record = jsonable(record)
     contract.check(record, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
-    partial.replace(path)
+    text = json.dumps(record, indent=2, default=str) + "\n"
+    _write_whole(path, lambda partial: partial.write_text(text, encoding="utf-8"))
 
 
 def read_record(path: str | Path, contract: RecordContract) -> dict:

@@ -114,6 +114,19 @@ def classification_metrics(
     return result
 
 
+def positive_rates(gold: Sequence, predicted: Sequence, positive_label: str) -> dict:
+    """Share of texts predicted positive (a failed text counts as not positive, in the
+    denominator) and share of gold positives; NaN without texts."""
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold labels against {len(predicted)} predictions")
+    if not len(gold):
+        return {"positive_rate": math.nan, "human_positive_rate": math.nan}
+    return {
+        "positive_rate": float(np.mean([x == positive_label for x in predicted])),
+        "human_positive_rate": float(np.mean([x == positive_label for x in gold])),
+    }
+
+
 def bootstrap_weights(rng: np.random.Generator, n: int, rows: int) -> np.ndarray:
     """`rows` multinomial resampling weight vectors (how often each text was drawn)."""
     draws = rng.integers(0, n, size=(rows, n))
@@ -134,10 +147,6 @@ def bootstrap_counts(
     chunk = max(1, min(n_boot, max_cells // max(n, 1)))
     for start in range(0, n_boot, chunk):
         yield bootstrap_weights(rng, n, min(chunk, n_boot - start)) @ x
-
-
-# The names before `intervals` shared them.
-_indicators, _from_counts, _bootstrap_weights = indicators, metrics_from_counts, bootstrap_weights
 
 
 def bootstrap_ci(

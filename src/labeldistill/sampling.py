@@ -132,7 +132,7 @@ def stratified_draw(
         remaining = quota[s]
         for i in rng.permutation(len(candidates)):
             key = candidates[i]
-            if 0 < len(members[key]) <= remaining:
+            if len(members[key]) <= remaining:
                 taken.add(key)
                 remaining -= len(members[key])
         left_over += remaining
@@ -154,10 +154,10 @@ def draw_ids(ids: Iterable, size: int | None, seed: int) -> list[str]:
 
     Reads no label: every labeler's student of one seed trains on exactly these texts.
     """
+    if size is not None and int(size) < 1:
+        raise LabelDistillError(f"config key train_size: {size!r} is not valid (expected >= 1 or null)")
     unique = sorted({str(i) for i in ids})
     if size is None or int(size) >= len(unique):
         return unique
-    if int(size) < 1:
-        raise LabelDistillError(f"config key train_size: {size!r} is not valid (expected >= 1 or null)")
     rng = np.random.default_rng(seed)
     return sorted(unique[i] for i in rng.permutation(len(unique))[: int(size)])

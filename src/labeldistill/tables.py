@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from labeldistill.conditions import FEWSHOT, GAP_FEWSHOT, GAP_HUMAN, HUMAN, parse_condition
+from labeldistill.conditions import GAP_FEWSHOT, GAP_HUMAN, HUMAN, Condition, parse_condition
 from labeldistill.contracts import (
     AGREEMENT,
     COMPARISONS,
@@ -336,18 +336,12 @@ COUNT_COLUMNS = {
 
 
 # ---- conditions ------------------------------------------------------------------------
-def condition_rank(kind: str, labeler: str) -> int:
-    """Human-label students first, then LLM-label students, then the LLM few-shot."""
-    if kind == FEWSHOT:
-        return 2
-    return 0 if labeler == HUMAN else 1
-
-
 def sort_conditions(frame: pd.DataFrame, first: Sequence[str] = ()) -> pd.DataFrame:
-    """Sort by the `first` columns, then by condition rank, student and labeler."""
+    """Sort by the `first` columns, then by condition rank (`Condition.rank`), student and
+    labeler."""
     keyed = frame.assign(
         _rank=[
-            condition_rank(kind, labeler)
+            Condition(kind, None, labeler).rank
             for kind, labeler in zip(frame["kind"], frame["labeler"], strict=True)
         ],
         _student=frame["student"].fillna(""),

@@ -17,10 +17,10 @@ from labeldistill.agreement import (
     cohen_kappa,
     consistency_figures,
     krippendorff_alpha_nominal,
-    positive_rates,
 )
 from labeldistill.contracts import LABELS, SPLIT, write_table
 from labeldistill.errors import LabelDistillError
+from labeldistill.metrics import positive_rates
 from labeldistill.stages import agreement as stage
 
 LABEL_SET = ["negative", "other"]

@@ -121,10 +121,7 @@ def test_encode_runs_codes_every_run_against_one_label_order():
     assert first.tolist() == [1, metrics.FAILED] and second.tolist() == [2, 0]
 
 
-def test_weighted_counts_helpers_keep_their_old_names():
-    assert metrics._indicators is metrics.indicators
-    assert metrics._from_counts is metrics.metrics_from_counts
-    assert metrics._bootstrap_weights is metrics.bootstrap_weights
+def test_bootstrap_counts_come_in_bounded_chunks():
     x = metrics.indicators(np.array([0, 1, 1]), np.array([0, 1, -1]), 2)
     chunks = list(metrics.bootstrap_counts(x, 5, np.random.default_rng(0), max_cells=6))
     assert [len(c) for c in chunks] == [2, 2, 1]

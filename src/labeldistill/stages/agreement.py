@@ -23,12 +23,11 @@ from labeldistill.agreement import (
     cohen_kappa,
     consistency_figures,
     krippendorff_alpha_nominal,
-    positive_rates,
 )
 from labeldistill.contracts import AGREEMENT, LABELS, SPLIT, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
 from labeldistill.human_baseline import AltTestSettings
-from labeldistill.metrics import classification_metrics
+from labeldistill.metrics import classification_metrics, positive_rates
 from labeldistill.tasks import load_coder_labels
 
 log = logging.getLogger(__name__)

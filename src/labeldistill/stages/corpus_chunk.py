@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,13 +39,7 @@ def run(
         proba = average_probabilities(students, list(texts["text"]), progress=bar.update)
     seconds = time.perf_counter() - started
     frame = chunk_frame(texts, proba, labels, corpus.covariates)
-    partial = out_path.with_name(f".{out_path.name}.partial-{os.getpid()}")
-    try:
-        write_table(frame, partial, CORPUS_LABELS, labels=list(labels))
-        os.replace(partial, out_path)  # a killed job leaves no chunk that looks done
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    write_table(frame, out_path, CORPUS_LABELS, labels=list(labels))  # whole or not at all
     log.info(
         "%s: rows %d-%d, %d seed(s), %.1f s (%.0f texts/s), predicted %s",
         out_path,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,13 +20,7 @@ def run(chunk_files: Sequence[Path], out_path: Path) -> None:
         if table_labels(path) != labels:
             raise LabelDistillError(f"{path}: labels {table_labels(path)}, other chunks have {labels}")
     merged = merge_chunks([read_table(path, CORPUS_LABELS) for path in chunk_files], str(out_path))
-    partial = out_path.with_name(f".{out_path.name}.partial-{os.getpid()}")
-    try:
-        write_table(merged, partial, CORPUS_LABELS, labels=labels)
-        os.replace(partial, out_path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    write_table(merged, out_path, CORPUS_LABELS, labels=labels)
     log.info(
         "%s: %d chunks, %d texts, labels %s",
         out_path,

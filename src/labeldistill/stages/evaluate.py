@@ -11,16 +11,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from labeldistill.calibration import (
-    brier_score,
-    expected_calibration_error,
-    is_missing_row,
-    positive_probabilities,
-    reliability_bins,
-)
+from labeldistill.calibration import brier_score, ece_from_bins, is_missing_row, reliability_bins
 from labeldistill.contracts import METRICS, PREDICTIONS, SPLIT, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
-from labeldistill.metrics import bootstrap_ci, classification_metrics
+from labeldistill.metrics import bootstrap_ci, classification_metrics, positive_rates
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +79,12 @@ def calibration_quality(joined, predictions: Path, positive_label: str) -> dict:
     if not present:
         return {"brier": None, "ece": None, "n_calibration": 0, "reliability": None}
     args = (joined["label"].tolist(), rows, labels, positive_label)
-    gold, _, _ = positive_probabilities(*args)
+    bins = reliability_bins(*args, n_bins=N_BINS)
     return {
         "brier": brier_score(*args),
-        "ece": expected_calibration_error(*args, n_bins=N_BINS),
-        "n_calibration": len(gold),
-        "reliability": reliability_bins(*args, n_bins=N_BINS),
+        "ece": ece_from_bins(bins),
+        "n_calibration": sum(bins["count"]),
+        "reliability": bins,
     }
 
 
@@ -121,10 +115,7 @@ def evaluate(
     result["n_boot"] = int(n_boot)
     result["positive_label"] = positive_label
     result["n_positive"] = int(sum(label == positive_label for label in y_true))
-    n = len(y_true)
-    # A failed text (None) is not positive; both shares are over all test texts.
-    result["positive_rate"] = sum(label == positive_label for label in y_pred) / n if n else None
-    result["human_positive_rate"] = result["n_positive"] / n if n else None
+    result.update(positive_rates(y_true, y_pred, positive_label))
     result.update(calibration_quality(joined, predictions, positive_label))
     return result
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -29,13 +28,7 @@ def run(student_dir: Path, test_texts: Path, out_path: Path, threads: int = 1) -
             "probabilities": [[float(p) for p in row] for row in proba],
         }
     )
-    partial = out_path.with_name(f".{out_path.name}.partial-{os.getpid()}")
-    try:
-        write_table(frame, partial, PREDICTIONS, labels=student.labels)
-        os.replace(partial, out_path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    write_table(frame, out_path, PREDICTIONS, labels=student.labels)
     log.info(
         "%s: %d test texts in %.1f s, predicted %s",
         out_path,

@@ -112,8 +112,6 @@ def run(
     labels = [str(label) for label in labels]
     training = {"min_consistency": None, "consistency_weights": False, **(training or {})}
     out_dir = Path(out_dir)
-    if train_size is not None and int(train_size) < 1:
-        raise LabelDistillError(f"config key train_size: {train_size!r} is not valid (expected >= 1 or null)")
     # The draw reads the pool's ids only: the same texts for every labeler of this seed.
     pool_ids = read_table(pool_texts, SPLIT)["id"]
     drawn = draw_ids(pool_ids, train_size, seed)
@@ -148,15 +146,13 @@ def run(
         weights = train["consistency"].fillna(1.0).to_numpy(dtype=np.float64)
 
     model = make_student(student, labels, seed, threads, config_key=config_key)
-    fit_arguments = {"soft_targets": np.array(list(train["probabilities"]), dtype=np.float64)}
-    if weights is not None:
-        fit_arguments["sample_weight"] = weights
     model.fit(
         list(train["text"]),
         list(train["label"]),
         list(val["text"]) if len(val) else None,
         list(val["label"]) if len(val) else None,
-        **fit_arguments,
+        soft_targets=np.array(list(train["probabilities"]), dtype=np.float64),
+        sample_weight=weights,
     )
 
     partial = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
