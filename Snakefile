@@ -6,6 +6,9 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
+report: "report/workflow.rst"
+
+
 # The default run's config, unless the user brings their own with --configfile (a user's
 # config replaces the default one rather than being merged into the demo tasks).
 if not workflow.overwrite_configfiles:
