@@ -55,6 +55,16 @@ def error_line(error: BaseException) -> str:
     return PREFIX + " ".join(str(error).split())
 
 
+def error_lines(error: BaseException) -> str:
+    """The lines of an error that holds several problems (ConfigProblems), one per problem."""
+    lines = getattr(error, "lines", None) or [str(error)]
+    return "\n".join(PREFIX + " ".join(str(line).split()) for line in lines)
+
+
+def warning_line(message: str) -> str:
+    return f"{PREFIX}warning: {' '.join(str(message).split())}"
+
+
 @contextmanager
 def job_errors(log_path: str | Path | None) -> Iterator[None]:
     """Configure logging to `log_path` (see `configure`), run the block, and turn a

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.table_files import read_user_table, row_reference
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class TaskSpec:
     text_column: str = "text"
     label_column: str = "label"
     coder_labels: Path | None = None
+    encoding: str = "utf-8"  # of the CSV files
+    sep: str = ","
 
     @classmethod
     def from_config(cls, name: str, settings: dict) -> TaskSpec:
@@ -47,58 +50,98 @@ class TaskSpec:
             text_column=settings.get("text_column", "text"),
             label_column=settings.get("label_column", "label"),
             coder_labels=Path(coder_labels) if coder_labels else None,
+            encoding=settings.get("encoding", "utf-8"),
+            sep=settings.get("sep", ","),
         )
 
 
-def _read_any(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise LabelDistillError(f"{path}: file not found")
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+def read_texts(task: TaskSpec) -> pd.DataFrame:
+    """The task's texts file as (id, text, label) string columns, nulls kept as NA; unchecked."""
+    wanted = {"id": task.id_column, "text": task.text_column, "label": task.label_column}
+    raw = read_user_table(
+        task.texts, list(wanted.values()), f"tasks.{task.name}.texts", encoding=task.encoding, sep=task.sep
+    )
+    return pd.DataFrame({new: raw[old].astype("string") for new, old in wanted.items()}).reset_index(
+        drop=True
+    )
+
+
+def text_problems(task: TaskSpec, frame: pd.DataFrame) -> list[str]:
+    """One line per kind of problem in the rows (its first instance): null or duplicate ids,
+    empty or null texts, labels outside the label set (with the label it matches but for case)."""
+
+    def where(row: int) -> str:
+        return f"{task.texts}, {row_reference(task.texts, row, task.encoding, task.sep)}"
+
+    problems = []
+    null_id = frame["id"].isna() | (frame["id"].str.strip() == "")
+    if null_id.any():
+        problems.append(f"{where(_first(null_id))}: empty id")
+    duplicated = frame["id"].duplicated() & ~null_id
+    if duplicated.any():
+        row = _first(duplicated)
+        first = _first(frame["id"] == frame["id"][row])
+        problems.append(
+            f"{where(row)}: duplicate id {frame['id'][row]!r} (first at "
+            f"{row_reference(task.texts, first, task.encoding, task.sep)}); ids must be unique"
+        )
+    empty = frame["text"].isna() | (frame["text"].fillna("").str.strip() == "")
+    if empty.any():
+        what = "null text" if frame["text"].isna()[_first(empty)] else "empty text"
+        problems.append(
+            f"{where(_first(empty))}: {what} ({int(empty.sum())} such rows; drop them or fill them in)"
+        )
+    unknown = ~frame["label"].isin(task.labels)
+    if unknown.any():
+        row = _first(unknown)
+        label = frame["label"][row]
+        by_case = {known.casefold(): known for known in task.labels}
+        hint = ""
+        if isinstance(label, str) and label.strip().casefold() in by_case:
+            hint = f"; did you mean {by_case[label.strip().casefold()]!r}? (labels are case-sensitive)"
+        what = (
+            "no label"
+            if label is pd.NA or label == ""
+            else f"label {label!r} is not one of {list(task.labels)}"
+        )
+        problems.append(
+            f"{where(row)}: {what} (tasks.{task.name}.labels){hint}; {int(unknown.sum())} such rows"
+        )
+    return problems
+
+
+def label_warnings(task: TaskSpec, frame: pd.DataFrame) -> list[str]:
+    """Labels of the label set that no text has: no student can learn them, no F1 is defined."""
+    counts = frame["label"].value_counts()
+    return [
+        f"tasks.{task.name}.labels: label {label!r} has no text in {task.texts}"
+        for label in task.labels
+        if counts.get(label, 0) == 0
+    ]
 
 
 def load_texts(task: TaskSpec) -> pd.DataFrame:
     """The task's texts as (id, text, label) strings, checked row by row."""
-    raw = _read_any(task.texts)
-    wanted = {"id": task.id_column, "text": task.text_column, "label": task.label_column}
-    missing = [column for column in wanted.values() if column not in raw.columns]
-    if missing:
-        raise LabelDistillError(
-            f"{task.texts}: missing column(s) {missing} for task {task.name!r} "
-            f"(columns present: {list(raw.columns)}; set tasks.{task.name}.*_column)"
-        )
-    frame = pd.DataFrame({new: raw[old].astype(str) for new, old in wanted.items()})
-    # Row numbers as a user sees them in a CSV: header is line 1.
-    duplicated = frame["id"].duplicated()
-    if duplicated.any():
-        row = int(duplicated.idxmax()) + 2
-        raise LabelDistillError(f"{task.texts}, line {row}: duplicate id {frame['id'][row - 2]!r}")
-    empty = frame["text"].str.strip() == ""
-    if empty.any():
-        row = int(empty.idxmax()) + 2
-        raise LabelDistillError(f"{task.texts}, line {row}: empty text")
-    unknown = ~frame["label"].isin(task.labels)
-    if unknown.any():
-        row = int(unknown.idxmax()) + 2
-        raise LabelDistillError(
-            f"{task.texts}, line {row}: label {frame['label'][row - 2]!r} is not one of "
-            f"{list(task.labels)} (tasks.{task.name}.labels)"
-        )
-    return frame
+    frame = read_texts(task)
+    problems = text_problems(task, frame)
+    if problems:
+        raise LabelDistillError(problems[0])
+    return frame.astype(str)
 
 
-def load_coder_labels(path: Path, labels: tuple[str, ...]) -> pd.DataFrame:
+def _first(mask: pd.Series) -> int:
+    return int(mask.to_numpy().argmax())
+
+
+def load_coder_labels(path: Path, labels: tuple[str, ...], config_key: str = "coder_labels") -> pd.DataFrame:
     """Individual coders' labels in long form: id, coder, label."""
-    raw = _read_any(Path(path))
-    missing = [c for c in ("id", "coder", "label") if c not in raw.columns]
-    if missing:
-        raise LabelDistillError(f"{path}: missing column(s) {missing} (expected id, coder, label)")
-    frame = raw[["id", "coder", "label"]].astype(str)
+    raw = read_user_table(Path(path), ["id", "coder", "label"], config_key)
+    frame = raw[["id", "coder", "label"]].astype("string")
     unknown = ~frame["label"].isin(labels)
     if unknown.any():
-        row = int(unknown.idxmax()) + 2
+        row = _first(unknown)
+        where = row_reference(Path(path), row)
         raise LabelDistillError(
-            f"{path}, line {row}: label {frame['label'].iloc[row - 2]!r} is not one of {list(labels)}"
+            f"{path}, {where}: label {frame['label'][row]!r} is not one of {list(labels)}"
         )
-    return frame
+    return frame.astype(str)

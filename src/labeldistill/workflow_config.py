@@ -1,59 +1,168 @@
-"""Checks of the config that its JSON Schema cannot express, run once when the workflow starts.
+"""The config, checked whole when the workflow is parsed, before any job runs.
 
-Each failure is one line naming the config key and what would be valid, before any job runs.
+`prepare_config` is what the Snakefile calls. In order, each step only when the ones before it
+found nothing:
+1. the JSON Schema (schemas/config.schema.yaml): one line per problem, with the nearest valid
+   key for a typo, never the schema itself; then the schema's defaults are filled in;
+2. every labeler and student block against its declared settings (teachers/settings.py,
+   students/settings.py), which replace the blocks with every default filled in;
+3. what neither can express: files exist, the corpus settings, the API keys a run will need;
+4. the task files themselves (task_checks.py): readable, their columns, ids, texts and labels,
+   the split sizes against the data, fixed few-shot examples in the pool.
+Every problem is one line naming the config key or the file and line.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from labeldistill.corpus import CorpusSpec, check_columns
 from labeldistill.errors import LabelDistillError
+from labeldistill.schema import SCHEMA, load_schema
+from labeldistill.settings import nearest
+from labeldistill.students.settings import check_student
+from labeldistill.teachers.settings import check_labeler
 
-COMMON_LABELER_KEYS = {"backend", "model", "shots", "shots_seed", "examples", "threads", "max_failed_share"}
-SAMPLING_KEYS = {"mode", "samples", "temperature", "seed", "max_tokens", "top_logprobs"}
-OPENAI_KEYS = {
-    "base_url", "api_key_env", "transport", "concurrency", "requests_per_minute",
-    "tokens_per_minute", "timeout", "max_retries", "backoff_base", "backoff_cap",
-    "budget_usd", "prices", "progress", "server",
-}  # fmt: skip
-LABELER_KEYS = {
-    "local": COMMON_LABELER_KEYS | {"calibration_texts", "calibration_prior", "max_text_tokens"},
-    "openai": COMMON_LABELER_KEYS | SAMPLING_KEYS | OPENAI_KEYS,
-    "vllm": COMMON_LABELER_KEYS | SAMPLING_KEYS | {"engine"},
+log = logging.getLogger(__name__)
+
+HUMAN = "human"
+# The most likely first config lacks a students block: say what one looks like.
+EXAMPLE_BLOCKS = {
+    "students": "students: {tfidf-logreg: {kind: tfidf-logreg}}",
+    "tasks": "tasks: {mytask: {texts: data.csv, codebook: codebook.md, labels: [yes, no]}}",
 }
 
 
-def check_config(config: dict) -> None:
+class ConfigProblems(LabelDistillError):
+    """Several problems at once: one line each."""
+
+    def __init__(self, lines: Iterable[str]):
+        self.lines = list(dict.fromkeys(lines))  # in order, each once
+        super().__init__("\n".join(self.lines))
+
+
+# ---- 1. the schema --------------------------------------------------------------------------
+def _key(path: Iterable) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe(error) -> list[str]:
+    """One line per problem a jsonschema ValidationError stands for."""
+    key = _key(error.absolute_path)
+    where = f"config key {key}" if key else "config"
+    schema, kind = error.schema, error.validator
+    if kind == "additionalProperties":
+        valid = list(schema.get("properties", {}))
+        extra = [name for name in error.instance if name not in valid]
+        return [
+            f"config key {_key([*error.absolute_path, name])}: unknown key{nearest(name, valid)} "
+            f"(valid here: {', '.join(valid)})"
+            for name in extra
+        ]
+    if kind == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return [
+            f"{where}: {name} is required"
+            + (f"; for example {EXAMPLE_BLOCKS[name]}" if not key and name in EXAMPLE_BLOCKS else "")
+            for name in missing
+        ]
+    if kind == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return [f"{where}: {_short(error.instance)} is not of type {wanted}"]
+    if kind == "enum":
+        return [f"{where}: {_short(error.instance)} is not one of {error.validator_value}"]
+    if kind == "propertyNames" or (kind == "pattern" and "propertyNames" in error.schema_path):
+        return [
+            f"{where}: the name {_short(error.instance)} may hold only letters, digits, _ . - (and not human)"
+        ]
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kind]
+        return [f"{where}: {_short(error.instance)} must be {relation} {error.validator_value}"]
+    if kind in ("minItems", "minProperties"):
+        return [f"{where}: needs at least {error.validator_value} entries"]
+    if kind == "uniqueItems":
+        return [f"{where}: {_short(error.instance)} has repeated items"]
+    return [f"{where}: {_short(error.message, 160)}"]
+
+
+def schema_problems(config: Mapping, schema: dict | None = None) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema or load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    return [line for error in errors for line in _describe(error)]
+
+
+def fill_defaults(config: dict) -> None:
+    """The schema's defaults into `config` (Snakemake's validate sets them)."""
+    from snakemake.utils import validate
+
+    validate(config, str(SCHEMA), set_default=True)
+
+
+# ---- 2. labeler and student settings ----------------------------------------------------------
+def resolve_blocks(config: dict) -> list[str]:
+    """Every labeler and student block replaced by its checked, defaults-filled settings."""
+    problems = []
+    for section, check in (("labelers", check_labeler), ("students", check_student)):
+        resolved = {}
+        for name, block in (config.get(section) or {}).items():
+            try:
+                resolved[name] = check(name, block)
+            except LabelDistillError as error:
+                problems.append(str(error))
+        if not problems:
+            config[section] = resolved
+    return problems
+
+
+# ---- 3. what the schema cannot say --------------------------------------------------------------
+def cross_problems(config: Mapping) -> list[str]:
+    problems = []
     for name, task in config["tasks"].items():
         for key in ("texts", "codebook", "coder_labels"):
             if key in task and not Path(task[key]).exists():
-                raise LabelDistillError(f"config key tasks.{name}.{key}: file {task[key]} not found")
+                problems.append(f"config key tasks.{name}.{key}: file {task[key]} not found")
         positive = task.get("positive_label")
         if positive is not None and positive not in task["labels"]:
-            raise LabelDistillError(
+            problems.append(
                 f"config key tasks.{name}.positive_label: {positive!r} is not one of labels {task['labels']}"
             )
-    for name, labeler in config.get("labelers", {}).items():
-        valid = LABELER_KEYS[labeler["backend"]]
-        unknown = set(labeler) - valid
-        if unknown:
-            raise LabelDistillError(
-                f"config key labelers.{name}: unknown setting(s) {sorted(unknown)} for the "
-                f"{labeler['backend']} backend (valid: {sorted(valid)})"
-            )
-        if labeler.get("server") and not labeler.get("base_url"):
-            raise LabelDistillError(
-                f"config key labelers.{name}.base_url: required with server (the URL the started "
-                "server answers at, e.g. http://127.0.0.1:8011/v1)"
-            )
-    train_size, pool = config.get("train_size"), config.get("split", {}).get("pool")
+    train_size, pool = config.get("train_size"), (config.get("split") or {}).get("pool")
     if train_size is not None and pool is not None and train_size > pool:
-        raise LabelDistillError(f"config key train_size: {train_size} is larger than split.pool ({pool})")
-    check_corpus(config)
+        problems.append(f"config key train_size: {train_size} is larger than split.pool ({pool})")
+    problems += api_key_problems(config)
+    try:
+        check_corpus(config)
+    except LabelDistillError as error:
+        problems.append(str(error))
+    return problems
 
 
-def check_corpus(config: dict) -> None:
+def api_key_problems(config: Mapping) -> list[str]:
+    """An OpenAI labeler (no base_url) whose key variable is unset would fail at its first job."""
+    problems = []
+    for name, labeler in (config.get("labelers") or {}).items():
+        variable = labeler.get("api_key_env", "OPENAI_API_KEY")
+        if labeler.get("backend") == "openai" and not labeler.get("base_url") and variable:
+            if not os.environ.get(variable, "").strip():
+                problems.append(
+                    f"config key labelers.{name}.api_key_env: the environment variable {variable} holds no "
+                    "API key; export it before the run, or set base_url for a server that needs none"
+                )
+    return problems
+
+
+def check_corpus(config: Mapping) -> None:
     """The corpus settings: the chosen student, labeler and seeds exist; every task's corpus file
     exists and has its columns (read from its header or parquet schema only)."""
     tasks = {name: task for name, task in config["tasks"].items() if task.get("corpus")}
@@ -72,7 +181,7 @@ def check_corpus(config: dict) -> None:
         raise LabelDistillError(
             f"config key corpus.student: {student!r} is not one of students {sorted(config['students'])}"
         )
-    labelers = ["human", *config.get("labelers", {})]
+    labelers = [HUMAN, *(config.get("labelers") or {})]
     if labeler is not None and labeler not in labelers:
         raise LabelDistillError(f"config key corpus.labeler: {labeler!r} is not one of {labelers}")
     seeds = [int(seed) for seed in config.get("seeds", [])]
@@ -89,3 +198,30 @@ def check_corpus(config: dict) -> None:
             # The test texts' covariates come from the task's texts file, by id.
             wanted = [task.get("id_column", "id"), *spec.covariates]
             check_columns(Path(task["texts"]), wanted, f"{key}.covariates (in tasks.{name}.texts)")
+
+
+def check_config(config: Mapping) -> None:
+    """Steps 3 (of a config that passed the schema): raise ConfigProblems with every problem."""
+    problems = cross_problems(config)
+    if problems:
+        raise ConfigProblems(problems)
+
+
+# ---- all of it ------------------------------------------------------------------------------------
+def prepare_config(config: dict, cache_dir: Path | None = None) -> list[str]:
+    """Check `config` whole (see the module's steps), fill in every default, and return the
+    warnings; raise ConfigProblems with one line per problem."""
+    from labeldistill.task_checks import check_tasks
+
+    problems = schema_problems(config)
+    if problems:
+        raise ConfigProblems(problems)
+    fill_defaults(config)
+    problems = resolve_blocks(config)
+    if problems:
+        raise ConfigProblems(problems)
+    check_config(config)
+    problems, warnings = check_tasks(config, cache_dir)
+    if problems:
+        raise ConfigProblems(problems)
+    return warnings

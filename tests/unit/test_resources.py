@@ -5,18 +5,16 @@ import yaml
 
 from labeldistill import resources as res
 from labeldistill.errors import LabelDistillError
+from labeldistill.students.settings import check_student
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
 
-def test_schema_defaults_match_the_module():
+def test_every_rule_family_has_its_defaults_in_the_schema():
     families = yaml.safe_load(SCHEMA.read_text())["properties"]["resources"]["properties"]
-    from_schema = {
-        family: {key: spec["default"] for key, spec in block["properties"].items() if "default" in spec}
-        for family, block in families.items()
-    }
-    assert from_schema == res.DEFAULTS
     assert set(families) == set(res.FAMILIES)
+    for family in res.FAMILIES:
+        assert {"mem_mb", "runtime"} <= set(res.family_settings({}, family))
 
 
 def test_family_settings_fill_defaults_under_the_users_values():
@@ -49,8 +47,8 @@ def test_only_gpu_jobs_ask_for_gpus():
 
 
 def test_a_cpu_only_student_cannot_ask_for_a_gpu():
-    res.check_resources({"students": {"bert": {"kind": "transformer", "device": "gpu"}}})
+    assert check_student("bert", {"kind": "transformer", "device": "gpu"})["device"] == "gpu"
     with pytest.raises(
         LabelDistillError, match="students.tfidf.device: a 'tfidf-logreg' student runs on the CPU"
     ):
-        res.check_resources({"students": {"tfidf": {"kind": "tfidf-logreg", "device": "gpu"}}})
+        check_student("tfidf", {"kind": "tfidf-logreg", "device": "gpu"})

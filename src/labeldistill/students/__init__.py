@@ -16,8 +16,7 @@ from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.students.base import STUDENT_FILE, Student
-
-STUDENT_KINDS = ("tfidf-logreg", "transformer")
+from labeldistill.students.settings import STUDENT_KINDS
 
 __all__ = ["STUDENT_KINDS", "Student", "load_student", "make_student", "student_class"]
 

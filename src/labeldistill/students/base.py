@@ -12,93 +12,28 @@ from __future__ import annotations
 
 import json
 import logging
-import numbers
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.settings import resolve
 
 log = logging.getLogger(__name__)
 
 STUDENT_FILE = "student.json"
-TARGETS = ("hard", "soft")
-
-
-# Checks for setting values: each returns None when the value is fine, else what would be valid.
-def positive_int(value: Any) -> str | None:
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
-    return None if ok else "an integer >= 1"
-
-
-def non_negative_int(value: Any) -> str | None:
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
-    return None if ok else "an integer >= 0"
-
-
-def positive_number(value: Any) -> str | None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
-    return None if ok else "a number > 0"
-
-
-def non_negative_number(value: Any) -> str | None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= 0
-    return None if ok else "a number >= 0"
-
-
-def fraction(value: Any) -> str | None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < 1
-    return None if ok else "a number in [0, 1)"
-
-
-def boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "true or false"
-
-
-def one_of(*choices: Any) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        return None if value in choices else f"one of {list(choices)}"
-
-    return check
-
-
-def optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
-    def check_optional(value: Any) -> str | None:
-        if value is None:
-            return None
-        problem = check(value)
-        return None if problem is None else f"null or {problem}"
-
-    return check_optional
-
-
-def auto_or(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
-    """A check that also accepts "auto" (a value the student chooses while fitting)."""
-
-    def check_auto(value: Any) -> str | None:
-        if value == "auto":
-            return None
-        problem = check(value)
-        return None if problem is None else f'"auto" or {problem}'
-
-    return check_auto
-
-
-def non_empty_string(value: Any) -> str | None:
-    return None if isinstance(value, str) and value.strip() else "a non-empty string"
 
 
 class Student(ABC):
     """Base class: settings with defaults, label bookkeeping, `predict`, `save`."""
 
     kind: ClassVar[str]
-    # Every setting a kind accepts, with its default; `kind` itself is implied.
-    defaults: ClassVar[dict[str, Any]]
-    checks: ClassVar[dict[str, Callable[[Any], str | None]]]
+    # The kind's settings with their defaults and checks (declared in students/settings.py).
+    settings_type: ClassVar[type]
 
     def __init__(
         self,
@@ -124,22 +59,7 @@ class Student(ABC):
     def resolve_settings(cls, settings: dict, config_key: str = "student") -> dict[str, Any]:
         """The settings with defaults filled in; unknown keys or bad values raise."""
         given = {key: value for key, value in dict(settings or {}).items() if key != "kind"}
-        unknown = sorted(set(given) - set(cls.defaults))
-        if unknown:
-            raise LabelDistillError(
-                f"{config_key}.{unknown[0]}: unknown setting for a {cls.kind!r} student "
-                f"(valid: {sorted(cls.defaults)})"
-            )
-        resolved = {**cls.defaults, **given}
-        for key, value in resolved.items():
-            check = cls.checks.get(key)
-            problem = check(value) if check else None
-            if problem:
-                raise LabelDistillError(
-                    f"{config_key}.{key}: {value!r} is not valid for a {cls.kind!r} student "
-                    f"(expected {problem})"
-                )
-        return resolved
+        return resolve(cls.settings_type, given, config_key, f"a {cls.kind!r} student")
 
     # -- label bookkeeping ------------------------------------------------------------------
     def label_indices(self, labels: Sequence[str], what: str = "training labels") -> np.ndarray:

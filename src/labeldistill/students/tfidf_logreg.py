@@ -38,16 +38,8 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.students.base import (
-    TARGETS,
-    Student,
-    auto_or,
-    boolean,
-    one_of,
-    optional,
-    positive_int,
-    positive_number,
-)
+from labeldistill.students.base import Student
+from labeldistill.students.settings import TfidfLogRegSettings
 
 log = logging.getLogger(__name__)
 
@@ -71,34 +63,9 @@ def macro_f1(y: np.ndarray, predicted: np.ndarray, classes: np.ndarray, weights:
     return float(np.mean(scores))
 
 
-def at_least_two(value: Any) -> str | None:
-    return "an integer >= 2" if positive_int(value) or value < 2 else None
-
-
 class TfidfLogRegStudent(Student):
     kind = "tfidf-logreg"
-    defaults = {
-        "C": "auto",  # inverse regularisation strength; auto: cross-validated over C_GRID
-        "ngram_max": "auto",  # word n-grams 1..ngram_max; auto: cross-validated, 1 or 2
-        "cv_folds": 5,  # folds of the cross-validation behind "auto"
-        "min_df": 1,  # drop terms in fewer texts than this
-        "max_features": None,  # keep at most this many terms (by frequency); null: all
-        "sublinear_tf": True,  # 1 + log(tf)
-        "class_weight": "balanced",  # "balanced" or null
-        "max_iter": 1000,
-        "targets": "hard",  # "hard": the labeler's label; "soft": its probabilities
-    }
-    checks = {
-        "C": auto_or(positive_number),
-        "ngram_max": auto_or(positive_int),
-        "cv_folds": at_least_two,
-        "min_df": positive_int,
-        "max_features": optional(positive_int),
-        "sublinear_tf": boolean,
-        "class_weight": optional(one_of("balanced")),
-        "max_iter": positive_int,
-        "targets": one_of(*TARGETS),
-    }
+    settings_type = TfidfLogRegSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

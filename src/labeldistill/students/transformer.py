@@ -43,19 +43,8 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.students.base import (
-    TARGETS,
-    Student,
-    boolean,
-    fraction,
-    non_empty_string,
-    non_negative_int,
-    non_negative_number,
-    one_of,
-    optional,
-    positive_int,
-    positive_number,
-)
+from labeldistill.students.base import Student
+from labeldistill.students.settings import TransformerSettings
 
 log = logging.getLogger(__name__)
 
@@ -98,41 +87,7 @@ def autocast(dev: torch.device):
 
 class TransformerStudent(Student):
     kind = "transformer"
-    defaults = {
-        "model": "minilm-l6",  # short name, local folder or hub name
-        "epochs": 3,
-        "batch_size": 16,
-        "learning_rate": 5e-5,
-        "max_length": 128,  # tokens; longer texts are truncated
-        "weight_decay": 0.01,
-        "warmup_ratio": 0.1,  # share of all steps spent warming up
-        "patience": 1,  # epochs without validation improvement before stopping; 0: never
-        "select_by": "macro_f1",  # validation score that picks the best epoch: macro_f1 | loss
-        "eval_batch_size": 64,
-        # "int8": predict on CPU with the Linear layers' weights dynamically quantised to int8
-        "inference_dtype": "float32",
-        "group_by_length": True,  # batch texts of similar length together (less padding)
-        "max_grad_norm": 1.0,
-        "class_weight": None,  # "balanced": weight the loss by inverse label frequency
-        "targets": "hard",  # "hard": the labeler's label; "soft": its probabilities
-    }
-    checks = {
-        "model": non_empty_string,
-        "epochs": positive_int,
-        "batch_size": positive_int,
-        "learning_rate": positive_number,
-        "max_length": positive_int,
-        "weight_decay": non_negative_number,
-        "warmup_ratio": fraction,
-        "patience": non_negative_int,
-        "select_by": one_of("macro_f1", "loss"),
-        "eval_batch_size": positive_int,
-        "inference_dtype": one_of("float32", "int8"),
-        "group_by_length": boolean,
-        "max_grad_norm": optional(positive_number),
-        "class_weight": optional(one_of("balanced")),
-        "targets": one_of(*TARGETS),
-    }
+    settings_type = TransformerSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

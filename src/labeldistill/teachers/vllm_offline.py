@@ -9,13 +9,8 @@ samples (consistency) and the response cache (response_cache). What is vLLM's ow
 stand-in objects of the same shape.
 
 Install with `pip install .[vllm]`; vLLM is imported only when a labeler uses this backend.
-Settings (one labeler's config entry):
-  model (required)      a hub name or local folder vLLM can load
-  mode: choice          choice (output restricted to the labels by structured outputs),
-                        logprobs (first-token probabilities), text (strict parsing)
-  samples: 1, temperature: 0.0, seed: None, max_tokens: None, top_logprobs: 20
-  engine: {}            extra `vllm.LLM` arguments (e.g. max_model_len, gpu_memory_utilization,
-                        tensor_parallel_size); prefix caching is always on
+Its settings and their defaults are declared in `teachers.settings.VllmSettings` (`engine`: extra
+`vllm.LLM` arguments; prefix caching is always on).
 """
 
 from __future__ import annotations
@@ -27,38 +22,32 @@ from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.prompts import Example
+from labeldistill.settings import resolve
 from labeldistill.teachers.answers import parse_answer
 from labeldistill.teachers.chat_prompt import build_chat_prompt
 from labeldistill.teachers.consistency import SampleOutcome, TextLabel, aggregate
 from labeldistill.teachers.response_cache import ResponseCache, request_key
+from labeldistill.teachers.settings import VllmSettings
 
 log = logging.getLogger(__name__)
 
 BACKEND = "vllm"
-MODES = ("choice", "logprobs", "text")
-DEFAULT_MAX_TOKENS = {"choice": 20, "logprobs": 1, "text": 20}
 
 
 def sampling_settings(settings: Mapping, labels: Sequence[str], labeler: str) -> dict:
     """The answer-changing settings, checked: the cache key and the SamplingParams come from it."""
-    mode = settings.get("mode", "choice")
-    if mode not in MODES:
-        raise LabelDistillError(
-            f"config key labelers.{labeler}.mode: {mode!r} is not valid for the vllm backend "
-            f"(valid: {', '.join(MODES)})"
-        )
-    samples = int(settings.get("samples", 1))
-    if samples < 1:
-        raise LabelDistillError(f"config key labelers.{labeler}.samples: must be >= 1, got {samples}")
-    max_tokens = settings.get("max_tokens")
+    given = {key: value for key, value in settings.items() if value is not None}
+    parsed = VllmSettings(
+        **resolve(VllmSettings, {"backend": BACKEND, **given}, f"labelers.{labeler}", "a vllm labeler")
+    )
     return {
-        "mode": mode,
-        "n": samples,
-        "temperature": float(settings.get("temperature", 0.0)),
-        "seed": settings.get("seed"),
-        "max_tokens": int(max_tokens) if max_tokens is not None else DEFAULT_MAX_TOKENS[mode],
-        "logprobs": int(settings.get("top_logprobs", 20)) if mode == "logprobs" else None,
-        "choice": list(labels) if mode == "choice" else None,
+        "mode": parsed.mode,
+        "n": parsed.samples,
+        "temperature": float(parsed.temperature),
+        "seed": parsed.seed,
+        "max_tokens": parsed.answer_tokens,
+        "logprobs": parsed.top_logprobs if parsed.mode == "logprobs" else None,
+        "choice": list(labels) if parsed.mode == "choice" else None,
     }
 
 

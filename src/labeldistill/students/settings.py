@@ -1,0 +1,104 @@
+"""The settings of every student kind (one `students.<name>` block of the config), declared once.
+
+Light on purpose: the workflow checks every student block with these when it parses the config,
+without importing torch or scikit-learn. The kinds' classes read their defaults from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from labeldistill.settings import (
+    at_least,
+    auto_or,
+    boolean,
+    fields,
+    fraction,
+    non_empty_string,
+    non_negative_int,
+    non_negative_number,
+    one_of,
+    optional,
+    positive_int,
+    positive_number,
+    resolve,
+    setting,
+    unknown_key_error,
+)
+
+STUDENT_KINDS = ("tfidf-logreg", "transformer")
+TARGETS = ("hard", "soft")
+
+
+@dataclass(frozen=True)
+class StudentPlacement:
+    """What kind a student is and where it runs; not what it learns (so not a training param)."""
+
+    kind: str = setting(check=one_of(*STUDENT_KINDS))
+    threads: int = setting(1, positive_int, "CPU threads of the training and prediction jobs")
+    device: str = setting("cpu", one_of("cpu", "gpu"), "gpu (transformer only) asks a cluster for GPUs")
+
+    @staticmethod
+    def cross_check(values: dict) -> list[tuple[str, str]]:
+        if values["device"] == "gpu" and values["kind"] != "transformer":
+            return [
+                (
+                    "device",
+                    f"a {values['kind']!r} student runs on the CPU only (device: gpu is for transformer)",
+                )
+            ]
+        return []
+
+
+PLACEMENT_KEYS = ("kind", "threads", "device")
+
+
+@dataclass(frozen=True)
+class TfidfLogRegSettings:
+    C: Any = setting("auto", auto_or(positive_number), "inverse regularisation; auto: cross-validated")
+    ngram_max: Any = setting("auto", auto_or(positive_int), "word n-grams 1..ngram_max; auto: 1 or 2 by CV")
+    cv_folds: int = setting(5, at_least(2), "folds of the cross-validation behind auto")
+    min_df: int = setting(1, positive_int, "drop terms in fewer texts than this")
+    max_features: int | None = setting(None, optional(positive_int), "keep at most this many terms")
+    sublinear_tf: bool = setting(True, boolean, "1 + log(tf)")
+    class_weight: str | None = setting("balanced", optional(one_of("balanced")))
+    max_iter: int = setting(1000, positive_int)
+    targets: str = setting("hard", one_of(*TARGETS), "hard: the labeler's label; soft: its probabilities")
+
+
+@dataclass(frozen=True)
+class TransformerSettings:
+    model: str = setting("minilm-l6", non_empty_string, "short name, local folder or hub name")
+    epochs: int = setting(3, positive_int)
+    batch_size: int = setting(16, positive_int)
+    learning_rate: float = setting(5e-5, positive_number)
+    max_length: int = setting(128, positive_int, "tokens; longer texts are truncated")
+    weight_decay: float = setting(0.01, non_negative_number)
+    warmup_ratio: float = setting(0.1, fraction, "share of all steps spent warming up")
+    patience: int = setting(1, non_negative_int, "epochs without validation improvement; 0: never stop")
+    select_by: str = setting("macro_f1", one_of("macro_f1", "loss"), "validation score that picks the epoch")
+    eval_batch_size: int = setting(64, positive_int)
+    inference_dtype: str = setting("float32", one_of("float32", "int8"), "int8: quantised Linear on CPU")
+    group_by_length: bool = setting(True, boolean, "batch texts of similar length together")
+    max_grad_norm: float | None = setting(1.0, optional(positive_number))
+    class_weight: str | None = setting(None, optional(one_of("balanced")), "balanced: by inverse frequency")
+    targets: str = setting("hard", one_of(*TARGETS), "hard: the labeler's label; soft: its probabilities")
+
+
+SETTINGS_BY_KIND: dict[str, type] = {"tfidf-logreg": TfidfLogRegSettings, "transformer": TransformerSettings}
+
+
+def check_student(name: str, block: dict) -> dict:
+    """A `students.<name>` block checked whole: placement and the kind's settings, defaults in."""
+    key = f"students.{name}"
+    learning_keys = [setting_key for setting_key in block if setting_key not in PLACEMENT_KEYS]
+    placement = resolve(StudentPlacement, block, key, "a student", ignore=learning_keys)
+    kind = placement["kind"]
+    declared = SETTINGS_BY_KIND[kind]
+    valid = {*PLACEMENT_KEYS, *fields(declared)}
+    for setting_key in learning_keys:
+        if setting_key not in valid:
+            raise unknown_key_error(key, setting_key, valid, f"a {kind!r} student")
+    learning = resolve(declared, block, key, f"a {kind!r} student", ignore=PLACEMENT_KEYS)
+    return {**placement, **learning}

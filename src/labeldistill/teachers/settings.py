@@ -1,0 +1,187 @@
+"""The settings of every labeler backend (one `labelers.<name>` block of the config), declared once.
+
+A labeler's block is checked whole by `check_labeler` when the workflow parses the config, and
+the jobs get it back with every default filled in: the stages read settings, never spell a
+default. Light on purpose (no torch, no HTTP client): the parse imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from labeldistill.errors import LabelDistillError
+from labeldistill.settings import (
+    at_least,
+    between,
+    boolean,
+    fields,
+    integer,
+    list_of,
+    mapping,
+    non_empty_string,
+    non_negative_int,
+    non_negative_number,
+    one_of,
+    optional,
+    positive_int,
+    positive_number,
+    resolve,
+    setting,
+    share,
+    string,
+    unknown_key_error,
+)
+from labeldistill.teachers.answers import MODES as OPENAI_MODES
+from labeldistill.teachers.chat_transport import TRANSPORTS
+
+VLLM_MODES = ("choice", "logprobs", "text")
+# Enough for a label of a few words; logprobs mode reads a single token.
+DEFAULT_MAX_TOKENS = {"text": 20, "json_schema": 50, "json_object": 50, "choice": 20, "logprobs": 1}
+
+
+def example_id(value: Any) -> str | None:
+    return (
+        None if isinstance(value, str | int) and not isinstance(value, bool) else "an id (string or integer)"
+    )
+
+
+def http_url(value: Any) -> str | None:
+    ok = isinstance(value, str) and value.startswith(("http://", "https://"))
+    return None if ok else "an http:// or https:// URL such as http://127.0.0.1:8000/v1"
+
+
+def server_block(value: Any) -> str | None:
+    ok = isinstance(value, dict) and "command" in value and set(value) <= {"command", "startup_timeout"}
+    return None if ok else "a mapping with command (and optional startup_timeout)"
+
+
+@dataclass(frozen=True)
+class LabelerSettings:
+    """What every LLM labeler has."""
+
+    model: str = setting(check=non_empty_string, doc="a name the backend knows, a file or a folder")
+    backend: str = setting(check=one_of("local", "openai", "vllm"))
+    shots: int = setting(16, non_negative_int, "few-shot examples drawn from the pool, stratified by label")
+    shots_seed: int = setting(0, integer, "seed of the few-shot draw and of the calibration sample")
+    examples: list | None = setting(None, optional(list_of(example_id, 1)), "fixed pool ids as the examples")
+    threads: int = setting(1, positive_int, "CPU threads of the labeling job")
+    max_failed_share: float = setting(0.2, share, "share of a part's texts that may fail")
+    max_text_tokens: int = setting(256, at_least(8), "longer texts are truncated to this many tokens")
+
+
+@dataclass(frozen=True)
+class LocalSettings(LabelerSettings):
+    backend: str = setting("local", one_of("local"))
+    threads: int = setting(2, positive_int, "CPU threads of the labeling job")
+    calibration_texts: int = setting(128, non_negative_int, "pool texts the prompt's bias is measured on")
+    calibration_prior: str = setting("examples", one_of("examples", "em", "uniform"), "prior kept")
+
+
+@dataclass(frozen=True)
+class SamplingSettings(LabelerSettings):
+    """How answers are asked for and read (the backends that generate text)."""
+
+    samples: int = setting(1, positive_int, "answers per text; label = mode, consistency = its share")
+    temperature: float = setting(0.0, non_negative_number)
+    seed: int | None = setting(None, optional(integer))
+    max_tokens: int | None = setting(None, optional(positive_int), "null: enough for the mode")
+    top_logprobs: int = setting(20, between(1, 20), "logprobs mode: servers give at most 20")
+
+    @property
+    def answer_tokens(self) -> int:
+        return self.max_tokens if self.max_tokens is not None else DEFAULT_MAX_TOKENS[self.mode]
+
+
+@dataclass(frozen=True)
+class VllmSettings(SamplingSettings):
+    backend: str = setting("vllm", one_of("vllm"))
+    mode: str = setting("choice", one_of(*VLLM_MODES), "how the answer is restricted and read")
+    engine: dict = setting({}, mapping, "extra vllm.LLM arguments")
+
+
+@dataclass(frozen=True)
+class OpenAISettings(SamplingSettings):
+    backend: str = setting("openai", one_of("openai"))
+    mode: str = setting("text", one_of(*OPENAI_MODES), "how the answer is restricted and read")
+    base_url: str | None = setting(None, optional(http_url), "the server's /v1 URL; null: OpenAI's")
+    api_key_env: str | None = setting("OPENAI_API_KEY", optional(string), "variable with the key")
+    transport: str = setting("aiohttp", one_of(*TRANSPORTS), "HTTP client")
+    concurrency: int = setting(8, positive_int, "requests in flight")
+    requests_per_minute: float | None = setting(None, optional(positive_number))
+    tokens_per_minute: float | None = setting(None, optional(positive_number))
+    timeout: float = setting(60.0, positive_number, "seconds per request")
+    max_retries: int = setting(6, non_negative_int)
+    backoff_base: float = setting(1.0, positive_number, "seconds; the n-th retry waits up to base * 2**n")
+    backoff_cap: float = setting(60.0, positive_number)
+    budget_usd: float | None = setting(None, optional(non_negative_number), "stop before passing it")
+    prices: dict = setting({}, mapping, "model -> {input_per_million, output_per_million}")
+    progress: bool = setting(True, boolean)
+    server: dict | None = setting(None, optional(server_block), "a server the job starts and stops")
+
+    @staticmethod
+    def cross_check(values: dict) -> list[tuple[str, str]]:
+        if values["server"] and not values["base_url"]:
+            return [
+                (
+                    "base_url",
+                    "required with server (the URL the started server answers at, e.g. http://127.0.0.1:8011/v1)",
+                )
+            ]
+        return []
+
+    def answer_settings(self) -> dict:
+        """The settings that change answers (part of provenance; never a key or a URL)."""
+        return {
+            "mode": self.mode,
+            "samples": self.samples,
+            "temperature": self.temperature,
+            "max_tokens": self.answer_tokens,
+            "top_logprobs": self.top_logprobs if self.mode == "logprobs" else None,
+            "seed": self.seed,
+        }
+
+    def public_base_url(self) -> str | None:
+        """The endpoint without any user:password part, fit for logs and provenance."""
+        if self.base_url is None:
+            return None
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+SETTINGS_BY_BACKEND: dict[str, type] = {
+    "local": LocalSettings,
+    "openai": OpenAISettings,
+    "vllm": VllmSettings,
+}
+
+
+def check_labeler(name: str, block: dict) -> dict:
+    """A `labelers.<name>` block checked whole, with every default filled in."""
+    key = f"labelers.{name}"
+    if not isinstance(block, dict):
+        raise LabelDistillError(f"config key {key}: expected a mapping of settings (backend, model, ...)")
+    backend = block.get("backend")
+    if backend not in SETTINGS_BY_BACKEND:
+        raise LabelDistillError(
+            f"config key {key}.backend: {backend!r} is not valid "
+            f"(expected one of {list(SETTINGS_BY_BACKEND)})"
+        )
+    declared = SETTINGS_BY_BACKEND[backend]
+    for setting_key in block:
+        if setting_key not in fields(declared):
+            other = [b for b, cls in SETTINGS_BY_BACKEND.items() if setting_key in fields(cls)]
+            if other:
+                raise LabelDistillError(
+                    f"config key {key}.{setting_key}: a setting of the {' and '.join(other)} backend, "
+                    f"not of {backend}"
+                )
+            raise unknown_key_error(key, setting_key, fields(declared), f"a {backend} labeler")
+    return resolve(declared, block, key, f"a {backend} labeler")

@@ -1,0 +1,320 @@
+"""The catalogue of bad inputs a new user makes: each stops `snakemake -n` before any job with
+exit status 1 and exactly one line on stderr, which names the file and line or the config key
+(and the fix, where one is known).
+
+Every case starts from one valid tiny config (which the first case runs, so the harness itself
+is known to pass a good config), changes one thing, and runs the real snakemake CLI.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from runner import snakemake
+
+pytestmark = pytest.mark.workflow
+
+ROWS = 60  # 20 "neg", 40 "pos": enough for test 10 + val 10 + pool 20
+
+
+def base_config(root: Path) -> dict:
+    texts = pd.DataFrame(
+        {
+            "id": [f"t{i:03d}" for i in range(ROWS)],
+            "text": [f"text number {i} says {'bad' if i % 3 == 0 else 'good'} things" for i in range(ROWS)],
+            "label": ["neg" if i % 3 == 0 else "pos" for i in range(ROWS)],
+        }
+    )
+    texts.to_csv(root / "texts.csv", index=False)
+    (root / "codebook.md").write_text("Is the text negative? neg: it is; pos: it is not.\n")
+    return {
+        "tasks": {
+            "t": {
+                "texts": str(root / "texts.csv"),
+                "codebook": str(root / "codebook.md"),
+                "labels": ["neg", "pos"],
+                "positive_label": "neg",
+            }
+        },
+        "split": {"seed": 1, "test": 10, "val": 10, "pool": 20},
+        "labelers": {"llm": {"backend": "local", "model": "gemma3-270m", "shots": 4}},
+        "students": {"tfidf": {"kind": "tfidf-logreg"}, "bert": {"kind": "transformer", "epochs": 1}},
+        "seeds": [1],
+        "train_size": 15,
+    }
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    change: Callable[[dict, Path], None]  # edits the config and the files in place
+    names: tuple[str, ...]  # what the one line must say
+
+
+def texts(root: Path) -> pd.DataFrame:
+    return pd.read_csv(root / "texts.csv", dtype=str, keep_default_na=False)
+
+
+def set_key(path: str, value) -> Callable[[dict, Path], None]:
+    def change(config: dict, root: Path) -> None:
+        *parents, last = path.split(".")
+        node = config
+        for key in parents:
+            node = node[key]
+        node[last] = value
+
+    return change
+
+
+def drop_key(path: str) -> Callable[[dict, Path], None]:
+    def change(config: dict, root: Path) -> None:
+        *parents, last = path.split(".")
+        node = config
+        for key in parents:
+            node = node[key]
+        del node[last]
+
+    return change
+
+
+def rename_task(name: str) -> Callable[[dict, Path], None]:
+    def change(config: dict, root: Path) -> None:
+        config["tasks"] = {name: config["tasks"]["t"]}
+
+    return change
+
+
+def rewrite_texts(edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[dict, Path], None]:
+    def change(config: dict, root: Path) -> None:
+        edit(texts(root)).to_csv(root / "texts.csv", index=False)
+
+    return change
+
+
+def write_texts(content: bytes) -> Callable[[dict, Path], None]:
+    def change(config: dict, root: Path) -> None:
+        (root / "texts.csv").write_bytes(content)
+
+    return change
+
+
+def edit_cell(row: int, column: str, value: str):
+    def edit(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[row, column] = value
+        return frame
+
+    return edit
+
+
+def quoted_newline_then(row: int, column: str, value: str):
+    """A text with a newline in quotes in row 2 (so lines and records differ), then an edit."""
+
+    def edit(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[2, "text"] = "first line\nsecond line of the same text"
+        frame.loc[row, column] = value
+        return frame
+
+    return edit
+
+
+def latin1(config: dict, root: Path) -> None:
+    frame = texts(root)
+    frame.loc[5, "text"] = "un café très négatif à Zürich"
+    frame.to_csv(root / "texts.csv", index=False, encoding="latin-1")
+
+
+def semicolons(config: dict, root: Path) -> None:
+    texts(root).to_csv(root / "texts.csv", index=False, sep=";")
+
+
+def ragged(config: dict, root: Path) -> None:
+    lines = (root / "texts.csv").read_text().splitlines()
+    lines[7] = lines[7] + ",extra"
+    (root / "texts.csv").write_text("\n".join(lines) + "\n")
+
+
+def parquet_with_null_text(config: dict, root: Path) -> None:
+    frame = texts(root).astype(object)
+    frame.loc[4, "text"] = None
+    frame.to_parquet(root / "texts.parquet")
+    config["tasks"]["t"]["texts"] = str(root / "texts.parquet")
+
+
+def folder_as_texts(config: dict, root: Path) -> None:
+    (root / "folder").mkdir()
+    config["tasks"]["t"]["texts"] = str(root / "folder")
+
+
+def coder_labels_with_bad_label(config: dict, root: Path) -> None:
+    (root / "coders.csv").write_text("id,coder,label\nt000,c1,neg\nt001,c1,maybe\n")
+    config["tasks"]["t"]["coder_labels"] = str(root / "coders.csv")
+
+
+def examples_from_test(config: dict, root: Path) -> None:
+    # Every id: some fall into val or test whatever the split; one is no id at all.
+    config["labelers"]["llm"]["examples"] = [*texts(root)["id"], "no-such-id"]
+
+
+def blank_codebook(config: dict, root: Path) -> None:
+    (root / "codebook.md").write_text("  \n")
+
+
+def no_api_key(config: dict, root: Path) -> None:
+    config["labelers"]["gpt"] = {
+        "backend": "openai",
+        "model": "gpt-4o-mini",
+        "api_key_env": "LD_TEST_UNSET_KEY",
+    }
+
+
+CASES = [
+    # the config: schema and declared settings
+    Case("top-level typo", set_key("seed", [1]), ("config key seed", "did you mean 'seeds'")),
+    Case("no students block", drop_key("students"), ("students is required", "kind: tfidf-logreg")),
+    Case("no tasks block", drop_key("tasks"), ("tasks is required",)),
+    Case(
+        "task without codebook", drop_key("tasks.t.codebook"), ("config key tasks.t", "codebook is required")
+    ),
+    Case("one label", set_key("tasks.t.labels", ["neg"]), ("config key tasks.t.labels", "at least 2")),
+    Case("split size not a number", set_key("split.test", "ten"), ("config key split.test", "integer")),
+    Case("split size zero", set_key("split.val", 0), ("config key split.val", ">= 1")),
+    Case("bad task name", rename_task("my task"), ("config key tasks", "'my task'", "letters, digits")),
+    Case("unknown backend", set_key("labelers.llm.backend", "llama"), ("config key labelers.llm.backend",)),
+    Case(
+        "labeler typo",
+        set_key("labelers.llm.shot", 4),
+        ("config key labelers.llm.shot", "did you mean 'shots'"),
+    ),
+    Case(
+        "transformer typo",
+        set_key("students.bert.epoch", 2),
+        ("config key students.bert.epoch", "did you mean 'epochs'"),
+    ),
+    Case(
+        "tfidf typo",
+        set_key("students.tfidf.ngram_maks", 2),
+        ("config key students.tfidf.ngram_maks", "did you mean 'ngram_max'"),
+    ),
+    Case("tfidf bad value", set_key("students.tfidf.C", -1), ("config key students.tfidf.C", "number > 0")),
+    Case("unknown student kind", set_key("students.bert.kind", "bert"), ("config key students.bert.kind",)),
+    Case(
+        "gpu tfidf", set_key("students.tfidf.device", "gpu"), ("config key students.tfidf.device", "CPU only")
+    ),
+    Case(
+        "key of another backend",
+        set_key(
+            "labelers.gpt",
+            {"backend": "openai", "model": "m", "base_url": "http://x/v1", "calibration_texts": 8},
+        ),
+        ("config key labelers.gpt.calibration_texts", "local backend"),
+    ),
+    Case(
+        "server without base_url",
+        set_key("labelers.gpt", {"backend": "openai", "model": "m", "server": {"command": "x"}}),
+        ("config key labelers.gpt.base_url", "required with server"),
+    ),
+    Case("missing API key", no_api_key, ("config key labelers.gpt.api_key_env", "LD_TEST_UNSET_KEY")),
+    Case(
+        "bad base_url",
+        set_key("labelers.gpt", {"backend": "openai", "model": "m", "base_url": "localhost:8000"}),
+        ("config key labelers.gpt.base_url", "http://"),
+    ),
+    Case("negative shots", set_key("labelers.llm.shots", -2), ("config key labelers.llm.shots", ">= 0")),
+    Case(
+        "positive label not a label",
+        set_key("tasks.t.positive_label", "negative"),
+        ("config key tasks.t.positive_label", "'negative'"),
+    ),
+    Case("train_size above pool", set_key("train_size", 25), ("config key train_size", "split.pool")),
+    Case("no seeds", set_key("seeds", []), ("config key seeds", "at least 1")),
+    Case(
+        "corpus without its student",
+        set_key("tasks.t.corpus", {"texts": "texts.csv"}),
+        ("config key corpus.student", "required"),
+    ),
+    # the files
+    Case(
+        "texts file missing",
+        set_key("tasks.t.texts", "missing.csv"),
+        ("config key tasks.t.texts", "missing.csv"),
+    ),
+    Case(
+        "codebook missing", set_key("tasks.t.codebook", "nope.md"), ("config key tasks.t.codebook", "nope.md")
+    ),
+    Case("folder as texts", folder_as_texts, ("config key tasks.t.texts", "is a folder")),
+    Case("zero-byte texts", write_texts(b""), ("texts.csv", "the file is empty (0 bytes")),
+    Case("header only", write_texts(b"id,text,label\n"), ("texts.csv", "no rows")),
+    Case("blank codebook", blank_codebook, ("codebook.md", "blank")),
+    Case("latin-1 file", latin1, ("texts.csv, line 7", "not utf-8", "tasks.t.encoding")),
+    Case("semicolon file", semicolons, ("texts.csv", "separated by ';'", "tasks.t.sep: ';'")),
+    Case("ragged row", ragged, ("texts.csv, line 8", "4 fields where the header has 3")),
+    Case(
+        "wrong column names",
+        rewrite_texts(lambda f: f.rename(columns={"text": "tweet"})),
+        ("texts.csv", "missing column(s) ['text']", "tasks.t.*_column"),
+    ),
+    Case(
+        "label outside labels",
+        rewrite_texts(quoted_newline_then(9, "label", "neutral")),
+        ("texts.csv, line 12", "'neutral' is not one of"),
+    ),
+    Case(
+        "label in another case",
+        rewrite_texts(edit_cell(3, "label", "Neg")),
+        ("texts.csv, line 5", "did you mean 'neg'"),
+    ),
+    Case(
+        "empty text", rewrite_texts(quoted_newline_then(6, "text", "  ")), ("texts.csv, line 9", "empty text")
+    ),
+    Case(
+        "duplicate id",
+        rewrite_texts(quoted_newline_then(8, "id", "t001")),
+        ("texts.csv, line 11", "duplicate id 't001'", "line 3"),
+    ),
+    Case("null text in parquet", parquet_with_null_text, ("texts.parquet, row 5", "null text")),
+    Case(
+        "split larger than data",
+        set_key("split", {"seed": 1, "test": 30, "val": 20, "pool": 20}),
+        ("config key split", "70 texts", "has 60"),
+    ),
+    Case(
+        "examples outside the pool", examples_from_test, ("config key labelers.llm.examples", "val or test")
+    ),
+    Case("bad coder label", coder_labels_with_bad_label, ("coders.csv, line 3", "'maybe'")),
+]
+
+
+def write_case(root: Path, change: Callable[[dict, Path], None] | None) -> Path:
+    config = base_config(root)
+    if change is not None:
+        change(config, root)
+    (root / "config.yaml").write_text(yaml.safe_dump(copy.deepcopy(config), sort_keys=False))
+    return root
+
+
+def test_the_valid_base_config_passes(tmp_path):
+    result = snakemake(write_case(tmp_path, None), "-n", "--quiet", "rules")
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_a_bad_input_stops_with_one_line(case, tmp_path):
+    result = snakemake(write_case(tmp_path, case.change), "-n")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert lines[0].startswith("labeldistill: ")
+    for expected in case.names:
+        assert expected.lower() in lines[0].lower(), lines[0]
+    assert "rule " not in result.stdout  # no job was planned, let alone run
+
+
+def test_the_catalogue_is_long_enough():
+    assert len(CASES) >= 30
+    assert len({case.name for case in CASES}) == len(CASES)
