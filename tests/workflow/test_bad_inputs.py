@@ -9,6 +9,8 @@ is known to pass a good config), changes one thing, and runs the real snakemake 
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,6 +315,49 @@ def test_a_bad_input_stops_with_one_line(case, tmp_path):
     for expected in case.names:
         assert expected.lower() in lines[0].lower(), lines[0]
     assert "rule " not in result.stdout  # no job was planned, let alone run
+
+
+def check_command(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """`labeldistill check` as a user runs it, in the folder of the run."""
+    command = [sys.executable, "-m", "labeldistill.cli", "check", *args]
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=300, check=False)
+
+
+# What Snakemake reads before the workflow's code runs: only `labeldistill check` names the line.
+FILE_CASES = [
+    (
+        "yaml syntax error",
+        "tasks:\n  t: {texts: a.csv\nstudents: {}\n",
+        ("config.yaml, line 3, column 9", "expected ',' or '}'"),
+    ),
+    ("tab indentation", "tasks:\n\tt: {}\n", ("config.yaml, line 2", "tabs")),
+    ("not a mapping", "- tasks\n", ("config.yaml", "expected keys such as tasks")),
+]
+
+
+@pytest.mark.parametrize("name, content, names", FILE_CASES, ids=[case[0] for case in FILE_CASES])
+def test_a_bad_config_file_is_named_with_its_line(name, content, names, tmp_path):
+    (tmp_path / "config.yaml").write_text(content)
+    result = check_command(tmp_path, "--configfile", "config.yaml")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    for expected in names:
+        assert expected.lower() in lines[0].lower(), lines[0]
+
+
+def test_check_finds_a_missing_config_file_and_agrees_with_the_workflow(tmp_path):
+    result = check_command(tmp_path, "--configfile", "nope.yaml")
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip() == "labeldistill: config file nope.yaml: not found (give it with --configfile)"
+    )
+    write_case(tmp_path, CASES[0].change)  # the top-level typo
+    result = check_command(tmp_path, "--configfile", "config.yaml")
+    workflow = snakemake(tmp_path, "-n")
+    assert result.returncode == 1 and result.stderr.strip() == workflow.stderr.strip()
+    write_case(tmp_path, None)
+    result = check_command(tmp_path, "--configfile", "config.yaml")
+    assert result.returncode == 0 and "ok, the run can start" in result.stdout, result.stderr
 
 
 def test_the_catalogue_is_long_enough():
