@@ -215,6 +215,7 @@ USAGE = RecordContract(
         "backend": (str,),
         "texts": (int,),
         "failed_texts": (int,),
+        "truncated_texts": (int,),  # cut to max_text_tokens before they were labelled
         "seconds": NUMBER,
     },
 )

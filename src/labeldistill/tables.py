@@ -201,6 +201,7 @@ DISPLAY = {
         "model": "Model",
         "requests": "Requests to send",
         "cached_requests": "Cached",
+        "truncated_texts": "Truncated texts",
         "prompt_tokens": "Prompt tokens",
         "max_output_tokens": "Output tokens (max)",
         "dollars_max": "Dollars (max)",

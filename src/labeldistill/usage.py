@@ -10,7 +10,15 @@ import pandas as pd
 
 from labeldistill.errors import LabelDistillError
 
-COUNTS = ["texts", "failed_texts", "requests_sent", "cache_hits", "input_tokens", "output_tokens"]
+COUNTS = [
+    "texts",
+    "failed_texts",
+    "truncated_texts",
+    "requests_sent",
+    "cache_hits",
+    "input_tokens",
+    "output_tokens",
+]
 COST_COLUMNS = ["task", "labeler", "backend", *COUNTS, "dollars", "seconds"]
 COST_DISPLAY = {
     "task": "Task",
@@ -18,6 +26,7 @@ COST_DISPLAY = {
     "backend": "Backend",
     "texts": "Texts",
     "failed_texts": "Failed",
+    "truncated_texts": "Truncated",
     "requests_sent": "Requests sent",
     "cache_hits": "Cache hits",
     "input_tokens": "Input tokens",

@@ -12,6 +12,7 @@ from labeldistill.contracts import SPLIT, write_table
 from labeldistill.stages import estimate_cost
 from labeldistill.stages.annotate import few_shot_examples
 from labeldistill.teachers.openai_api import label_with_api
+from labeldistill.teachers.token_count import token_counter
 
 LABELS = ["yes", "no"]
 SIZES = {"pool": 10, "val": 4, "test": 6}
@@ -90,6 +91,26 @@ def test_answers_in_the_cache_are_not_counted_again(two_tasks, tmp_path):
     assert frame.loc["beta", "cached_requests"] == 0
 
 
+def test_long_texts_are_counted_as_they_would_be_sent(two_tasks, tmp_path):
+    splits, tasks = two_tasks
+    long = "word " * 5000
+    test = pd.read_parquet(splits["alpha"]["test"]).assign(text=lambda f: [long, *f["text"][1:]])
+    write_table(test, splits["alpha"]["test"], SPLIT)
+    labelers = {
+        name: {"backend": "openai", "model": "gpt-4o-mini", "max_text_tokens": limit}
+        for name, limit in (("cut", 16), ("whole", 100_000))
+    }
+    frame = estimate_cost.estimate_rows(splits, tasks, labelers, tmp_path / "cache")
+    per_task = frame.set_index(["task", "labeler"])
+    assert per_task.loc[("alpha", "cut"), "truncated_texts"] == 1
+    assert per_task.loc[("alpha", "whole"), "truncated_texts"] == 0
+    assert per_task.loc[("beta", "cut"), "truncated_texts"] == 0
+    assert per_task.loc[(estimate_cost.TOTAL, "cut"), "truncated_texts"] == 1
+    # The cut text costs its first 16 tokens, not its 5,000.
+    gap = per_task.loc[("alpha", "whole"), "prompt_tokens"] - per_task.loc[("alpha", "cut"), "prompt_tokens"]
+    assert gap == token_counter("gpt-4o-mini").count(long.strip()) - 16 > 4000
+
+
 def test_run_writes_the_table_in_three_formats(two_tasks, tmp_path):
     splits, tasks = two_tasks
     labelers = {"mini": {"backend": "openai", "model": "gpt-4o-mini"}}
@@ -97,4 +118,5 @@ def test_run_writes_the_table_in_three_formats(two_tasks, tmp_path):
     csv = pd.read_csv(tmp_path / "tables/cost_estimate.csv")
     assert list(csv["task"]) == ["alpha", "beta", estimate_cost.TOTAL]
     assert "Dollars (max)" in (tmp_path / "tables/cost_estimate.md").read_text()
+    assert "Truncated texts" in (tmp_path / "tables/cost_estimate.md").read_text()
     assert "\\begin{tabular}" in (tmp_path / "tables/cost_estimate.tex").read_text()

@@ -30,6 +30,8 @@ from labeldistill.teachers.chat_transport import TransportError, classify
 from labeldistill.teachers.openai_api import OpenAITeacher, estimate_api_cost, label_with_api
 from labeldistill.teachers.openai_settings import parse_settings
 from labeldistill.teachers.response_cache import ResponseCache
+from labeldistill.teachers.token_count import token_counter
+from labeldistill.teachers.truncation import truncate
 
 LABELS = ["positive", "negative", "neutral"]
 CODEBOOK = "Decide whether the text is positive, negative or neutral."
@@ -150,6 +152,45 @@ def test_the_estimate_leaves_out_what_is_cached(server, tmp_path):
     estimate = estimate_api_cost(texts, CODEBOOK, LABELS, [], settings, tmp_path)
     assert (estimate.cached_requests, estimate.requests, estimate.max_output_tokens) == (6, 2, 6)
     assert estimate.dollars_max > 0 and estimate.token_method.startswith("tiktoken")
+
+
+# About 100,000 characters; the word that names its label comes only after the first 64 tokens.
+LONG_TEXT = "The weather report went on and on about clouds and wind. " * 1750 + "In the end: positive."
+
+
+def test_a_long_text_is_sent_cut_counted_and_cached_as_cut(tmp_path, caplog):
+    texts = [LONG_TEXT, "a short text that is negative"]
+    counter = token_counter("gpt-4o-mini")
+    cut, _ = truncate(LONG_TEXT, 64, counter)
+    with FakeOpenAIServer() as fresh:
+        settings = settings_for(fresh, max_text_tokens=64)
+        with caplog.at_level(logging.WARNING, logger="labeldistill"):
+            results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path)
+        # The server saw the cut text: not the label word after the cut (its answer falls back to
+        # the last label), and the prompt it counted (characters / 4 + 1) is the cut one.
+        sent = build_chat_prompt(CODEBOOK, LABELS, []).messages(cut)
+        assert [r.label for r in results] == ["neutral", "negative"]
+        assert results[0].input_tokens == sum(len(m["content"]) for m in sent) // 4 + 1 < 150
+        assert usage["truncated_texts"] == 1 and usage["requests_sent"] == 2
+        truncation_warnings = [r for r in caplog.records if "max_text_tokens" in r.getMessage()]
+        assert len(truncation_warnings) == 1 and "1 of 2 texts" in truncation_warnings[0].getMessage()
+
+        again, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path)
+        assert usage["cache_hits"] == 2 and usage["requests_sent"] == 0 and usage["truncated_texts"] == 1
+        assert [outcome(r) for r in again] == [outcome(r) for r in results]
+
+        # The whole text is another request: its answer is never the cut text's cached one.
+        whole, usage = label_with_api(
+            texts, None, CODEBOOK, LABELS, [], {**settings, "max_text_tokens": 100_000}, tmp_path
+        )
+        assert [r.label for r in whole] == ["positive", "negative"] and usage["truncated_texts"] == 0
+        assert usage["requests_sent"] == 1 and usage["cache_hits"] == 1
+        assert whole[0].input_tokens > len(LONG_TEXT) // 4
+
+    estimate = estimate_api_cost(texts, CODEBOOK, LABELS, [], settings, tmp_path / "empty")
+    overhead = openai_api.prompt_overhead_tokens(counter, build_chat_prompt(CODEBOOK, LABELS, []))
+    assert estimate.truncated_texts == 1 and counter.count(cut) == 64
+    assert estimate.prompt_tokens == 2 * overhead + 64 + counter.count(texts[1])
 
 
 def test_a_bad_key_stops_the_run_at_once_and_never_shows(tmp_path, monkeypatch, caplog, capfd):

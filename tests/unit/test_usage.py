@@ -20,6 +20,7 @@ def test_cost_sums_parts_per_task_and_labeler(tmp_path):
             backend="openai",
             texts=10,
             failed_texts=1,
+            truncated_texts=2,
             requests_sent=12,
             cache_hits=0,
             input_tokens=1000,
@@ -34,6 +35,7 @@ def test_cost_sums_parts_per_task_and_labeler(tmp_path):
             backend="openai",
             texts=5,
             failed_texts=0,
+            truncated_texts=1,
             requests_sent=0,
             cache_hits=5,
             input_tokens=0,
@@ -60,6 +62,8 @@ def test_cost_sums_parts_per_task_and_labeler(tmp_path):
     assert table.loc["gpt", "texts"] == 15 and table.loc["gpt", "requests_sent"] == 12
     assert table.loc["gpt", "cache_hits"] == 5 and table.loc["gpt", "dollars"] == pytest.approx(0.5)
     assert table.loc["llama", "dollars"] != table.loc["llama", "dollars"]  # unknown price: NaN
+    assert table.loc["gpt", "truncated_texts"] == 3
+    assert table.loc["llama", "truncated_texts"] == 0  # a record from before truncations were counted
 
 
 def test_a_record_without_its_keys_is_named(tmp_path):

@@ -5,13 +5,20 @@ RequestOutput / CompletionOutput / Logprob, and vLLM's own SamplingParams is che
 the package can be imported.
 """
 
+import logging
 from types import SimpleNamespace
 
 import pytest
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.prompts import Example
-from labeldistill.teachers.vllm_offline import label_with_vllm, sampling_params, sampling_settings
+from labeldistill.teachers.truncation import truncate
+from labeldistill.teachers.vllm_offline import (
+    label_with_vllm,
+    sampling_params,
+    sampling_settings,
+    text_token_counter,
+)
 
 LABELS = ["negative", "other"]
 EXAMPLES = [Example("awful day", "negative"), Example("nice day", "other")]
@@ -29,10 +36,12 @@ class FakeEngine:
 
     def __init__(self, answers=None):
         self.calls = []
+        self.texts = []
         self.answers = answers
 
     def __call__(self, conversations, sampling):
         self.calls.append(len(conversations))
+        self.texts += [conversation[-1]["content"] for conversation in conversations]
         outs = []
         for conversation in conversations:
             text = conversation[-1]["content"]
@@ -91,6 +100,67 @@ def test_first_token_logprobs_become_label_probabilities(tmp_path):
     (result,), _ = label_with_vllm(["x"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine)
     assert result.label == "negative" and result.probabilities[0] > 0.85
     assert sum(result.probabilities) == pytest.approx(1.0)
+
+
+def word_tokenizer(folder):
+    """A model folder with a real transformers tokenizer of one token per word or punctuation
+    mark: where its counts and tiktoken's differ, the cut shows which one counted."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.train_from_iterator(["unbelievably wonderful, a bad thing"], trainers.WordLevelTrainer())
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]").save_pretrained(folder)
+    return folder
+
+
+def test_long_texts_are_cut_by_the_models_tokenizer_and_cached_as_cut(tmp_path, caplog):
+    model = str(word_tokenizer(tmp_path / "model"))
+    engine = FakeEngine()
+    texts, ids = ["unbelievably wonderful, " * 40 + "bad", "a bad thing"], ["1", "2"]
+    settings = {"model": model, "max_text_tokens": 9}
+    with caplog.at_level(logging.WARNING, logger="labeldistill"):
+        results, usage = label_with_vllm(
+            texts, ids, "cb", LABELS, EXAMPLES, settings, tmp_path / "cache", generate=engine
+        )
+    # Nine of its tokens: two words and a comma, three times (tiktoken needs more for "unbelievably").
+    assert engine.texts == [
+        "unbelievably wonderful, unbelievably wonderful, unbelievably wonderful,",
+        "a bad thing",
+    ]
+    assert [r.label for r in results] == ["other", "negative"]  # "bad" was cut away
+    assert usage["truncated_texts"] == 1 and results[0].provenance["max_text_tokens"] == 9
+    assert [r.getMessage() for r in caplog.records if "max_text_tokens" in r.getMessage()] == [
+        f"labeler vllm: 1 of 2 texts were longer than 9 tokens (counted by tokenizer of {model}) and "
+        "were cut to their first 9 (labelers.vllm.max_text_tokens)"
+    ]
+
+    _, usage = label_with_vllm(
+        texts, ids, "cb", LABELS, EXAMPLES, settings, tmp_path / "cache", generate=engine
+    )
+    assert engine.calls == [2] and usage["cache_hits"] == 2 and usage["truncated_texts"] == 1
+    whole = {**settings, "max_text_tokens": 1000}
+    (long, _), usage = label_with_vllm(
+        texts, ids, "cb", LABELS, EXAMPLES, whole, tmp_path / "cache", generate=engine
+    )
+    assert engine.calls == [2, 1] and long.label == "negative" and usage["truncated_texts"] == 0
+
+
+def test_the_models_tokenizer_cuts_at_its_token_offsets(tmp_path):
+    counter = text_token_counter(str(word_tokenizer(tmp_path / "model")), {})
+    text = "a bad thing, unbelievably wonderful"
+    assert [truncate(text, n, counter)[0] for n in (1, 3, 4, 6)] == [
+        "a",
+        "a bad thing",
+        "a bad thing,",
+        text,
+    ]
+
+
+def test_without_the_models_tokenizer_texts_are_counted_as_for_openai():
+    counter = text_token_counter("no-such-model-anywhere", {})  # the hub is off in tests
+    assert not counter.method.startswith("tokenizer of")
 
 
 def test_bad_settings_name_the_config_key():

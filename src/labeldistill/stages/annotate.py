@@ -364,6 +364,7 @@ def run(
             "backend": backend,
             "texts": len(frame),
             "failed_texts": failed,
+            "truncated_texts": 0,
             "requests_sent": 0,
             "responses": 0,
             "cache_hits": 0,

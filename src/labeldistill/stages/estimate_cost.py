@@ -2,8 +2,9 @@
 
 For every task x `openai` labeler x part: the requests still to send (texts x samples, less
 what the response cache already holds), their prompt tokens (tiktoken where it knows the
-model), the worst-case output tokens (every answer at max_tokens) and the dollars that makes
-at the price table's rates. Needs only the splits: nothing is labelled and no server is asked.
+model) over the texts as they would be sent, cut to `max_text_tokens` (the texts cut are
+counted too), the worst-case output tokens (every answer at max_tokens) and the dollars that
+makes at the price table's rates. Needs only the splits: nothing is labelled and no server is asked.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ ESTIMATE_COLUMNS = [
     "model",
     "requests",
     "cached_requests",
+    "truncated_texts",
     "prompt_tokens",
     "max_output_tokens",
     "dollars_max",
@@ -64,6 +66,7 @@ def estimate_rows(
         model=("model", "first"),
         requests=("requests", "sum"),
         cached_requests=("cached_requests", "sum"),
+        truncated_texts=("truncated_texts", "sum"),
         prompt_tokens=("prompt_tokens", "sum"),
         max_output_tokens=("max_output_tokens", "sum"),
         dollars_max=("dollars_max", total_or_unknown),

@@ -78,6 +78,7 @@ class Usage:
     texts: int = 0
     failed_texts: int = 0
     failed_samples: int = 0
+    truncated_texts: int = 0  # cut to max_text_tokens before they were sent
     input_tokens: int = 0  # paid in this run
     output_tokens: int = 0
     cached_input_tokens: int = 0  # served from the cache: not paid again
@@ -159,6 +160,7 @@ class CostEstimate:
     model: str
     requests: int  # texts x samples, less those already in the cache
     cached_requests: int
+    truncated_texts: int  # of all texts, cut to max_text_tokens (their cut tokens are counted)
     prompt_tokens: int  # over the requests to send
     max_output_tokens: int  # requests x max_tokens: the worst case
     dollars_max: float | None  # None: no price known for the model
@@ -175,6 +177,7 @@ def estimate_cost(
     price: Price | None,
     token_method: str,
     cached_requests: int = 0,
+    truncated_texts: int = 0,
 ) -> CostEstimate:
     requests = len(prompt_tokens_per_request)
     prompt_tokens = int(sum(prompt_tokens_per_request))
@@ -183,6 +186,7 @@ def estimate_cost(
         model=model,
         requests=requests,
         cached_requests=cached_requests,
+        truncated_texts=truncated_texts,
         prompt_tokens=prompt_tokens,
         max_output_tokens=max_output,
         dollars_max=None if price is None else price.cost(prompt_tokens, max_output),

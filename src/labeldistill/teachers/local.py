@@ -84,7 +84,7 @@ class LocalTeacher:
     model_name: for provenance; defaults to the name recorded in the folder, or its name.
     max_text_tokens: a text longer than this many tokens is truncated to its first
         `max_text_tokens` tokens before it goes into the prompt (the number of truncated texts
-        is logged).
+        is logged, and kept in `truncated` for the usage record).
     batch_size: sequences run together in one forward pass (results do not depend on it).
     calibration_texts: unlabelled texts of the task (not the ones to label; 16 to 32 are
         enough). The model's mean probability per label over them mixes a bias of the prompt
@@ -137,6 +137,7 @@ class LocalTeacher:
         self.prompt = prompt
         self.reuse_prefix = reuse_prefix
         self.max_text_tokens = max_text_tokens
+        self.truncated = 0  # texts cut to max_text_tokens in the last label or raw_probabilities call
         self.batch_size = batch_size
         self.threads = max(1, int(threads))
         provenance = read_provenance(model_dir)
@@ -342,6 +343,7 @@ class LocalTeacher:
         encoded = [self._suffix_ids(text) for text in texts]
         suffixes = [ids for ids, _ in encoded]
         truncated = sum(cut for _, cut in encoded)
+        self.truncated = truncated
         if truncated:
             log.info("%d of %d texts truncated to %d tokens", truncated, len(texts), self.max_text_tokens)
         scores = np.full((len(texts), len(self.labels)), np.nan)

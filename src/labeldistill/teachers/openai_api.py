@@ -2,6 +2,10 @@
 server, Ollama), asked asynchronously over one pooled HTTP client (teachers/chat_transport.py:
 aiohttp by default, the openai package's AsyncOpenAI with `transport: openai`).
 
+A text longer than `max_text_tokens` (counted as the cost estimate counts: tiktoken where it
+knows the model) is cut to that many tokens before it is sent (teachers/truncation.py): the
+cut text is what the cache keys on and what the budget and the estimate count.
+
 Per text, `samples` requests are sent (each its own cache entry), parsed in the labeler's
 answer mode (teachers/answers.py) and reduced to one label with its consistency
 (teachers/consistency.py). All texts run at once under a concurrency limit; each answer is
@@ -64,6 +68,7 @@ from labeldistill.teachers.rate_limit import RateLimiter
 from labeldistill.teachers.response_cache import ResponseCache, request_key
 from labeldistill.teachers.retry import backoff_delay, is_retryable_status, parse_retry_after
 from labeldistill.teachers.token_count import TokenCounter, token_counter
+from labeldistill.teachers.truncation import truncate_texts, warn_truncated
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +209,7 @@ class OpenAITeacher:
             "base_url": self.settings.public_base_url(),
             "prompt_hash": self.prompt.hash,
             "settings": self.settings.answer_settings(),
+            "max_text_tokens": self.settings.max_text_tokens,
         }
 
     def redact(self, text: str) -> str:
@@ -258,6 +264,9 @@ class OpenAITeacher:
         self._requests = RateLimiter(settings.requests_per_minute) if settings.requests_per_minute else None
         self._tokens = RateLimiter(settings.tokens_per_minute) if settings.tokens_per_minute else None
         provenance = self.provenance
+        texts, truncated = truncate_texts(texts, settings.max_text_tokens, self._counter)
+        self.usage.truncated_texts += truncated
+        warn_truncated(self.labeler, truncated, len(texts), settings.max_text_tokens, self._counter.method)
         plans = [self._plan(text) for text in texts]
         # What the cache holds, looked up in one go off the event loop: on a shared file system
         # every lookup is a round trip to the file server.
@@ -325,7 +334,7 @@ class OpenAITeacher:
         return list(results)
 
     def _plan(self, text: str) -> list[tuple[dict, str]]:
-        """(request body, cache key) of each sample of one text."""
+        """(request body, cache key) of each sample of one text, as it is sent (cut already)."""
         messages = self.prompt.messages(text)
         plan = []
         for sample in range(self.settings.samples):
@@ -554,6 +563,7 @@ def label_with_api(
                                 structured_outputs choice)
       samples: 1, temperature: 0.0   n samples per text; label = mode, consistency = its share
       max_tokens: None          20 (text), 50 (json_schema), 1 (logprobs)
+      max_text_tokens: 256      longer texts are cut to this many tokens before they are sent
       top_logprobs: 20          logprobs mode only
       seed: None                sent to the server; sample i of n > 1 gets (seed or 0) + i
       concurrency: 8            requests in flight at once
@@ -617,13 +627,15 @@ def estimate_api_cost(
     labeler: str = "openai",
 ) -> CostEstimate:
     """The most a run of `label_with_api` with these arguments could cost, before paying:
-    prompt tokens counted with tiktoken where it knows the model (see `token_method`), every
-    answer at max_tokens, requests already in the cache left out."""
+    prompt tokens counted with tiktoken where it knows the model (see `token_method`) over the
+    texts as they would be sent (cut to max_text_tokens), every answer at max_tokens, requests
+    already in the cache left out."""
     parsed = parse_settings(settings, labeler)
     prompt = build_chat_prompt(codebook, labels, examples)
     cache = ResponseCache(cache_dir)
     counter = token_counter(parsed.model)
     prefix_tokens = prompt_overhead_tokens(counter, prompt)
+    texts, truncated = truncate_texts(texts, parsed.max_text_tokens, counter)
     to_send: list[int] = []
     cached = 0
     for text in texts:
@@ -641,4 +653,5 @@ def estimate_api_cost(
         find_price(parsed.model, parsed.prices),
         counter.method,
         cached_requests=cached,
+        truncated_texts=truncated,
     )

@@ -6,6 +6,9 @@ can still count exactly when a registry package ships the file: `tiktoken-offlin
 tiktoken's own sha256 and put where tiktoken looks first (its cache), so it never goes online
 for it. Order: the model's own encoding, then o200k_base, then cl100k_base (both approximate
 for a model tiktoken does not know), then 4 characters per token. `method` says which was used.
+A model's own tokenizer (transformers) can count too (`tokenizer_counter`), for backends that
+run the model themselves. Every counter also gives a text's first n tokens (`head`), which is
+how `max_text_tokens` cuts texts (teachers/truncation.py).
 """
 
 from __future__ import annotations
@@ -42,11 +45,19 @@ class TokenCounter:
     method: str  # e.g. "tiktoken o200k_base", "tiktoken o200k_base (approximate)", "4 characters per token"
     exact: bool
     _encode: Callable[[str], list[int]] | None = None
+    _head: Callable[[str, int], str] | None = None
 
     def count(self, text: str) -> int:
         if self._encode is None:
             return -(-len(text) // CHARS_PER_TOKEN)
         return len(self._encode(text))
+
+    def head(self, text: str, tokens: int) -> str:
+        """The part of `text` its first `tokens` tokens cover: a prefix of it (up to a
+        tokenizer without offsets, whose decoded ids are returned instead)."""
+        if self._head is None:
+            return text[: tokens * CHARS_PER_TOKEN]
+        return self._head(text, tokens)
 
     def count_messages(self, messages: Sequence[dict]) -> int:
         """Prompt tokens of a chat request (exact for OpenAI's models up to a few tokens)."""
@@ -103,6 +114,33 @@ def seed_tiktoken_cache(name: str) -> bool:
     return True
 
 
+def _tiktoken_head(encoding, text: str, tokens: int) -> str:
+    # The tokens' bytes are the text's own, in order: their first bytes are a prefix of its
+    # UTF-8, less a character cut in the middle (dropped).
+    ids = encoding.encode_ordinary(text)
+    if len(ids) <= tokens:
+        return text
+    return encoding.decode_bytes(ids[:tokens]).decode("utf-8", errors="ignore")
+
+
+def tokenizer_counter(tokenizer, name: str) -> TokenCounter:
+    """A counter by a transformers tokenizer (`name` for `method`): the text's tokens without
+    the special ones a prompt template adds around it."""
+
+    def encode(text: str) -> list[int]:
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def head(text: str, tokens: int) -> str:
+        if not getattr(tokenizer, "is_fast", False):  # no character offsets: decode the ids
+            return tokenizer.decode(encode(text)[:tokens], skip_special_tokens=True)
+        offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        if len(offsets) <= tokens:
+            return text
+        return text[: offsets[tokens - 1][1]] if tokens > 0 else ""
+
+    return TokenCounter(method=f"tokenizer of {name}", exact=True, _encode=encode, _head=head)
+
+
 def _load_encoding(name: str):
     import tiktoken
 
@@ -132,6 +170,11 @@ def token_counter(model: str) -> TokenCounter:
         method = f"tiktoken {name}" + ("" if exact else " (approximate)")
         if not exact:
             log.info("token counts for %s: %s, as tiktoken has no exact encoding for it here", model, method)
-        return TokenCounter(method=method, exact=exact, _encode=encoding.encode_ordinary)
+        return TokenCounter(
+            method=method,
+            exact=exact,
+            _encode=encoding.encode_ordinary,
+            _head=functools.partial(_tiktoken_head, encoding),
+        )
     log.warning("token counts for %s: about 4 characters per token (no tiktoken encoding available)", model)
     return TokenCounter(method=f"{CHARS_PER_TOKEN} characters per token", exact=False)

@@ -8,6 +8,10 @@ samples (consistency) and the response cache (response_cache). What is vLLM's ow
 `openai_api.trim_chat_completion` keeps, and both are plain functions that the tests run on
 stand-in objects of the same shape.
 
+Texts longer than `max_text_tokens` are cut before they are sent (teachers/truncation.py),
+counted by the model's own tokenizer when transformers can load it (a small download the
+engine makes anyway), else as the `openai` backend counts for a model tiktoken does not know.
+
 Install with `pip install .[vllm]`; vLLM is imported only when a labeler uses this backend.
 Its settings and their defaults are declared in `teachers.settings.VllmSettings` (`engine`: extra
 `vllm.LLM` arguments; prefix caching is always on).
@@ -28,6 +32,8 @@ from labeldistill.teachers.chat_prompt import build_chat_prompt
 from labeldistill.teachers.consistency import SampleOutcome, TextLabel, aggregate
 from labeldistill.teachers.response_cache import ResponseCache, request_key
 from labeldistill.teachers.settings import VllmSettings
+from labeldistill.teachers.token_count import TokenCounter, token_counter, tokenizer_counter
+from labeldistill.teachers.truncation import truncate_texts, warn_truncated
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,14 @@ def sampling_settings(settings: Mapping, labels: Sequence[str], labeler: str) ->
     }
 
 
+def checked_settings(settings: Mapping, labeler: str) -> VllmSettings:
+    """A vllm labeler's settings, checked, with the defaults filled in."""
+    given = {key: value for key, value in settings.items() if value is not None}
+    return VllmSettings(
+        **resolve(VllmSettings, {"backend": BACKEND, **given}, f"labelers.{labeler}", "a vllm labeler")
+    )
+
+
 def sampling_params(sampling: Mapping, vllm_module) -> object:
     """vLLM's SamplingParams for `sampling` (structured outputs for `choice`)."""
     kwargs = {
@@ -65,6 +79,26 @@ def sampling_params(sampling: Mapping, vllm_module) -> object:
 
         kwargs["structured_outputs"] = StructuredOutputsParams(choice=sampling["choice"])
     return vllm_module.SamplingParams(**kwargs)
+
+
+def text_token_counter(model: str, engine: Mapping) -> TokenCounter:
+    """The model's tokenizer (or the engine's `tokenizer`), else the fallback counter."""
+    name = str(engine.get("tokenizer") or model)
+    try:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(
+            name,
+            revision=engine.get("tokenizer_revision") or engine.get("revision"),
+            trust_remote_code=bool(engine.get("trust_remote_code", False)),
+        )
+    except Exception as error:  # transformers missing, offline, or not a tokenizer
+        counter = token_counter(model)
+        log.warning(
+            "the tokenizer of %s cannot be loaded (%s): texts counted by %s", name, error, counter.method
+        )
+        return counter
+    return tokenizer_counter(tokenizer, name)
 
 
 def trimmed_response(request_output, sample: int, model: str) -> dict:
@@ -99,10 +133,12 @@ def label_with_vllm(
     labeler: str = "vllm",
     task: str = "",
     generate=None,
+    counter: TokenCounter | None = None,
 ) -> tuple[list[TextLabel], dict]:
     """Label texts with vLLM; answers already in the cache are never generated again.
 
-    `generate(conversations, sampling) -> list[RequestOutput]` is vLLM's `LLM.chat` by default.
+    `generate(conversations, sampling) -> list[RequestOutput]` is vLLM's `LLM.chat` by default;
+    `counter` cuts texts to `max_text_tokens` (default: `text_token_counter`).
     """
     started = time.perf_counter()
     model = str(settings.get("model") or "")
@@ -111,6 +147,10 @@ def label_with_vllm(
     sampling = sampling_settings(settings, labels, labeler)
     prompt = build_chat_prompt(codebook, labels, examples)
     cache = ResponseCache(cache_dir)
+    max_text_tokens = checked_settings(settings, labeler).max_text_tokens
+    counter = counter or text_token_counter(model, settings.get("engine") or {})
+    texts, truncated = truncate_texts(texts, max_text_tokens, counter)
+    warn_truncated(labeler, truncated, len(texts), max_text_tokens, counter.method)
     conversations = [prompt.messages(text) for text in texts]
     keys = [
         [request_key(BACKEND, model, messages, sampling, i) for i in range(sampling["n"])]
@@ -133,7 +173,13 @@ def label_with_vllm(
                 if responses[i][j] is None:
                     responses[i][j] = trimmed_response(output, j, model)
                     cache.put(keys[i][j], responses[i][j], {"model": model, "sampling": sampling})
-    provenance = {"backend": BACKEND, "model": model, "prompt_hash": prompt.hash, "settings": sampling}
+    provenance = {
+        "backend": BACKEND,
+        "model": model,
+        "prompt_hash": prompt.hash,
+        "settings": sampling,
+        "max_text_tokens": max_text_tokens,
+    }
     results = []
     for i, text_id in enumerate(ids):
         outcomes = [
@@ -156,6 +202,7 @@ def label_with_vllm(
         "input_tokens": sum(responses[i][j]["usage"]["input_tokens"] for i, j in generated),
         "output_tokens": sum(responses[i][j]["usage"]["output_tokens"] for i, j in generated),
         "failed_texts": sum(result.label is None for result in results),
+        "truncated_texts": truncated,
         "dollars": 0.0,
         "wall_seconds": round(time.perf_counter() - started, 3),
     }
