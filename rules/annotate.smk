@@ -1,9 +1,14 @@
+# Finds or converts a local LLM in the shared MODELS_DIR and records which folder this checkout
+# uses. Its params are what the folder's content depends on (read cheaply, no file hashed), not
+# the stage's code fingerprint: only a change of those makes a new folder, and only then should
+# the labeling jobs downstream rerun.
 rule prepare_local_model:
     output:
-        directory(LOCAL_MODEL),
+        LOCAL_MODEL,
     params:
         source=lambda w: local_model_source(w.model),
-        code=fingerprint("prepare_model"),
+        models_dir=MODELS_DIR,
+        facts=lambda w: local_model_facts_of(w.model),
     threads: 1
     resources:
         **rule_resources("prepare_local_model"),

@@ -40,7 +40,6 @@ LABELERS = [HUMAN] + LLM_LABELERS
 API_LABELERS = [name for name in LLM_LABELERS if config["labelers"][name]["backend"] == "openai"]
 STUDENTS = list(config["students"])
 SEEDS = [int(seed) for seed in config["seeds"]]
-MODELS_DIR = config["models_dir"]
 CORPUS = config.get("corpus") or {}
 CORPUS_TASKS = [task for task in TASKS if config["tasks"][task].get("corpus")]
 
@@ -71,7 +70,12 @@ COMPARISONS = "results/{task}/comparisons.json"
 CORPUS_CHUNK = "results/{task}/corpus/chunks/{chunk}.parquet"
 CORPUS_LABELS = "results/{task}/corpus/labels.parquet"
 CORPUS_ESTIMATES = "results/{task}/corpus/estimates.json"
-LOCAL_MODEL = f"{MODELS_DIR}/{{model}}"
+# Converted local LLMs live in MODELS_DIR, shared by every checkout and run (content-addressed,
+# see teachers/local_models.py); a checkout tracks only its record of which folder it uses.
+from labeldistill.teachers.local_models import default_models_dir, local_model_facts
+
+MODELS_DIR = config.get("models_dir") or str(default_models_dir())
+LOCAL_MODEL = "results/models/{model}.json"
 TABLE_NAMES = ["per_task", "medians", "gaps", "agreement", "coders", "data", "cost"]
 TABLE_FORMATS = ["csv", "md", "tex"]
 FIGURE_NAMES = ["f1_by_task", "f1_by_condition", "gaps_by_task", "reliability", "f1_against_cost"]
@@ -98,15 +102,21 @@ def labeler_settings(labeler):
 
 
 def local_model_name(labeler):
-    """The folder name of a labeler's converted local model (a known name or a path's stem)."""
+    """The name of a labeler's local model (a known name, or a path's name without .gguf)."""
     return Path(config["labelers"][labeler]["model"]).name.removesuffix(".gguf")
 
 
 def local_model_source(model):
-    for settings in config["labelers"].values():
-        if settings.get("backend") == "local" and Path(settings["model"]).name.removesuffix(".gguf") == model:
+    for name, settings in config["labelers"].items():
+        if settings.get("backend") == "local" and local_model_name(name) == model:
             return settings["model"]
     raise LabelDistillError(f"no labeler in config key labelers uses a local model named {model!r}")
+
+
+@functools.cache
+def local_model_facts_of(model):
+    """What the model's converted folder depends on, from cheap facts (versions, code hash)."""
+    return local_model_facts(local_model_source(model))
 
 
 def student_settings(student):

@@ -2,6 +2,7 @@
 
 from labeldistill.logs import job_errors
 from labeldistill.stages import annotate
+from labeldistill.teachers.local_models import open_local_model
 
 inputs = snakemake.input
 with job_errors(snakemake.log.main):
@@ -14,7 +15,7 @@ with job_errors(snakemake.log.main):
         settings=snakemake.params.labeler,
         out_path=snakemake.output.labels,
         usage_path=snakemake.output.usage,
-        model_dir=inputs.get("model"),
+        model_dir=open_local_model(inputs.model) if "model" in inputs.keys() else None,
         threads=snakemake.threads,
         task=snakemake.wildcards.task,
         cache_dir=snakemake.config.get("cache_dir"),

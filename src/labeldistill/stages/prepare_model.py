@@ -1,7 +1,9 @@
-"""Stage: convert a local LLM (a registry package's GGUF) into a transformers folder, once.
+"""Stage: find or make a local LLM's converted folder in the shared models folder; record it.
 
-Dequantising a GGUF takes 20 to 80 s on two cores; the converted folder loads in seconds,
-so every annotate job of the workflow shares one conversion.
+Dequantising a GGUF takes 20 to 80 s on two cores; the converted folder loads in seconds. It
+lives in a content-addressed folder shared by every checkout and run (see
+`teachers.local_models`); the job's own output is a small record in this checkout naming that
+folder, so Snakemake tracks the record and never decides to rebuild the shared folder.
 """
 
 from __future__ import annotations
@@ -10,21 +12,23 @@ import logging
 import time
 from pathlib import Path
 
-from labeldistill.teachers.local_models import prepare_local_model, read_provenance
+from labeldistill.teachers.local_models import ensure_local_model, read_provenance, write_model_record
 
 log = logging.getLogger(__name__)
 
 
-def run(model: str, out_dir: Path) -> None:
-    """Convert `model` (a known name, a .gguf path or a transformers folder) into `out_dir`."""
-    out_dir = Path(out_dir)
-    log.info("preparing local model %s in %s", model, out_dir)
+def run(model: str, models_dir: Path, out_json: Path) -> None:
+    """Make sure `model` (a known name, a .gguf path or a transformers folder) is converted in
+    `models_dir`, and write the record `out_json` that names its folder."""
     started = time.perf_counter()
-    prepare_local_model(model, out_dir)
-    provenance = read_provenance(out_dir)
+    folder, converted = ensure_local_model(model, Path(models_dir))
+    provenance = read_provenance(folder)
     log.info(
-        "prepared %s in %.1f s (%s)",
+        "%s %s in %s after %.1f s (%s)",
+        "converted" if converted else "found",
         model,
+        folder,
         time.perf_counter() - started,
         ", ".join(f"{key}={value}" for key, value in provenance.items()),
     )
+    write_model_record(Path(out_json), model, folder, converted)
