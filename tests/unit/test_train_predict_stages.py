@@ -203,3 +203,22 @@ def test_transformer_through_both_stages(task):
     frame = read_table(out, PREDICTIONS)
     assert len(frame) == 8 and set(frame["label"]) <= set(TASK_LABELS)
     assert all(len(p) == 2 for p in frame["probabilities"])
+
+
+@pytest.mark.parametrize(
+    "student",
+    [TFIDF, {"kind": "transformer", "epochs": 2, "batch_size": 8, "max_length": 32}],
+    ids=["tfidf", "minilm"],
+)
+def test_the_train_jobs_predictions_are_those_of_the_saved_student(task, student):
+    """Training predicts the test texts with the student in memory: exactly what the saved one says."""
+    in_job = task / "predictions/in_job.parquet"
+    args = train_args(task, student=student, train_size=12)
+    train.run(**args, threads=2, test_texts=task / "splits/test.parquet", predictions_path=in_job)
+    saved = task / "predictions/saved.parquet"
+    predict.run(task / "students/student", task / "splits/test.parquet", saved, threads=2)
+    a, b = read_table(in_job, PREDICTIONS), read_table(saved, PREDICTIONS)
+    assert list(a["id"]) == list(b["id"]) and list(a["label"]) == list(b["label"])
+    np.testing.assert_allclose(
+        np.array(list(a["probabilities"])), np.array(list(b["probabilities"])), atol=1e-6
+    )

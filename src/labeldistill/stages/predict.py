@@ -1,4 +1,9 @@
-"""Stage: a trained student labels the test texts and writes a PREDICTIONS table."""
+"""Stage: a trained student labels the test texts and writes a PREDICTIONS table.
+
+The train stage calls `write_predictions` with the student it has just fitted (one job trains
+and predicts: loading torch and the model again for 200 texts cost more than the prediction);
+`run` predicts with a saved student.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +14,14 @@ from pathlib import Path
 import pandas as pd
 
 from labeldistill.contracts import PREDICTIONS, SPLIT, read_table, write_table
-from labeldistill.students import load_student
+from labeldistill.students import Student, load_student
 
 log = logging.getLogger(__name__)
 
 
-def run(student_dir: Path, test_texts: Path, out_path: Path, threads: int = 1) -> None:
+def write_predictions(student: Student, test_texts: Path, out_path: Path) -> None:
+    """The student's labels and probabilities of the test texts as a PREDICTIONS table."""
     out_path = Path(out_path)
-    student = load_student(Path(student_dir), threads=threads)
     test = read_table(test_texts, SPLIT)  # the human label stays unseen here
     started = time.perf_counter()
     proba = student.predict_proba(list(test["text"].fillna("")))
@@ -36,3 +41,8 @@ def run(student_dir: Path, test_texts: Path, out_path: Path, threads: int = 1) -
         seconds,
         frame["label"].value_counts().to_dict(),
     )
+
+
+def run(student_dir: Path, test_texts: Path, out_path: Path, threads: int = 1) -> None:
+    """A saved student (e.g. one kept from an earlier run) predicts the test texts."""
+    write_predictions(load_student(Path(student_dir), threads=threads), test_texts, out_path)

@@ -29,6 +29,7 @@ import pandas as pd
 from labeldistill.contracts import LABELS, SPLIT, TRAINING, jsonable, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
 from labeldistill.sampling import draw_ids
+from labeldistill.stages.predict import write_predictions
 from labeldistill.students import make_student
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,11 @@ def run(
     threads: int = 1,
     config_key: str = "student",
     training: dict | None = None,
+    test_texts: Path | None = None,
+    predictions_path: Path | None = None,
 ) -> None:
+    """Train and save the student into `out_dir`; with `test_texts`, it then predicts them into
+    `predictions_path` (see stages/predict.py)."""
     started = time.perf_counter()
     labels = [str(label) for label in labels]
     training = {"min_consistency": None, "consistency_weights": False, **(training or {})}
@@ -199,6 +204,8 @@ def run(
         summary["label_counts"],
         summary["seconds"],
     )
+    if test_texts is not None:
+        write_predictions(model, Path(test_texts), Path(predictions_path))
 
 
 def _drop_inconsistent(train: pd.DataFrame, min_consistency: float | None) -> tuple[pd.DataFrame, int]:
