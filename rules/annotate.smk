@@ -22,35 +22,43 @@ rule prepare_local_model:
         "../scripts/prepare_model.py"
 
 
-# Once per task and local labeler: the prompt's bias and the decision rule, for every part.
-rule calibrate:
+# A local labeler: one job per task loads the model once, measures the prompt's calibration on
+# the pool once and labels every part (loading took about 18 s of each 44-88 s part job).
+rule annotate_local:
     input:
-        unpack(calibrate_inputs),
+        unpack(annotate_local_inputs),
     output:
-        CALIBRATION,
+        calibration=CALIBRATION,
+        **{f"{part}_labels": LABELS.replace("{part}", part) for part in PARTS},
+        **{f"{part}_usage": USAGE.replace("{part}", part) for part in PARTS},
+    wildcard_constraints:
+        labeler=LOCAL_LABELER,
     params:
         labels=lambda w: config["tasks"][w.task]["labels"],
         labeler=lambda w: labeler_settings(w.labeler),
-        code=fingerprint("calibrate"),
+        code=fingerprint("annotate"),
     threads: lambda w: labeler_threads(w.labeler)
     resources:
         **rule_resources("annotate", "labeler", LABELER_ON_GPU),
     log:
-        "results/logs/calibrate/{task}/{labeler}.log",
+        "results/logs/annotate_local/{task}/{labeler}.log",
     benchmark:
-        "results/benchmarks/calibrate/{task}/{labeler}.tsv"
+        "results/benchmarks/annotate_local/{task}/{labeler}.tsv"
     conda:
         "../envs/annotate.yaml"
     script:
-        "../scripts/calibrate.py"
+        "../scripts/annotate_local.py"
 
 
+# Human and API labelers: one job per part (an API job's answers are cached per request).
 rule annotate:
     input:
         unpack(annotate_inputs),
     output:
         labels=LABELS,
         usage=USAGE,
+    wildcard_constraints:
+        labeler=PART_LABELER,
     params:
         labels=lambda w: config["tasks"][w.task]["labels"],
         labeler=lambda w: labeler_settings(w.labeler),

@@ -4,6 +4,7 @@
 import dataclasses
 import functools
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -143,24 +144,35 @@ def fingerprint(stage):
     return code_fingerprint(SRC, f"labeldistill.stages.{stage}")
 
 
-def calibrate_inputs(wildcards):
+LOCAL_LABELERS = [name for name in LLM_LABELERS if config["labelers"][name]["backend"] == "local"]
+
+
+def labeler_pattern(names):
+    """A wildcard constraint matching exactly these labelers (nothing when there are none)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
+
+
+# A local labeler labels a task's parts in one job (annotate_local), any other labeler one part
+# per job (annotate); these constraints keep the two rules apart.
+LOCAL_LABELER = labeler_pattern(LOCAL_LABELERS)
+PART_LABELER = labeler_pattern([name for name in LABELERS if name not in LOCAL_LABELERS])
+
+
+def annotate_local_inputs(wildcards):
+    """Every part of the task, the codebook and the record of the labeler's converted model."""
     return {
-        "pool": SPLIT.replace("{part}", "pool"),
+        **{part: SPLIT.replace("{part}", part) for part in PARTS},
         "codebook": config["tasks"][wildcards.task]["codebook"],
         "model": LOCAL_MODEL.format(model=local_model_name(wildcards.labeler)),
     }
 
 
 def annotate_inputs(wildcards):
-    """Human labels need only the split; an LLM also reads the codebook, the pool and its model."""
+    """Human labels need only the split; an API labeler also reads the codebook and the pool."""
     inputs = {"texts": SPLIT}
     if wildcards.labeler != HUMAN:
         inputs["pool"] = SPLIT.replace("{part}", "pool")
         inputs["codebook"] = config["tasks"][wildcards.task]["codebook"]
-        if config["labelers"][wildcards.labeler]["backend"] == "local":
-            inputs["model"] = LOCAL_MODEL.format(model=local_model_name(wildcards.labeler))
-            if config["labelers"][wildcards.labeler].get("calibration_texts", 1) > 0:
-                inputs["calibration"] = CALIBRATION
     return inputs
 
 

@@ -1,8 +1,8 @@
-"""Label one part of a task with one labeler (see labeldistill.stages.annotate)."""
+"""Label one part of a task with a human or API labeler (see labeldistill.stages.annotate;
+local labelers label a task's parts in one job, scripts/annotate_local.py)."""
 
 from labeldistill.logs import job_errors
 from labeldistill.stages import annotate
-from labeldistill.teachers.local_models import open_local_model
 
 inputs = snakemake.input
 with job_errors(snakemake.log.main):
@@ -15,10 +15,8 @@ with job_errors(snakemake.log.main):
         settings=snakemake.params.labeler,
         out_path=snakemake.output.labels,
         usage_path=snakemake.output.usage,
-        model_dir=open_local_model(inputs.model) if "model" in inputs.keys() else None,
         threads=snakemake.threads,
         task=snakemake.wildcards.task,
         cache_dir=snakemake.config.get("cache_dir"),
         server_log=snakemake.log.server,
-        calibration_path=inputs.get("calibration"),
     )

@@ -171,7 +171,7 @@ def test_calibration_measured_once_equals_calibration_in_the_job(parts, local_mo
     for a, b in zip(measured["probabilities"], in_job["probabilities"], strict=True):
         assert a == pytest.approx(b, abs=1e-9)
     other = {**settings, "shots": 2}
-    with pytest.raises(LabelDistillError, match="rerun the calibrate rule"):
+    with pytest.raises(LabelDistillError, match="measure the calibration again"):
         annotate.local_llm_labels(
             part, pool, "Is the text negative?", LABELS, "gemma", other, local_model_dir, 2, record
         )

@@ -138,7 +138,13 @@ def test_gpu_student_jobs_asked_slurm_for_a_gpu(slurm_run):
     _, output = slurm_run
     jobs = slurm_jobs(output)
     assert set(jobs["State"]) == {"COMPLETED"}
-    assert jobs["rule"].value_counts().to_dict() == {"annotate": 10, "calibrate": 2, "train": 8, "predict": 8}
+    assert jobs["rule"].value_counts().to_dict() == {
+        "prepare_local_model": 1,
+        "annotate": 4,  # human pool and val of 2 tasks
+        "annotate_local": 2,  # gemma: every part of a task in one job
+        "train": 8,
+        "predict": 8,
+    }
     on_gpu = jobs["Comment"].str.contains("_minilm_")
     assert on_gpu.sum() == 8
     assert jobs.loc[on_gpu, "ReqTRES"].str.contains("gres/gpu=1").all()

@@ -36,6 +36,7 @@ def test_the_cpu_default_asks_for_no_gpu(tmp_path, local_model_dir):
     assert {rule for rule, _, _ in jobs} >= {
         "split",
         "annotate",
+        "annotate_local",
         "train",
         "predict",
         "evaluate_student",
@@ -61,7 +62,9 @@ def test_only_gpu_students_ask_for_a_gpu_with_the_configured_resources(tmp_path,
     predict = {w["student"]: r for rule, w, r in jobs if rule == "predict"}
     assert predict["minilm"]["gpu"] == "1" and predict["tfidf-logreg"]["gpu"] == "0"
     assert "slurm_partition" not in predict["minilm"]  # the profile's default partition
-    assert all(r["gpu"] == "0" for rule, _, r in jobs if rule == "annotate")  # a local LLM runs on the CPU
+    assert all(
+        r["gpu"] == "0" for rule, _, r in jobs if rule in ("annotate", "annotate_local")
+    )  # a local LLM runs on the CPU
 
 
 def test_a_gpu_tfidf_student_is_refused_with_one_line(tmp_path, local_model_dir):

@@ -113,7 +113,8 @@ def test_codebook_change_reruns_only_that_tasks_llm_branch(finished_run):
         codebook.write_text(original)
         os.utime(codebook, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     jobs = planned_jobs(result.stdout)
-    assert jobs["annotate"] == 3  # pool, val, test of tweets_negative by gemma only
+    assert jobs["annotate_local"] == 1  # pool, val, test of tweets_negative by gemma, in one job
+    assert "annotate" not in jobs  # human labels stay
     assert jobs["agreement"] == 1 and jobs["fewshot"] == 1
     assert jobs["train"] == 2  # both students on gemma labels, one seed; none on human labels
     assert "split" not in jobs and "prepare_local_model" not in jobs
@@ -132,7 +133,7 @@ def test_student_settings_change_reruns_only_that_student(finished_run, tmp_path
     n_runs = len(TASKS) * 2  # tasks x labelers x one seed
     assert jobs.get("train") == n_runs and jobs.get("predict") == n_runs
     assert jobs.get("evaluate_student") == n_runs and "evaluate_fewshot" not in jobs
-    assert "annotate" not in jobs
+    assert not {"annotate", "annotate_local"} & set(jobs)
     assert not [path for path in planned_outputs(result.stdout) if "minilm" in path]
 
 
@@ -144,7 +145,7 @@ def test_package_code_change_reruns_exactly_its_stage(finished_run, workflow_cop
     jobs = planned_jobs(snakemake(finished_run, "--dry-run", snakefile=snakefile).stdout)
     assert jobs.get("evaluate_student") == len(TASKS) * 4 and jobs.get("evaluate_fewshot") == 2
     assert jobs.get("compare") == len(TASKS)  # its intervals use the scoring code
-    assert not {"annotate", "train", "predict", "split"} & set(jobs)
+    assert not {"annotate", "annotate_local", "train", "predict", "split"} & set(jobs)
 
 
 def test_lint_is_clean(finished_run):
