@@ -1,7 +1,9 @@
 # labeldistill: LLM labels -> student classifiers -> scores against held-out human labels.
-# Rules live in rules/, logic in src/labeldistill/, every config key in schemas/.
+# Rules live in rules/, logic in src/labeldistill/, every config key in schemas/ (top level)
+# and src/labeldistill/{teachers,students}/settings.py (labelers, students); rules/common.smk
+# checks the config and the task files before any job.
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -14,9 +16,6 @@ report: "report/workflow.rst"
 if not workflow.overwrite_configfiles:
 
     configfile: "config.yaml"
-
-
-validate(config, "schemas/config.schema.yaml")
 
 
 include: "rules/common.smk"

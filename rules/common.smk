@@ -22,18 +22,20 @@ from labeldistill import resources as res
 from labeldistill.corpus import CorpusSpec, corpus_chunks
 from labeldistill.errors import LabelDistillError
 from labeldistill.fingerprint import code_fingerprint
+from labeldistill.logs import error_lines, warning_line
 from labeldistill.tasks import TaskSpec
-from labeldistill.workflow_config import check_config
+from labeldistill.workflow_config import prepare_config
 
 HUMAN = "human"
 PARTS = ["pool", "val", "test"]
 
 try:
-    check_config(config)
-    res.check_resources(config)
+    # The schema, every setting and the task files, before any job; defaults filled in.
+    for _warning in prepare_config(config):
+        print(warning_line(_warning), file=sys.stderr)
 except LabelDistillError as error:
-    # One clear line, not Snakemake's traceback of the workflow's own code.
-    sys.exit(f"labeldistill: {error}")
+    # One line per problem, not Snakemake's traceback of the workflow's own code.
+    sys.exit(error_lines(error))
 
 TASKS = list(config["tasks"])
 LLM_LABELERS = list(config["labelers"])
