@@ -38,7 +38,7 @@ from labeldistill.calibration import (
 from labeldistill.metrics import classification_metrics
 from labeldistill.prompts import build_prompt
 from labeldistill.splits import SplitSizes, split_task
-from labeldistill.stages.annotate import DEFAULT_CALIBRATION_TEXTS, calibration_sample, few_shot_examples
+from labeldistill.stages.annotate import calibration_sample, declared, few_shot_examples
 from labeldistill.tasks import TaskSpec, load_texts
 from labeldistill.teachers.local import LocalTeacher
 from labeldistill.teachers.local_models import prepare_local_model
@@ -60,11 +60,9 @@ def label_task(name: str, config: dict, labeler: str, model_dir: Path, threads: 
     split = config["split"]
     parts = split_task(load_texts(task), SplitSizes.from_config(split), int(split["seed"]), name)
     pool, test = parts["pool"], parts["test"]
-    settings = config["labelers"][labeler]
-    seed = int(settings.get("shots_seed", 0))
+    settings = declared(config["labelers"][labeler], labeler)
     examples = few_shot_examples(pool, settings, labeler)
-    size = int(settings.get("calibration_texts", DEFAULT_CALIBRATION_TEXTS))
-    calibration = calibration_sample(pool, examples, size, seed)
+    calibration = calibration_sample(pool, examples, settings["calibration_texts"], settings["shots_seed"])
     labels = list(task.labels)
     prompt = build_prompt(task.codebook.read_text(encoding="utf-8"), labels, examples)
     teacher = LocalTeacher(model_dir, labels, prompt, threads=threads, model_name=str(settings["model"]))

@@ -128,7 +128,7 @@ def student_settings(student):
 
 
 def student_threads(student):
-    return int(config["students"][student].get("threads", 1))
+    return int(config["students"][student]["threads"])
 
 
 def labeler_threads(labeler):
@@ -138,7 +138,7 @@ def labeler_threads(labeler):
     if settings.get("server"):
         # Every job of this labeler starts its server on the same port: one at a time.
         return workflow.cores
-    return int(settings.get("threads", 2 if settings["backend"] == "local" else 1))
+    return int(settings["threads"])  # defaults filled in per backend (teachers/settings.py)
 
 
 def fingerprint(stage):

@@ -1,11 +1,15 @@
+# One job trains a student and predicts the test texts with it: loading torch and the model
+# again in a second job cost more than predicting 200 texts (the test labels stay unread).
 rule train:
     input:
         pool_texts=SPLIT.replace("{part}", "pool"),
         pool_labels=LABELS.replace("{part}", "pool"),
         val_texts=SPLIT.replace("{part}", "val"),
         val_labels=LABELS.replace("{part}", "val"),
+        test_texts=SPLIT.replace("{part}", "test"),
     output:
-        directory(STUDENT_DIR),
+        student=directory(STUDENT_DIR),
+        predictions=STUDENT_PREDICTIONS,
     params:
         student=lambda w: student_settings(w.student),
         labels=lambda w: config["tasks"][w.task]["labels"],
@@ -23,24 +27,3 @@ rule train:
         "../envs/train.yaml"
     script:
         "../scripts/train.py"
-
-
-rule predict:
-    input:
-        student=STUDENT_DIR,
-        test=SPLIT.replace("{part}", "test"),
-    output:
-        STUDENT_PREDICTIONS,
-    params:
-        code=fingerprint("predict"),
-    threads: lambda w: student_threads(w.student)
-    resources:
-        **rule_resources("predict", "student", STUDENT_ON_GPU),
-    log:
-        "results/logs/predict/{task}/{student}/{labeler}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/predict/{task}/{student}/{labeler}/seed{seed}.tsv"
-    conda:
-        "../envs/train.yaml"
-    script:
-        "../scripts/predict.py"

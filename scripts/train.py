@@ -1,4 +1,4 @@
-"""Train one student on one labeler's labels with one seed."""
+"""Train one student on one labeler's labels with one seed, then predict the test texts."""
 
 from labeldistill.logs import job_errors
 from labeldistill.stages import train
@@ -14,8 +14,10 @@ with job_errors(snakemake.log[0]):
         labels=snakemake.params.labels,
         seed=int(snakemake.wildcards.seed),
         train_size=snakemake.params.train_size,
-        out_dir=snakemake.output[0],
+        out_dir=snakemake.output.student,
         threads=snakemake.threads,
         config_key=f"students.{snakemake.wildcards.student}",
         training=snakemake.params.training,
+        test_texts=inputs.test_texts,
+        predictions_path=snakemake.output.predictions,
     )

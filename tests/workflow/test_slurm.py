@@ -142,11 +142,10 @@ def test_gpu_student_jobs_asked_slurm_for_a_gpu(slurm_run):
         "prepare_local_model": 1,
         "annotate": 4,  # human pool and val of 2 tasks
         "annotate_local": 2,  # gemma: every part of a task in one job
-        "train": 8,
-        "predict": 8,
+        "train": 8,  # each also predicts the test texts
     }
     on_gpu = jobs["Comment"].str.contains("_minilm_")
-    assert on_gpu.sum() == 8
+    assert on_gpu.sum() == 4
     assert jobs.loc[on_gpu, "ReqTRES"].str.contains("gres/gpu=1").all()
     assert (jobs.loc[on_gpu, "Partition"] == "gpu").all()  # chosen by the plugin from partitions.yaml
     assert not jobs.loc[~on_gpu, "ReqTRES"].str.contains("gres/gpu").any()

@@ -38,7 +38,6 @@ def test_the_cpu_default_asks_for_no_gpu(tmp_path, local_model_dir):
         "annotate",
         "annotate_local",
         "train",
-        "predict",
         "evaluate_student",
         "report",
     }
@@ -59,9 +58,6 @@ def test_only_gpu_students_ask_for_a_gpu_with_the_configured_resources(tmp_path,
         assert resources["gpu"] == ("2" if gpu else "0")
         assert resources["mem_mb"] == "3000" and resources["runtime"] == "50"
         assert resources["slurm_partition"] == "gpu"
-    predict = {w["student"]: r for rule, w, r in jobs if rule == "predict"}
-    assert predict["minilm"]["gpu"] == "1" and predict["tfidf-logreg"]["gpu"] == "0"
-    assert "slurm_partition" not in predict["minilm"]  # the profile's default partition
     assert all(
         r["gpu"] == "0" for rule, _, r in jobs if rule in ("annotate", "annotate_local")
     )  # a local LLM runs on the CPU

@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -37,24 +37,23 @@ from labeldistill.contracts import (
 from labeldistill.errors import LabelDistillError
 from labeldistill.prompts import Example, draw_examples
 from labeldistill.sampling import draw_ids, normalise
+from labeldistill.teachers.settings import check_labeler
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("human", "local", "openai", "vllm")
-DEFAULT_SHOTS = 16
-# Pool texts the local teacher is calibrated on (see LocalTeacher; without calibration the small
-# model gives one label to nearly every text). Measured once per task by the calibrate stage:
-# with 32 the share of labels its decision rule gives wandered by about +-0.08.
-DEFAULT_CALIBRATION_TEXTS = 128
-# The label prior that calibration keeps (labelers.<name>.calibration_prior).
-DEFAULT_CALIBRATION_PRIOR = "examples"
-# More failed texts than this share of a part fail the job (labelers.<name>.max_failed_share).
-DEFAULT_MAX_FAILED_SHARE = 0.2
+
+
+def declared(settings: Mapping, labeler: str) -> dict:
+    """A labeler's settings with its backend's declared defaults filled in (the workflow passes
+    them filled in already; a caller of these functions may not)."""
+    return check_labeler(labeler, dict(settings))
 
 
 def few_shot_examples(pool: pd.DataFrame, settings: dict, labeler: str) -> list[Example]:
     """Fixed pool ids from `examples`, else `shots` drawn from the pool (stratified, seeded)."""
-    fixed = settings.get("examples")
+    settings = declared(settings, labeler)
+    fixed = settings["examples"]
     if fixed:
         by_id = pool.assign(id=pool["id"].astype(str)).set_index("id")
         missing = [str(i) for i in fixed if str(i) not in by_id.index]
@@ -66,8 +65,7 @@ def few_shot_examples(pool: pd.DataFrame, settings: dict, labeler: str) -> list[
         return [
             Example(text=str(by_id.at[str(i), "text"]), label=str(by_id.at[str(i), "label"])) for i in fixed
         ]
-    shots = int(settings.get("shots", DEFAULT_SHOTS))
-    return draw_examples(pool, shots, int(settings.get("shots_seed", 0)))
+    return draw_examples(pool, int(settings["shots"]), int(settings["shots_seed"]))
 
 
 def human_labels(part: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
@@ -105,7 +103,7 @@ def calibration_sample(pool: pd.DataFrame, examples: Sequence, size: int, seed: 
 def target_prior_setting(settings: dict, examples: Sequence[Example], labels: Sequence[str]):
     """The `calibration_prior` setting as the local teacher takes it: for `examples`, the label
     shares of the few-shot examples."""
-    prior = settings.get("calibration_prior", DEFAULT_CALIBRATION_PRIOR)
+    prior = settings["calibration_prior"]
     if prior == "examples":
         from labeldistill.calibration import label_prior
 
@@ -139,7 +137,7 @@ def local_teacher(
         prompt,
         threads=threads,
         model_name=str(settings["model"]),
-        max_text_tokens=int(settings.get("max_text_tokens", 256)),
+        max_text_tokens=int(settings["max_text_tokens"]),
         **calibration,
     )
 
@@ -186,10 +184,10 @@ def local_llm_labels(
 
     The workflow labels a task's parts with `run_local`, which loads the model once; this
     labels one part on its own and gives the same probabilities."""
-    seed = int(settings.get("shots_seed", 0))
+    settings = declared(settings, labeler)
     examples, prompt = local_prompt(pool, codebook, labels, labeler, settings)
     calibration = calibration_sample(
-        pool, examples, int(settings.get("calibration_texts", DEFAULT_CALIBRATION_TEXTS)), seed
+        pool, examples, int(settings["calibration_texts"]), int(settings["shots_seed"])
     )
     measured = None
     if calibration_path is not None:
@@ -297,7 +295,7 @@ def check_failures(frame: pd.DataFrame, labeler: str, settings: dict) -> None:
     texts, count = len(frame), int(failed.sum())
     if not count:
         return
-    limit = float(settings.get("max_failed_share", DEFAULT_MAX_FAILED_SHARE))
+    limit = float(declared(settings, labeler)["max_failed_share"])
     errors = [
         str(error) if isinstance(error, str) and error else "no error given"
         for error in frame.loc[failed, "error"]
@@ -358,6 +356,8 @@ def run(
             f"(valid: {', '.join(BACKENDS[1:])})"
         )
     usage: dict = {}
+    if backend != "human":
+        settings = declared(settings, labeler)
     if backend == "human":
         frame = human_labels(part, labels)
     else:
@@ -428,6 +428,7 @@ def run_local(
     from labeldistill.teachers.local_models import open_local_model
 
     started = time.perf_counter()
+    settings = declared(settings, labeler)
     labels = [str(label) for label in labels]
     parts = {part: read_table(path, SPLIT) for part, path in splits.items()}
     examples, prompt = local_prompt(

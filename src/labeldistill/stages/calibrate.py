@@ -20,8 +20,8 @@ import pandas as pd
 from labeldistill.calibration import Calibration, check_target, fit_calibration
 from labeldistill.contracts import CALIBRATION, SPLIT, read_table, write_record
 from labeldistill.stages.annotate import (
-    DEFAULT_CALIBRATION_TEXTS,
     calibration_sample,
+    declared,
     local_prompt,
     local_teacher,
     target_prior_setting,
@@ -35,8 +35,8 @@ def measure_calibration(
 ) -> Calibration | None:
     """The calibration of a loaded local teacher's prompt, from its calibration texts in the
     pool; None when `calibration_texts` is 0 (raw probabilities)."""
-    size = int(settings.get("calibration_texts", DEFAULT_CALIBRATION_TEXTS))
-    texts = calibration_sample(pool, examples, size, int(settings.get("shots_seed", 0)))
+    size = int(settings["calibration_texts"])
+    texts = calibration_sample(pool, examples, size, int(settings["shots_seed"]))
     if not texts:
         return None
     prior = check_target(target_prior_setting(settings, examples, labels), labels)
@@ -68,7 +68,7 @@ def calibration_record(
         "labeler": labeler,
         "labels": list(labels),
         "prompt_hash": prompt_hash,
-        "n_requested": int(settings.get("calibration_texts", DEFAULT_CALIBRATION_TEXTS)),
+        "n_requested": int(settings["calibration_texts"]),
         **measured,
     }
 
@@ -85,6 +85,7 @@ def run(
     task: str = "",
 ) -> None:
     """Measure the calibration with the converted model in `model_dir` and write its record."""
+    settings = declared(settings, labeler)
     labels = [str(label) for label in labels]
     pool = read_table(pool_split, SPLIT)
     examples, prompt = local_prompt(

@@ -41,12 +41,12 @@ from labeldistill.calibration import (
 from labeldistill.errors import LabelDistillError
 from labeldistill.prompts import FewShotPrompt, flatten
 from labeldistill.teachers.local_models import read_provenance
+from labeldistill.teachers.settings import LabelerSettings
 
 __all__ = ["LabelResult", "LocalTeacher", "label_prior"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_TEXT_TOKENS = 256
 DEFAULT_BATCH_SIZE = 8
 
 
@@ -111,7 +111,7 @@ class LocalTeacher:
         threads: int = 1,
         reuse_prefix: bool = True,
         model_name: str | None = None,
-        max_text_tokens: int = DEFAULT_MAX_TEXT_TOKENS,
+        max_text_tokens: int = LabelerSettings.max_text_tokens,
         batch_size: int = DEFAULT_BATCH_SIZE,
         calibration_texts: Sequence[str] | None = None,
         calibration_prior: str | Sequence[float] = "uniform",
