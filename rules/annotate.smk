@@ -28,9 +28,9 @@ rule annotate_local:
     input:
         unpack(annotate_local_inputs),
     output:
-        calibration=CALIBRATION,
         **{f"{part}_labels": LABELS.replace("{part}", part) for part in PARTS},
         **{f"{part}_usage": USAGE.replace("{part}", part) for part in PARTS},
+        calibration=CALIBRATION,
     wildcard_constraints:
         labeler=LOCAL_LABELER,
     params:

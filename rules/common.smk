@@ -11,9 +11,7 @@ from pathlib import Path
 SRC = Path(workflow.basedir) / "src"
 # Jobs import the package from this workflow's own source tree, whatever is installed.
 sys.path.insert(0, str(SRC))
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
-)
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])))
 # Jobs share the cores: spinning OpenMP threads of one job would starve the other's.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -275,9 +273,7 @@ STUDENT_ON_GPU = {name: res.student_on_gpu(config["students"][name]) for name in
 
 # ---- targets ---------------------------------------------------------------------------
 def metric_files():
-    students = expand(
-        STUDENT_METRICS, task=TASKS, student=STUDENTS, labeler=LABELERS, seed=SEEDS
-    )
+    students = expand(STUDENT_METRICS, task=TASKS, student=STUDENTS, labeler=LABELERS, seed=SEEDS)
     fewshot = expand(FEWSHOT_METRICS, task=TASKS, labeler=LLM_LABELERS)
     return students + fewshot
 

@@ -84,9 +84,7 @@ rule evaluate_fewshot:
 rule compare:
     input:
         test=SPLIT.replace("{part}", "test"),
-        predictions=lambda w: [
-            path for files in task_predictions(w.task).values() for path in files.values()
-        ],
+        predictions=lambda w: [path for files in task_predictions(w.task).values() for path in files.values()],
     output:
         COMPARISONS,
     params:
