@@ -313,3 +313,21 @@ def report_outputs():
     tables = expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=TABLE_FORMATS)
     figures = expand("results/figures/{name}.png", name=FIGURE_NAMES)
     return tables + figures + ["results/report.html"]
+
+
+# Snakemake's own report (`snakemake --report report.html`) shows each figure and each table's
+# CSV under its caption in report/: what it shows and what its intervals cover.
+def captioned(path, kind):
+    """`path` flagged for the report, with the caption of its name: report/{kind}/{name}.rst."""
+    name = Path(path).name.split(".")[0]
+    return report(path, caption=f"../report/{kind}/{name}.rst", category=kind.capitalize())
+
+
+def report_tables():
+    """Every table in every format; its CSV is the one in Snakemake's report."""
+    tables = expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=TABLE_FORMATS)
+    return [captioned(path, "tables") if path.endswith(".csv") else path for path in tables]
+
+
+def report_figures():
+    return [captioned(path, "figures") for path in expand("results/figures/{name}.png", name=FIGURE_NAMES)]
