@@ -40,22 +40,33 @@ def check_file(path: Path, config_key: str) -> Path:
     return path
 
 
-def _decode_problem(path: Path, encoding: str, error: UnicodeDecodeError, config_key: str) -> str:
-    """Where the bytes stop being `encoding`, and the encoding they look like."""
+def _decode_problem(path: Path, encoding: str, config_key: str) -> str:
+    """Where the bytes stop being `encoding` (decoded whole again: pandas reports a position in
+    its own chunk), and the encoding they look like."""
     raw = path.read_bytes()
     if path.suffix == ".gz":
         raw = gzip.decompress(raw)
-    offset = (
-        error.start if error.object is not None and len(error.object) == len(raw) else raw.find(error.object)
-    )
-    line = raw[: max(offset, 0)].count(b"\n") + 1
+    try:
+        raw.decode(encoding)
+        return f"{path}: not {encoding} text"
+    except UnicodeDecodeError as error:
+        offset = error.start
+    line = raw[:offset].count(b"\n") + 1
     guess = _guess_encoding(raw)
     fix = f"set {config_key.rsplit('.', 1)[0]}.encoding: {guess}" if guess else "save it as UTF-8"
-    byte = raw[offset : offset + 1].hex() if offset >= 0 else "?"
-    return f"{path}, line {line}: not {encoding} (byte 0x{byte}); {fix}"
+    return f"{path}, line {line}: not {encoding} (byte 0x{raw[offset : offset + 1].hex()}); {fix}"
 
 
 def _guess_encoding(raw: bytes) -> str | None:
+    """cp1252 when the bytes are valid in it (Excel's CSV export on Windows, the usual case),
+    else what charset-normalizer finds."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        raw.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw[:1_000_000]).best()
@@ -109,8 +120,8 @@ def read_user_table(
         sep = "\t"
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], sep=sep, encoding=encoding)
-    except UnicodeDecodeError as error:
-        raise LabelDistillError(_decode_problem(path, encoding, error, config_key)) from None
+    except UnicodeDecodeError:
+        raise LabelDistillError(_decode_problem(path, encoding, config_key)) from None
     except pd.errors.EmptyDataError:
         raise LabelDistillError(f"{path}: no header line (config key {config_key})") from None
     except pd.errors.ParserError as error:

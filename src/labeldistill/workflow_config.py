@@ -82,13 +82,15 @@ def _describe(error) -> list[str]:
         return [f"{where}: {_short(error.instance)} is not one of {error.validator_value}"]
     if kind == "propertyNames" or (kind == "pattern" and "propertyNames" in error.schema_path):
         return [
-            f"{where}: the name {_short(error.instance)} may hold only letters, digits, _ . - (and not human)"
+            f"{where}: the name {_short(error.instance)} may hold only letters, digits, _ . - "
+            "(and is not a reserved name: human, fewshot)"
         ]
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kind]
         return [f"{where}: {_short(error.instance)} must be {relation} {error.validator_value}"]
     if kind in ("minItems", "minProperties"):
-        return [f"{where}: needs at least {error.validator_value} entries"]
+        count = error.validator_value
+        return [f"{where}: needs at least {count} {'entry' if count == 1 else 'entries'}"]
     if kind == "uniqueItems":
         return [f"{where}: {_short(error.instance)} has repeated items"]
     return [f"{where}: {_short(error.message, 160)}"]

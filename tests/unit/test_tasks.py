@@ -63,3 +63,30 @@ def test_coder_labels_checked(tmp_path):
     )
     with pytest.raises(LabelDistillError, match=r"c.csv, line 3: label 'meh'"):
         load_coder_labels(path, ("negative", "other"))
+
+
+def test_encoding_and_separator_are_named_then_used(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes("id;text;label\n1;un café;a\n2;très bien;b\n".encode("cp1252"))
+    spec = TaskSpec.from_config("t", {"texts": str(path), "codebook": "c.md", "labels": ["a", "b"]})
+    with pytest.raises(
+        LabelDistillError, match=r"t.csv, line 2: not utf-8 \(byte 0xe9\); set tasks.t.encoding: cp1252"
+    ):
+        load_texts(spec)
+    spec = TaskSpec.from_config(
+        "t", {"texts": str(path), "codebook": "c.md", "labels": ["a", "b"], "encoding": "cp1252"}
+    )
+    with pytest.raises(LabelDistillError, match=r"the header is separated by ';': set tasks.t.sep: ';'"):
+        load_texts(spec)
+    spec = TaskSpec.from_config(
+        "t", {"texts": str(path), "codebook": "c.md", "labels": ["a", "b"], "encoding": "cp1252", "sep": ";"}
+    )
+    assert list(load_texts(spec)["text"]) == ["un café", "très bien"]
+
+
+def test_line_numbers_follow_quoted_newlines(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('id,text,label\n1,"two\nlines",a\n2,"three\nlong\nlines",b\n3,fine,c\n')
+    spec = TaskSpec.from_config("t", {"texts": str(path), "codebook": "c.md", "labels": ["a", "b"]})
+    with pytest.raises(LabelDistillError, match=r"t.csv, line 7: label 'c' is not one of"):
+        load_texts(spec)

@@ -253,7 +253,7 @@ CASES = [
     Case("zero-byte texts", write_texts(b""), ("texts.csv", "the file is empty (0 bytes")),
     Case("header only", write_texts(b"id,text,label\n"), ("texts.csv", "no rows")),
     Case("blank codebook", blank_codebook, ("codebook.md", "blank")),
-    Case("latin-1 file", latin1, ("texts.csv, line 7", "not utf-8", "tasks.t.encoding")),
+    Case("latin-1 file", latin1, ("texts.csv, line 7", "not utf-8 (byte 0xe9)", "tasks.t.encoding: cp1252")),
     Case("semicolon file", semicolons, ("texts.csv", "separated by ';'", "tasks.t.sep: ';'")),
     Case("ragged row", ragged, ("texts.csv, line 8", "4 fields where the header has 3")),
     Case(

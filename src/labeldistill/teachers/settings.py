@@ -175,6 +175,7 @@ def check_labeler(name: str, block: dict) -> dict:
             f"(expected one of {list(SETTINGS_BY_BACKEND)})"
         )
     declared = SETTINGS_BY_BACKEND[backend]
+    what = f"{'an' if backend[0] in 'aeiou' else 'a'} {backend} labeler"
     for setting_key in block:
         if setting_key not in fields(declared):
             other = [b for b, cls in SETTINGS_BY_BACKEND.items() if setting_key in fields(cls)]
@@ -183,5 +184,5 @@ def check_labeler(name: str, block: dict) -> dict:
                     f"config key {key}.{setting_key}: a setting of the {' and '.join(other)} backend, "
                     f"not of {backend}"
                 )
-            raise unknown_key_error(key, setting_key, fields(declared), f"a {backend} labeler")
-    return resolve(declared, block, key, f"a {backend} labeler")
+            raise unknown_key_error(key, setting_key, fields(declared), what)
+    return resolve(declared, block, key, what)
