@@ -27,10 +27,10 @@ def models_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def local_model_dir(models_dir) -> Path:
-    """The default local LLM, converted from its registry package into a transformers folder."""
-    from labeldistill.teachers.local_models import prepare_local_model
+    """The default local LLM, converted from its registry package into a transformers folder,
+    in the same content-addressed folder the workflow tests' runs find in `models_dir` (so a
+    session converts it once, not once for the unit tests and again for the workflow)."""
+    from labeldistill.teachers.local_models import ensure_local_model
 
-    out = models_dir / DEFAULT_LOCAL_MODEL
-    if not (out / "config.json").exists():
-        prepare_local_model(DEFAULT_LOCAL_MODEL, out)
-    return out
+    folder, _ = ensure_local_model(DEFAULT_LOCAL_MODEL, models_dir)
+    return folder

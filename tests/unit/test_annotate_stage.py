@@ -88,16 +88,17 @@ def frame(errors: list[str | None]) -> pd.DataFrame:
 @pytest.mark.parametrize("backend", ["local", "vllm"])
 def test_every_backend_has_the_same_limit(backend):
     errors = [None] * 7 + ["answer 'maybe' is not one of the labels", "answer 'hm' is not one of the labels"]
-    annotate.check_failures(frame(errors + [None]), "small", {"backend": backend, "model": "m"})  # 2 of 10: fine
+    settings = {"backend": backend, "model": "m"}
+    annotate.check_failures(frame(errors + [None]), "small", settings)  # 2 of 10: fine
     with pytest.raises(LabelDistillError) as raised:
-        annotate.check_failures(frame(errors + ["CUDA error: out of memory"]), "small", {"backend": backend, "model": "m"})
+        annotate.check_failures(frame(errors + ["CUDA error: out of memory"]), "small", settings)
     assert str(raised.value).startswith(
         "labeler small: 3 of 10 texts failed, more than labelers.small.max_failed_share (0.2); "
         "most common error (2 texts): answer 'maybe' is not one of the labels; no labels were written"
     )
-    annotate.check_failures(frame(errors + ["x"]), "small", {"backend": backend, "model": "m", "max_failed_share": 0.3})
+    annotate.check_failures(frame(errors + ["x"]), "small", {**settings, "max_failed_share": 0.3})
     with pytest.raises(LabelDistillError, match="1 of 10 texts failed"):
-        annotate.check_failures(frame([None] * 9 + ["x"]), "s", {"backend": backend, "model": "m", "max_failed_share": 0})
+        annotate.check_failures(frame([None] * 9 + ["x"]), "s", {**settings, "max_failed_share": 0})
 
 
 def test_a_vllm_part_that_fails_writes_nothing(parts, monkeypatch):

@@ -116,14 +116,37 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def _one_gguf_reader() -> Iterator[None]:
+    """transformers parses the GGUF file afresh for the config, the tokenizer and the weights:
+    about 20 s each for Gemma's 262k-token vocabulary, two thirds of the conversion. The reader
+    is read-only (a memory map), so one per file serves all three."""
+    import gguf
+
+    original, readers = gguf.GGUFReader, {}
+
+    def shared_reader(path, *args, **kwargs):
+        key = (str(path), args, tuple(sorted(kwargs.items())))
+        if key not in readers:
+            readers[key] = original(path, *args, **kwargs)
+        return readers[key]
+
+    gguf.GGUFReader = shared_reader
+    try:
+        yield
+    finally:
+        gguf.GGUFReader = original
+
+
 def _load(source_dir: Path, gguf_file: str | None):
     """Load model and tokenizer; a GGUF is dequantised to float32."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-    tokenizer = AutoTokenizer.from_pretrained(source_dir, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(source_dir, dtype=torch.float32, **kwargs)
+    with _one_gguf_reader():
+        tokenizer = AutoTokenizer.from_pretrained(source_dir, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(source_dir, dtype=torch.float32, **kwargs)
     if gguf_file:
         # A GGUF-loaded model carries a quantizer marker that makes save_pretrained refuse;
         # its weights are already plain float32 tensors.
@@ -167,7 +190,7 @@ def _resolve(model: str, scratch: Path) -> tuple[Path, str | None, dict]:
 
 # The code that decides what a converted folder holds: its hash is part of the folder's name.
 # A helper these call must be listed too; edits elsewhere (locks, records) keep the name.
-CONVERSION_CODE = (_load, _save, _resolve, _gemma_gguf, _smollm2_gguf)
+CONVERSION_CODE = (_load, _one_gguf_reader, _save, _resolve, _gemma_gguf, _smollm2_gguf)
 
 
 def conversion_code_hash() -> str:
