@@ -122,8 +122,8 @@ def _codebook_problem(task: TaskSpec) -> str | None:
 
 
 def _size_problems(name: str, n_texts: int, config: Mapping) -> list[str]:
-    split = config.get("split") or {}
-    test, val, pool = int(split.get("test", 200)), int(split.get("val", 100)), split.get("pool")
+    split = config["split"]
+    test, val, pool = int(split["test"]), int(split["val"]), split.get("pool")  # the schema filled them
     needed = test + val + (int(pool) if pool else 0) + (0 if pool else 2)
     if needed > n_texts:
         return [

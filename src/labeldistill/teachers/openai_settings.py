@@ -8,8 +8,7 @@ import os
 from collections.abc import Mapping
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.settings import resolve
-from labeldistill.teachers.settings import DEFAULT_MAX_TOKENS, OpenAISettings
+from labeldistill.teachers.settings import DEFAULT_MAX_TOKENS, OpenAISettings, parse_backend_settings
 
 __all__ = ["DEFAULT_MAX_TOKENS", "PLACEHOLDER_KEY", "OpenAISettings", "parse_settings", "resolve_api_key"]
 
@@ -22,13 +21,10 @@ PLACEHOLDER_KEY = "no-key-needed"
 def parse_settings(settings: Mapping, labeler: str) -> OpenAISettings:
     """A labeler's settings checked against `OpenAISettings` (unset or null values take the
     defaults); every problem is one line naming `labelers.<labeler>.<key>`."""
-    given = {key: value for key, value in settings.items() if value is not None}
-    values = resolve(
-        OpenAISettings, {"backend": "openai", **given}, f"labelers.{labeler}", "an openai labeler"
-    )
-    if values["samples"] > 1 and values["temperature"] == 0:
-        log.warning("labelers.%s: %d samples at temperature 0 will mostly agree", labeler, values["samples"])
-    return OpenAISettings(**values)
+    parsed = parse_backend_settings(OpenAISettings, settings, labeler)
+    if parsed.samples > 1 and parsed.temperature == 0:
+        log.warning("labelers.%s: %d samples at temperature 0 will mostly agree", labeler, parsed.samples)
+    return parsed
 
 
 def resolve_api_key(settings: OpenAISettings, labeler: str) -> str:

@@ -7,6 +7,7 @@ default. Light on purpose (no torch, no HTTP client): the parse imports it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -163,6 +164,19 @@ SETTINGS_BY_BACKEND: dict[str, type] = {
 }
 
 
+def parse_backend_settings(cls: type, settings: Mapping, labeler: str):
+    """An instance of a backend's settings class from a labeler's block, as its jobs read it:
+    unset or null values take the defaults; every problem is one line naming the key."""
+    backend = cls.__dataclass_fields__["backend"].default
+    given = {key: value for key, value in settings.items() if value is not None}
+    return cls(**resolve(cls, {"backend": backend, **given}, f"labelers.{labeler}", _what(backend)))
+
+
+def _what(backend: str) -> str:
+    """'a local labeler', 'an openai labeler': how error lines name a backend's labelers."""
+    return f"{'an' if backend[0] in 'aeiou' else 'a'} {backend} labeler"
+
+
 def check_labeler(name: str, block: dict) -> dict:
     """A `labelers.<name>` block checked whole, with every default filled in."""
     key = f"labelers.{name}"
@@ -175,7 +189,7 @@ def check_labeler(name: str, block: dict) -> dict:
             f"(expected one of {list(SETTINGS_BY_BACKEND)})"
         )
     declared = SETTINGS_BY_BACKEND[backend]
-    what = f"{'an' if backend[0] in 'aeiou' else 'a'} {backend} labeler"
+    what = _what(backend)
     for setting_key in block:
         if setting_key not in fields(declared):
             other = [b for b, cls in SETTINGS_BY_BACKEND.items() if setting_key in fields(cls)]

@@ -26,12 +26,11 @@ from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.prompts import Example
-from labeldistill.settings import resolve
 from labeldistill.teachers.answers import parse_answer
 from labeldistill.teachers.chat_prompt import build_chat_prompt
 from labeldistill.teachers.consistency import SampleOutcome, TextLabel, aggregate
 from labeldistill.teachers.response_cache import ResponseCache, request_key
-from labeldistill.teachers.settings import VllmSettings
+from labeldistill.teachers.settings import VllmSettings, parse_backend_settings
 from labeldistill.teachers.token_count import TokenCounter, token_counter, tokenizer_counter
 from labeldistill.teachers.truncation import truncate_texts, warn_truncated
 
@@ -42,10 +41,10 @@ BACKEND = "vllm"
 
 def sampling_settings(settings: Mapping, labels: Sequence[str], labeler: str) -> dict:
     """The answer-changing settings, checked: the cache key and the SamplingParams come from it."""
-    given = {key: value for key, value in settings.items() if value is not None}
-    parsed = VllmSettings(
-        **resolve(VllmSettings, {"backend": BACKEND, **given}, f"labelers.{labeler}", "a vllm labeler")
-    )
+    return _sampling(parse_backend_settings(VllmSettings, settings, labeler), labels)
+
+
+def _sampling(parsed: VllmSettings, labels: Sequence[str]) -> dict:
     return {
         "mode": parsed.mode,
         "n": parsed.samples,
@@ -55,14 +54,6 @@ def sampling_settings(settings: Mapping, labels: Sequence[str], labeler: str) ->
         "logprobs": parsed.top_logprobs if parsed.mode == "logprobs" else None,
         "choice": list(labels) if parsed.mode == "choice" else None,
     }
-
-
-def checked_settings(settings: Mapping, labeler: str) -> VllmSettings:
-    """A vllm labeler's settings, checked, with the defaults filled in."""
-    given = {key: value for key, value in settings.items() if value is not None}
-    return VllmSettings(
-        **resolve(VllmSettings, {"backend": BACKEND, **given}, f"labelers.{labeler}", "a vllm labeler")
-    )
 
 
 def sampling_params(sampling: Mapping, vllm_module) -> object:
@@ -144,10 +135,11 @@ def label_with_vllm(
     model = str(settings.get("model") or "")
     if not model:
         raise LabelDistillError(f"config key labelers.{labeler}.model: required for the vllm backend")
-    sampling = sampling_settings(settings, labels, labeler)
+    parsed = parse_backend_settings(VllmSettings, settings, labeler)
+    sampling = _sampling(parsed, labels)
     prompt = build_chat_prompt(codebook, labels, examples)
     cache = ResponseCache(cache_dir)
-    max_text_tokens = checked_settings(settings, labeler).max_text_tokens
+    max_text_tokens = parsed.max_text_tokens
     counter = counter or text_token_counter(model, settings.get("engine") or {})
     texts, truncated = truncate_texts(texts, max_text_tokens, counter)
     warn_truncated(labeler, truncated, len(texts), max_text_tokens, counter.method)
