@@ -76,6 +76,8 @@ class LabelerSettings:
 class LocalSettings(LabelerSettings):
     backend: str = setting("local", one_of("local"))
     threads: int = setting(2, positive_int, "CPU threads of the labeling job")
+    # Without calibration the small model gives one label to nearly every text; with 32 texts
+    # the share of labels its decision rule gives wandered by about +-0.08 between prompts.
     calibration_texts: int = setting(128, non_negative_int, "pool texts the prompt's bias is measured on")
     calibration_prior: str = setting("examples", one_of("examples", "em", "uniform"), "prior kept")
 
