@@ -113,7 +113,7 @@ rule estimate_cost:
     params:
         splits={task: {part: SPLIT.format(task=task, part=part) for part in PARTS} for task in TASKS},
         tasks={task: {key: config["tasks"][task][key] for key in ("labels", "codebook")} for task in TASKS},
-        labelers={name: labeler_settings(name) for name in API_LABELERS},
+        labelers={source: labeler_settings(source) for source in API_SOURCES},
         tables_dir=lambda w, output: os.path.dirname(output[0]),
         code=fingerprint("estimate_cost"),
     threads: 1

@@ -17,7 +17,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from labeldistill import resources as res
+from labeldistill.conditions import parse_source, size_label
 from labeldistill.corpus import CorpusSpec, corpus_chunks
+from labeldistill.design import StudyDesign
 from labeldistill.errors import LabelDistillError
 from labeldistill.fingerprint import code_fingerprint
 from labeldistill.logs import error_lines, warning_line
@@ -26,6 +28,12 @@ from labeldistill.workflow_config import prepare_config
 
 HUMAN = "human"
 PARTS = ["pool", "val", "test"]
+
+
+def labeler_block(source):
+    """The config block of a label source's labeler (`gemma~shots1` -> labelers.gemma)."""
+    return config["labelers"][parse_source(source)[0]]
+
 
 try:
     # The schema, every setting and the task files, before any job; defaults filled in.
@@ -36,9 +44,13 @@ except LabelDistillError as error:
     sys.exit(error_lines(error))
 
 TASKS = list(config["tasks"])
+# The study's grid (design.py): label sources (one per labeler and prompt draw), the training
+# labelers (human, augmented, LLM) and their sizes, and the draw each seed's student learns from.
+DESIGN = StudyDesign.from_config(config)
 LLM_LABELERS = list(config["labelers"])
-LABELERS = [HUMAN] + LLM_LABELERS
-API_LABELERS = [name for name in LLM_LABELERS if config["labelers"][name]["backend"] == "openai"]
+LLM_SOURCES = DESIGN.llm_sources
+SOURCES = [HUMAN] + LLM_SOURCES
+API_SOURCES = [source for source in LLM_SOURCES if labeler_block(source)["backend"] == "openai"]
 STUDENTS = list(config["students"])
 SEEDS = [int(seed) for seed in config["seeds"]]
 CORPUS = config.get("corpus") or {}
@@ -47,7 +59,8 @@ CORPUS_TASKS = [task for task in TASKS if config["tasks"][task].get("corpus")]
 
 wildcard_constraints:
     task=r"[A-Za-z0-9_.\-]+",
-    labeler=r"[A-Za-z0-9_.\-]+",
+    labeler=r"[A-Za-z0-9_.\-+~]+",
+    size=r"\d+|all",
     student=r"[A-Za-z0-9_.\-]+",
     part="pool|val|test",
     seed=r"\d+",
@@ -62,10 +75,12 @@ LABELS = "results/{task}/labels/{labeler}/{part}.parquet"
 USAGE = "results/{task}/usage/{labeler}/{part}.json"
 CALIBRATION = "results/{task}/calibration/{labeler}.json"
 AGREEMENT = "results/{task}/agreement/{labeler}.json"
-STUDENT_DIR = "results/{task}/students/{student}/{labeler}/seed{seed}"
-STUDENT_PREDICTIONS = "results/{task}/predictions/{student}@{labeler}/seed{seed}.parquet"
+# Students: {labeler} is whose labels they learn from (human, human250+gemma, gemma), {size}
+# how many training texts; the LLM's files: {labeler} is a label source (gemma, gemma~shots1).
+STUDENT_DIR = "results/{task}/students/{student}/{labeler}/n{size}/seed{seed}"
+STUDENT_PREDICTIONS = "results/{task}/predictions/{student}@{labeler}/n{size}/seed{seed}.parquet"
 FEWSHOT_PREDICTIONS = "results/{task}/predictions/fewshot@{labeler}.parquet"
-STUDENT_METRICS = "results/{task}/metrics/{student}@{labeler}/seed{seed}.json"
+STUDENT_METRICS = "results/{task}/metrics/{student}@{labeler}/n{size}/seed{seed}.json"
 FEWSHOT_METRICS = "results/{task}/metrics/fewshot@{labeler}.json"
 COMPARISONS = "results/{task}/comparisons.json"
 CORPUS_CHUNK = "results/{task}/corpus/chunks/{chunk}.parquet"
@@ -77,9 +92,18 @@ from labeldistill.teachers.local_models import default_models_dir, local_model_f
 
 MODELS_DIR = config.get("models_dir") or str(default_models_dir())
 LOCAL_MODEL = "results/models/{model}.json"
-TABLE_NAMES = ["per_task", "medians", "gaps", "agreement", "coders", "data", "cost"]
+TABLE_NAMES = ["per_task", "medians", "gaps", "label_budget", "paper", "agreement", "coders", "data", "cost"]
 TABLE_FORMATS = ["csv", "md", "tex"]
-FIGURE_NAMES = ["f1_by_task", "f1_by_condition", "gaps_by_task", "reliability", "f1_against_cost"]
+FIGURE_NAMES = [
+    "f1_by_task",
+    "f1_by_condition",
+    "gaps_by_task",
+    "label_budget",
+    "reliability",
+    "f1_against_cost",
+]
+if config["human"].get("cost_per_label") is not None:
+    FIGURE_NAMES.append("label_budget_cost")
 if CORPUS_TASKS:
     TABLE_NAMES.append("corpus")
     FIGURE_NAMES.append("corpus_shares")
@@ -98,13 +122,15 @@ def task_settings(task):
     return {key: value for key, value in spec.items() if key not in ("codebook", "coder_labels", "corpus")}
 
 
-def labeler_settings(labeler):
-    return {"backend": HUMAN} if labeler == HUMAN else dict(config["labelers"][labeler])
+def labeler_settings(source):
+    """What a label source's labels depend on: its labeler's settings with the draw's
+    shots_seed, without the study's settings (train_sizes, shots_seeds)."""
+    return {"backend": HUMAN} if source == HUMAN else DESIGN.source_settings(config["labelers"], source)
 
 
-def local_model_name(labeler):
+def local_model_name(source):
     """The name of a labeler's local model (a known name, or a path's name without .gguf)."""
-    return Path(config["labelers"][labeler]["model"]).name.removesuffix(".gguf")
+    return Path(labeler_block(source)["model"]).name.removesuffix(".gguf")
 
 
 def local_model_source(model):
@@ -129,10 +155,10 @@ def student_threads(student):
     return int(config["students"][student]["threads"])
 
 
-def labeler_threads(labeler):
-    if labeler == HUMAN:
+def labeler_threads(source):
+    if source == HUMAN:
         return 1
-    settings = config["labelers"][labeler]
+    settings = labeler_block(source)
     if settings.get("server"):
         # Every job of this labeler starts its server on the same port: one at a time.
         return workflow.cores
@@ -144,7 +170,7 @@ def fingerprint(stage):
     return code_fingerprint(SRC, f"labeldistill.stages.{stage}")
 
 
-LOCAL_LABELERS = [name for name in LLM_LABELERS if config["labelers"][name]["backend"] == "local"]
+LOCAL_SOURCES = [source for source in LLM_SOURCES if labeler_block(source)["backend"] == "local"]
 
 
 def labeler_pattern(names):
@@ -154,8 +180,8 @@ def labeler_pattern(names):
 
 # A local labeler labels a task's parts in one job (annotate_local), any other labeler one part
 # per job (annotate); these constraints keep the two rules apart.
-LOCAL_LABELER = labeler_pattern(LOCAL_LABELERS)
-PART_LABELER = labeler_pattern([name for name in LABELERS if name not in LOCAL_LABELERS])
+LOCAL_LABELER = labeler_pattern(LOCAL_SOURCES)
+PART_LABELER = labeler_pattern([source for source in SOURCES if source not in LOCAL_SOURCES])
 
 
 def annotate_local_inputs(wildcards):
@@ -199,20 +225,26 @@ def corpus_seeds():
     return [int(seed) for seed in CORPUS.get("seeds") or SEEDS]
 
 
+def corpus_size():
+    """The chosen student's training size: corpus.train_size, else its labeler's largest."""
+    if CORPUS.get("train_size") is not None:
+        return size_label(CORPUS["train_size"])
+    return DESIGN.train_sizes[CORPUS["labeler"]][-1]
+
+
+def corpus_student_files(task, pattern):
+    """A file of the chosen student (its folder, its test predictions), one per chosen seed."""
+    chosen = dict(task=task, student=CORPUS["student"], labeler=CORPUS["labeler"], size=corpus_size())
+    return [pattern.format(**chosen, seed=seed) for seed in corpus_seeds()]
+
+
 def corpus_student_dirs(task):
-    """The chosen student's folders, one per chosen seed."""
-    return [
-        STUDENT_DIR.format(task=task, student=CORPUS["student"], labeler=CORPUS["labeler"], seed=seed)
-        for seed in corpus_seeds()
-    ]
+    return corpus_student_files(task, STUDENT_DIR)
 
 
 def corpus_test_predictions(task):
     """The same students' predictions of the human-labelled test texts (for PPI)."""
-    return [
-        STUDENT_PREDICTIONS.format(task=task, student=CORPUS["student"], labeler=CORPUS["labeler"], seed=seed)
-        for seed in corpus_seeds()
-    ]
+    return corpus_student_files(task, STUDENT_PREDICTIONS)
 
 
 def corpus_chunk_params(task, chunk):
@@ -267,30 +299,72 @@ def rule_resources(family, gpu_wildcard=None, on_gpu=None):
     return resources
 
 
-LABELER_ON_GPU = {name: res.labeler_on_gpu(labeler_settings(name)) for name in LABELERS}
+LABELER_ON_GPU = {source: res.labeler_on_gpu(labeler_settings(source)) for source in SOURCES}
 STUDENT_ON_GPU = {name: res.student_on_gpu(config["students"][name]) for name in STUDENTS}
 
 
 # ---- targets ---------------------------------------------------------------------------
+def student_files(pattern, task):
+    """`pattern` for every student condition and seed of a task."""
+    return [
+        pattern.format(task=task, student=c.student, labeler=c.labeler, size=c.size, seed=seed)
+        for c in DESIGN.student_conditions()
+        for seed in SEEDS
+    ]
+
+
 def metric_files():
-    students = expand(STUDENT_METRICS, task=TASKS, student=STUDENTS, labeler=LABELERS, seed=SEEDS)
-    fewshot = expand(FEWSHOT_METRICS, task=TASKS, labeler=LLM_LABELERS)
+    students = [path for task in TASKS for path in student_files(STUDENT_METRICS, task)]
+    fewshot = expand(FEWSHOT_METRICS, task=TASKS, labeler=LLM_SOURCES)
     return students + fewshot
 
 
 def task_predictions(task):
-    """{condition: {seed, or "" for a few-shot condition: predictions file}} of one task."""
+    """{condition: {seed, or the prompt draw of a few-shot condition ("" for its only one):
+    predictions file}} of one task."""
     conditions = {
-        f"{student}@{labeler}": {
-            str(seed): STUDENT_PREDICTIONS.format(task=task, student=student, labeler=labeler, seed=seed)
+        c.name: {
+            str(seed): STUDENT_PREDICTIONS.format(
+                task=task, student=c.student, labeler=c.labeler, size=c.size, seed=seed
+            )
             for seed in SEEDS
         }
-        for student in STUDENTS
-        for labeler in LABELERS
+        for c in DESIGN.student_conditions()
     }
     for labeler in LLM_LABELERS:
-        conditions[f"fewshot@{labeler}"] = {"": FEWSHOT_PREDICTIONS.format(task=task, labeler=labeler)}
+        conditions[f"fewshot@{labeler}"] = {
+            "" if draw is None else str(draw): FEWSHOT_PREDICTIONS.format(task=task, labeler=source)
+            for source in DESIGN.sources_of(labeler)
+            for draw in [parse_source(source)[1]]
+        }
     return conditions
+
+
+def train_inputs(wildcards):
+    """The split's parts and the labels a student learns from: its seed's label source (an
+    augmented student also reads the human labels of the pool)."""
+    augmented = DESIGN.augmentation(wildcards.labeler)
+    source = DESIGN.source_for_seed(augmented_base(wildcards.labeler), int(wildcards.seed))
+    inputs = {
+        **{f"{part}_texts": SPLIT.replace("{part}", part) for part in PARTS},
+        "pool_labels": LABELS.replace("{labeler}", source).replace("{part}", "pool"),
+        "val_labels": LABELS.replace("{labeler}", source).replace("{part}", "val"),
+    }
+    if augmented:
+        inputs["human_pool_labels"] = LABELS.replace("{labeler}", HUMAN).replace("{part}", "pool")
+    return inputs
+
+
+def augmented_base(labeler):
+    """The LLM labeler behind an augmented labeler's rest (any other labeler: itself)."""
+    augmented = DESIGN.augmentation(labeler)
+    return augmented[1] if augmented else labeler
+
+
+def augment_params(wildcards):
+    """How many of an augmented student's training texts keep their human label (None: not one)."""
+    augmented = DESIGN.augmentation(wildcards.labeler)
+    return None if augmented is None else augmented[0]
 
 
 def comparison_files():
@@ -302,11 +376,11 @@ def split_summaries():
 
 
 def agreement_files():
-    return expand(AGREEMENT, task=TASKS, labeler=LLM_LABELERS)
+    return expand(AGREEMENT, task=TASKS, labeler=LLM_SOURCES)
 
 
 def usage_files():
-    return expand(USAGE, task=TASKS, labeler=LLM_LABELERS, part=PARTS)
+    return expand(USAGE, task=TASKS, labeler=LLM_SOURCES, part=PARTS)
 
 
 def report_outputs():

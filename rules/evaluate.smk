@@ -28,11 +28,13 @@ rule evaluate_student:
         positive_label=lambda w: task_spec(w.task).positive_label,
         meta=lambda w: {
             "task": w.task,
-            "condition": f"{w.student}@{w.labeler}",
+            "condition": f"{w.student}@{w.labeler}:{w.size}",
             "kind": "student",
             "student": w.student,
             "labeler": w.labeler,
+            "train_size": w.size,
             "seed": int(w.seed),
+            "shots_seed": DESIGN.draw_of_seed(augmented_base(w.labeler), int(w.seed)),
         },
         n_boot=config["evaluation"]["n_boot"],
         code=fingerprint("evaluate"),
@@ -40,9 +42,9 @@ rule evaluate_student:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/evaluate/{task}/{student}@{labeler}/seed{seed}.log",
+        "results/logs/evaluate/{task}/{student}@{labeler}/n{size}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/evaluate/{task}/{student}@{labeler}/seed{seed}.tsv"
+        "results/benchmarks/evaluate/{task}/{student}@{labeler}/n{size}/seed{seed}.tsv"
     conda:
         "../envs/report.yaml"
     script:
@@ -59,11 +61,13 @@ rule evaluate_fewshot:
         positive_label=lambda w: task_spec(w.task).positive_label,
         meta=lambda w: {
             "task": w.task,
-            "condition": f"fewshot@{w.labeler}",
+            "condition": f"fewshot@{parse_source(w.labeler)[0]}",
             "kind": "fewshot",
             "student": None,
-            "labeler": w.labeler,
-            "seed": None,
+            "labeler": parse_source(w.labeler)[0],
+            "train_size": None,
+            "seed": parse_source(w.labeler)[1],
+            "shots_seed": parse_source(w.labeler)[1],
         },
         n_boot=config["evaluation"]["n_boot"],
         code=fingerprint("evaluate"),

@@ -15,6 +15,7 @@ rule report:
     params:
         tables_dir=lambda w, output: os.path.dirname(output.tables[0]),
         figures_dir=lambda w, output: os.path.dirname(output.figures[0]),
+        human_cost_per_label=config["human"].get("cost_per_label"),
         code=fingerprint("report"),
     threads: 1
     resources:

@@ -14,4 +14,5 @@ with job_errors(snakemake.log[0]):
         tables_dir=snakemake.params.tables_dir,
         figures_dir=snakemake.params.figures_dir,
         html_path=snakemake.output.html,
+        human_cost_per_label=snakemake.params.human_cost_per_label,
     )

@@ -20,4 +20,6 @@ with job_errors(snakemake.log[0]):
         training=snakemake.params.training,
         test_texts=inputs.test_texts,
         predictions_path=snakemake.output.predictions,
+        human_pool_labels=inputs.get("human_pool_labels"),
+        human_count=snakemake.params.human_count,
     )

@@ -1,12 +1,19 @@
-"""What a condition name means, in one place: `{student}@{labeler}` or `fewshot@{labeler}`.
+"""What a condition name means, in one place.
 
-A condition is one way of labelling the test texts: a student trained on one labeler's labels
-(over several seeds), or an LLM labeler used directly as a few-shot classifier. The paper's
-comparisons are pairs of conditions on the same test texts (`paper_gaps`).
+A condition is one way of labelling the test texts:
+- `{student}@{labeler}:{size}`: a student trained on `size` texts labelled by one labeler
+  (over several seeds). The labeler is `human`, an LLM labeler, or an augmented one,
+  `human{k}+{llm}`: k human labels and the LLM's labels for the rest of the same texts.
+- `fewshot@{labeler}`: an LLM labeler used directly as a few-shot classifier (over its prompt
+  draws, `shots_seeds`).
+`size` is a number of texts or `all` (the whole pool). The paper's comparisons are pairs of
+conditions on the same test texts (`paper_gaps`).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,8 +21,55 @@ from labeldistill.errors import LabelDistillError
 
 HUMAN = "human"
 FEWSHOT = "fewshot"
+ALL = "all"  # the training size that takes the whole pool
 GAP_HUMAN = "human-label student minus LLM-label student"
 GAP_FEWSHOT = "few-shot minus LLM-label student"
+_AUGMENTED = re.compile(r"human(\d+)\+(.+)")
+SHOTS_MARK = "~shots"  # a label source of one prompt draw: gemma~shots1
+
+
+def draw_source(labeler: str, draw: int) -> str:
+    return f"{labeler}{SHOTS_MARK}{int(draw)}"
+
+
+def parse_source(source: str) -> tuple[str, int | None]:
+    """(labeler, prompt draw or None) of a label source."""
+    labeler, mark, draw = str(source).rpartition(SHOTS_MARK)
+    if mark and labeler and draw.lstrip("-").isdigit():
+        return labeler, int(draw)
+    return str(source), None
+
+
+def augmented_name(human_count: int, llm: str) -> str:
+    """`human250+gpt4o`: students trained on 250 human labels and gpt4o's labels for the rest."""
+    return f"{HUMAN}{int(human_count)}+{llm}"
+
+
+def parse_augmented(labeler: str) -> tuple[int, str] | None:
+    """(k, llm) of an augmented labeler's name, None for any other labeler."""
+    match = _AUGMENTED.fullmatch(str(labeler))
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
+def labeler_kind(labeler: str) -> str:
+    """'human', 'augmented' or 'llm': whose labels a student learned from."""
+    if labeler == HUMAN:
+        return HUMAN
+    return "augmented" if parse_augmented(labeler) else "llm"
+
+
+def size_key(size: str | int | None) -> float:
+    """Sizes in their natural order, `all` after every number."""
+    if size is None:
+        return -1.0
+    return math.inf if str(size) == ALL else float(size)
+
+
+def size_label(size) -> str:
+    """A training size as names and paths spell it: '250' or 'all'."""
+    if size is None or str(size) == ALL:
+        return ALL
+    return str(int(size))
 
 
 @dataclass(frozen=True)
@@ -23,21 +77,32 @@ class Condition:
     kind: str  # "student" or "fewshot"
     student: str | None
     labeler: str
+    size: str | None = None  # students only: '250' or 'all'
 
     @property
     def name(self) -> str:
-        return f"{FEWSHOT if self.kind == FEWSHOT else self.student}@{self.labeler}"
+        if self.kind == FEWSHOT:
+            return f"{FEWSHOT}@{self.labeler}"
+        return f"{self.student}@{self.labeler}:{self.size}"
+
+    @property
+    def labeler_kind(self) -> str:
+        return labeler_kind(self.labeler)
 
     @property
     def rank(self) -> int:
-        """Display order: human-label students, LLM-label students, then the LLM few-shot."""
+        """Display order: human-label, augmented and LLM-label students, then the few-shot LLM."""
         if self.kind == FEWSHOT:
-            return 2
-        return 0 if self.labeler == HUMAN else 1
+            return 3
+        return {HUMAN: 0, "augmented": 1, "llm": 2}[self.labeler_kind]
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.rank, self.student or "", self.labeler, size_key(self.size))
 
 
-def student_condition(student: str, labeler: str) -> Condition:
-    return Condition("student", student, labeler)
+def student_condition(student: str, labeler: str, size) -> Condition:
+    return Condition("student", student, labeler, size_label(size))
 
 
 def fewshot_condition(labeler: str) -> Condition:
@@ -45,12 +110,17 @@ def fewshot_condition(labeler: str) -> Condition:
 
 
 def parse_condition(condition: str) -> Condition:
-    head, sep, labeler = str(condition).rpartition("@")
-    if not sep or not head or not labeler:
+    head, sep, rest = str(condition).partition("@")
+    if not sep or not head or not rest:
         raise LabelDistillError(
-            f"condition {condition!r} is not of the form student@labeler or fewshot@labeler"
+            f"condition {condition!r} is not of the form student@labeler:size or fewshot@labeler"
         )
-    return fewshot_condition(labeler) if head == FEWSHOT else student_condition(head, labeler)
+    if head == FEWSHOT:
+        return fewshot_condition(rest)
+    labeler, sep, size = rest.rpartition(":")
+    if not sep or not labeler or not (size.isdigit() or size == ALL):
+        raise LabelDistillError(f"condition {condition!r}: a student's condition ends in :size (e.g. :250)")
+    return student_condition(head, labeler, size)
 
 
 @dataclass(frozen=True)
@@ -62,20 +132,34 @@ class Gap:
 
 def paper_gaps(conditions: Iterable[Condition]) -> list[Gap]:
     """PAPER.md's paired comparisons among `conditions`, for every student S and LLM labeler L
-    where both sides exist: S@human minus S@L, and fewshot@L minus S@L."""
+    where both sides exist:
+    - S@human:n minus S@L:m, at equal sizes (n = m), and every smaller human size against the
+      LLM's largest (the paper's 250 human labels against 1,000 LLM labels);
+    - fewshot@L minus S@L:m, for every size m.
+    """
     present = set(conditions)
     llm_students = sorted(
-        (c for c in present if c.kind == "student" and c.labeler != HUMAN),
-        key=lambda c: (c.student, c.labeler),
+        (c for c in present if c.kind == "student" and c.labeler_kind == "llm"), key=lambda c: c.sort_key
+    )
+    largest: dict[tuple, float] = {}
+    for c in llm_students:
+        largest[(c.student, c.labeler)] = max(largest.get((c.student, c.labeler), -1.0), size_key(c.size))
+    human_students = sorted(
+        (c for c in present if c.kind == "student" and c.labeler == HUMAN), key=lambda c: c.sort_key
     )
     gaps = []
-    for comparison in (GAP_HUMAN, GAP_FEWSHOT):
-        for b in llm_students:
-            a = (
-                student_condition(b.student, HUMAN)
-                if comparison == GAP_HUMAN
-                else fewshot_condition(b.labeler)
-            )
-            if a in present:
-                gaps.append(Gap(comparison, a, b))
+    for b in llm_students:
+        for a in human_students:
+            if a.student != b.student:
+                continue
+            equal = size_key(a.size) == size_key(b.size)
+            smaller_than_largest = size_key(b.size) == largest[(b.student, b.labeler)] and size_key(
+                a.size
+            ) < size_key(b.size)
+            if equal or smaller_than_largest:
+                gaps.append(Gap(GAP_HUMAN, a, b))
+    for b in llm_students:
+        a = fewshot_condition(b.labeler)
+        if a in present:
+            gaps.append(Gap(GAP_FEWSHOT, a, b))
     return gaps

@@ -187,7 +187,8 @@ METRICS = RecordContract(
         "kind": (str,),
         "labeler": (str,),
         "student": MAYBE_STR,
-        "seed": (int, type(None)),
+        "seed": (int, type(None)),  # a student's seed; a few-shot condition's prompt draw
+        "train_size": MAYBE_STR,  # '250' or 'all'; None for a few-shot condition
         "n": (int,),
         "n_failed": (int,),
         **{name: MAYBE_NUMBER for name in ("f1", "precision", "recall", "accuracy", "macro_f1")},

@@ -38,6 +38,30 @@ SECTIONS = (
         ("gaps_by_task",),
     ),
     (
+        "paper",
+        "The paper's table",
+        (
+            "PAPER.md's layout, ready to paste (results/tables/paper.md and .tex): per condition the "
+            "medians over tasks of F1, precision and recall; then the median paired gaps with the "
+            "distribution-free interval of the median and the Wilcoxon signed-rank p-value."
+        ),
+        (),
+    ),
+    (
+        "label_budget",
+        "Label budget: how many human labels is an LLM label worth?",
+        (
+            "Per task, student, whose labels it learned from and training size: F1 over seeds (mean, "
+            "sd, min, max, the seed-mean's 95% interval over test texts, seeds and prompt draws), "
+            "how many training labels were human and how many the LLM's, and what they cost (human "
+            "labels at human.cost_per_label; an API labeler's at the dollars measured per text; a "
+            "self-hosted labeler costs no dollars). Augmented students (human<k>+<LLM>) keep the "
+            "human label of k of the same training texts. A seed's smaller draws are nested in its "
+            "larger ones. The 'median' rows are medians over tasks."
+        ),
+        ("label_budget", "label_budget_cost"),
+    ),
+    (
         "per_task",
         "Per task and condition",
         (
@@ -137,6 +161,12 @@ FIGURE_CAPTIONS = {
     "f1_against_cost": "F1 of each LLM-label condition per task against what its labeler's "
     "labeling of that task cost (dollars where a price is known, otherwise seconds of "
     "labeling); dashed lines are the median F1 of the students trained on human labels.",
+    "label_budget": "F1 against the number of training labels, one line per labeler whose labels "
+    "the students learned from (band: the lowest to the highest seed); dashed: the LLM used "
+    "directly as a few-shot classifier.",
+    "label_budget_cost": "The same at equal cost: F1 against what the training labels cost "
+    "(human labels at human.cost_per_label, API labels at their measured price, self-hosted "
+    "labelers at no dollars).",
     "corpus_shares": "Share of the positive label in each task's corpus with 95% intervals: naive "
     "(the student's predictions taken as the truth; its interval ignores the student's errors), "
     "human test labels alone, and PPI++ (the predictions corrected by the human labels); beside "

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from labeldistill.conditions import GAP_FEWSHOT, GAP_HUMAN, HUMAN, Condition, parse_condition
+from labeldistill.conditions import GAP_FEWSHOT, GAP_HUMAN, HUMAN, parse_condition
 from labeldistill.contracts import (
     AGREEMENT,
     COMPARISONS,
@@ -43,6 +43,7 @@ from labeldistill.contracts import (
 )
 from labeldistill.errors import LabelDistillError
 from labeldistill.intervals import median_gap_summary
+from labeldistill.label_budget import label_budget_table
 from labeldistill.usage import COST_DISPLAY, COUNTS, cost_table
 
 MEASURES = ("f1", "precision", "recall", "accuracy", "macro_f1")
@@ -55,7 +56,9 @@ RECORD_COLUMNS = [
     "kind",
     "student",
     "labeler",
+    "train_size",
     "seed",
+    "shots_seed",
     "n",
     "n_failed",
     *MEASURES,
@@ -70,7 +73,10 @@ PER_TASK_COLUMNS = [
     "kind",
     "student",
     "labeler",
+    "train_size",
     "n_seeds",
+    "n_prompts",
+    "interval_covers",
     "f1_mean",
     "f1_sd",
     "f1_ci_low",
@@ -97,6 +103,7 @@ MEDIANS_COLUMNS = [
     "kind",
     "student",
     "labeler",
+    "train_size",
     "n_tasks",
     "f1_median",
     "precision_median",
@@ -122,6 +129,7 @@ GAPS_COLUMNS = [
     "n_b_better",
     "n_tasks",
 ]
+PAPER_COLUMNS = ["section", "row", "f1", "precision", "recall", "ci_low", "ci_high", "wilcoxon_p", "n_tasks"]
 AGREEMENT_COLUMNS = [
     "task",
     "labeler",
@@ -211,6 +219,8 @@ DISPLAY = {
         "task": "Task",
         "condition": "Condition",
         "n_seeds": "Seeds",
+        "n_prompts": "Prompts",
+        "interval_covers": "95% CI covers",
         "f1_mean": "F1",
         "f1_sd": "F1 sd",
         "f1_ci_low": "F1 95% CI low",
@@ -247,6 +257,33 @@ DISPLAY = {
         "wilcoxon_p": "Wilcoxon p",
         "n_a_better": "Tasks A better",
         "n_b_better": "Tasks B better",
+        "n_tasks": "Tasks",
+    },
+    "label_budget": {
+        "task": "Task",
+        "student": "Student",
+        "labeler": "Trained on",
+        "train_size": "Training texts",
+        "n_human_labels": "Human labels",
+        "n_llm_labels": "LLM labels",
+        "n_seeds": "Seeds",
+        "f1_mean": "F1",
+        "f1_sd": "F1 sd (seeds)",
+        "f1_min": "F1 min",
+        "f1_max": "F1 max",
+        "f1_ci_low": "F1 95% CI low",
+        "f1_ci_high": "F1 95% CI high",
+        "dollars": "Label cost ($)",
+    },
+    "paper": {
+        "section": "",
+        "row": "Condition",
+        "f1": "F1",
+        "precision": "Precision",
+        "recall": "Recall",
+        "ci_low": "95% CI low",
+        "ci_high": "95% CI high",
+        "wilcoxon_p": "Wilcoxon p",
         "n_tasks": "Tasks",
     },
     "agreement": {
@@ -315,6 +352,9 @@ DISPLAY = {
 }
 COUNT_COLUMNS = {
     "n_seeds",
+    "n_prompts",
+    "n_human_labels",
+    "n_llm_labels",
     "n_positive",
     "n_a_better",
     "n_b_better",
@@ -338,17 +378,13 @@ COUNT_COLUMNS = {
 
 # ---- conditions ------------------------------------------------------------------------
 def sort_conditions(frame: pd.DataFrame, first: Sequence[str] = ()) -> pd.DataFrame:
-    """Sort by the `first` columns, then by condition rank (`Condition.rank`), student and
-    labeler."""
-    keyed = frame.assign(
-        _rank=[
-            Condition(kind, None, labeler).rank
-            for kind, labeler in zip(frame["kind"], frame["labeler"], strict=True)
-        ],
-        _student=frame["student"].fillna(""),
-    )
-    keyed = keyed.sort_values([*first, "_rank", "_student", "labeler"], kind="stable")
-    return keyed.drop(columns=["_rank", "_student"]).reset_index(drop=True)
+    """Sort by the `first` columns, then in display order (`Condition.sort_key`: human-label,
+    augmented, LLM-label students, few-shot; then student, labeler and size)."""
+    order = {name: parse_condition(name).sort_key for name in frame["condition"].unique()}
+    ranked = {name: i for i, name in enumerate(sorted(order, key=order.get))}
+    keyed = frame.assign(_order=frame["condition"].map(ranked))
+    keyed = keyed.sort_values([*first, "_order"], kind="stable")
+    return keyed.drop(columns=["_order"]).reset_index(drop=True)
 
 
 def condition_order(frame: pd.DataFrame) -> list[str]:
@@ -374,7 +410,9 @@ def metric_record(data: dict, source: str = "") -> dict:
         "kind": data.get("kind") or condition.kind,
         "student": data.get("student", condition.student),
         "labeler": data.get("labeler") or condition.labeler,
+        "train_size": data.get("train_size", condition.size),
         "seed": None if seed is None else int(seed),
+        "shots_seed": data.get("shots_seed"),
         "n": data.get("n"),
         "n_failed": data.get("n_failed"),
         **{name: _number(data.get(name)) for name in MEASURES},
@@ -389,7 +427,7 @@ def load_metric_records(files: Iterable[Path]) -> pd.DataFrame:
     """One row per metrics JSON; a (task, condition, seed) found twice is an error."""
     rows = [metric_record(read_record(path, METRICS), str(path)) for path in files]
     frame = pd.DataFrame(rows, columns=RECORD_COLUMNS)
-    frame["seed"] = frame["seed"].astype("Int64")
+    frame[["seed", "shots_seed"]] = frame[["seed", "shots_seed"]].astype("Int64")
     frame[["n", "n_failed"]] = frame[["n", "n_failed"]].apply(pd.to_numeric, errors="coerce")
     twice = frame.duplicated(["task", "condition", "seed"], keep=False)
     if twice.any():
@@ -454,6 +492,16 @@ INTERVAL_KEYS = ("estimate", "low", "high", "se_test", "sd_seeds", "df")
 
 
 # ---- tables ----------------------------------------------------------------------------
+def interval_covers(kind: str, n_seeds: int, n_prompts: int) -> str:
+    """What a condition's interval covers besides the sampling of the test texts."""
+    covered = ["test texts"]
+    if kind != "fewshot" and n_seeds > 1:
+        covered.append("seeds")
+    if n_prompts > 1:
+        covered.append("prompts")
+    return " + ".join(covered)
+
+
 def per_task_table(records: pd.DataFrame, intervals: pd.DataFrame | None = None) -> pd.DataFrame:
     """Task x condition: mean and sample sd over seeds (sd empty for a single run).
 
@@ -465,8 +513,13 @@ def per_task_table(records: pd.DataFrame, intervals: pd.DataFrame | None = None)
         return pd.DataFrame(columns=PER_TASK_COLUMNS)
     keys = ["task", "condition"]
     grouped = records.groupby(keys, sort=False)
-    table = grouped[["kind", "student", "labeler"]].first()
+    table = grouped[["kind", "student", "labeler", "train_size"]].first()
     table["n_seeds"] = grouped.size()
+    table["n_prompts"] = grouped["shots_seed"].nunique().clip(lower=1)
+    table["interval_covers"] = [
+        interval_covers(kind, seeds, prompts)
+        for kind, seeds, prompts in zip(table["kind"], table["n_seeds"], table["n_prompts"], strict=True)
+    ]
     for name in MEASURES:
         table[f"{name}_mean"] = grouped[name].mean()
         table[f"{name}_sd"] = grouped[name].std(ddof=1)
@@ -494,7 +547,7 @@ def medians_table(per_task: pd.DataFrame) -> pd.DataFrame:
     if per_task.empty:
         return pd.DataFrame(columns=MEDIANS_COLUMNS)
     grouped = per_task.groupby("condition", sort=False)
-    table = grouped[["kind", "student", "labeler"]].first()
+    table = grouped[["kind", "student", "labeler", "train_size"]].first()
     table["n_tasks"] = grouped["task"].nunique()
     for name in ("f1", "precision", "recall", "accuracy"):
         table[f"{name}_median"] = grouped[f"{name}_mean"].median()
@@ -634,6 +687,41 @@ def corpus_table(estimates: Sequence[dict]) -> pd.DataFrame:
     return frame.astype({c: float for c in CORPUS_COLUMNS[7:]})
 
 
+def paper_table(medians: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
+    """PAPER.md's table, ready to paste: per condition the medians over tasks of F1, precision
+    and recall; then the two median gaps (of every student, labeler and size pair) with the
+    distribution-free interval of the median and the Wilcoxon signed-rank p-value."""
+    rows = [
+        {
+            "section": "condition",
+            "row": row.condition,
+            "f1": row.f1_median,
+            "precision": row.precision_median,
+            "recall": row.recall_median,
+            "n_tasks": row.n_tasks,
+        }
+        for row in medians.itertuples(index=False)
+    ]
+    summary = gaps[gaps["task"] == MEDIAN_ROW] if len(gaps) else gaps
+    for row in summary.itertuples(index=False):
+        rows.append(
+            {
+                "section": f"median gap: {row.comparison}",
+                "row": f"{row.condition_a} - {row.condition_b}",
+                "f1": row.f1_gap,
+                "ci_low": row.gap_ci_low,
+                "ci_high": row.gap_ci_high,
+                "wilcoxon_p": row.wilcoxon_p,
+                "n_tasks": row.n_tasks,
+            }
+        )
+    return pd.DataFrame(rows, columns=PAPER_COLUMNS)
+
+
+def pool_sizes(splits: Sequence[dict]) -> dict[str, int]:
+    return {summary["task"]: summary["parts"].get("pool", {}).get("n") for summary in splits}
+
+
 def build_tables(
     records: pd.DataFrame,
     agreement: pd.DataFrame,
@@ -642,18 +730,24 @@ def build_tables(
     gaps: pd.DataFrame | None = None,
     splits: Sequence[dict] = (),
     corpus: Sequence[dict] = (),
+    human_cost_per_label: float | None = None,
 ) -> dict[str, pd.DataFrame]:
     per_task = per_task_table(records, intervals)
+    medians = medians_table(per_task)
+    gaps_summary = gaps_table(gaps)
+    cost = cost_table(usage) if usage is not None else None
     tables = {
         "per_task": per_task,
-        "medians": medians_table(per_task),
-        "gaps": gaps_table(gaps),
+        "medians": medians,
+        "gaps": gaps_summary,
+        "label_budget": label_budget_table(per_task, records, pool_sizes(splits), cost, human_cost_per_label),
+        "paper": paper_table(medians, gaps_summary),
         "agreement": agreement_table(agreement),
         "coders": coders_table(agreement),
         "data": data_table(splits),
     }
-    if usage is not None:
-        tables["cost"] = cost_table(usage)
+    if cost is not None:
+        tables["cost"] = cost
     if corpus:
         tables["corpus"] = corpus_table(corpus)
     return tables

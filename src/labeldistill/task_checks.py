@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from labeldistill.design import StudyDesign, sizes_config_key
 from labeldistill.errors import LabelDistillError
 from labeldistill.splits import SplitSizes, split_task
 from labeldistill.table_files import check_file
@@ -62,7 +63,7 @@ def _inputs(name: str, config: Mapping) -> dict:
         "task": {key: value for key, value in task.items() if key != "corpus"},
         "files": files,
         "split": config.get("split"),
-        "train_size": config.get("train_size"),
+        "train_sizes": StudyDesign.from_config(config).numeric_sizes(),
         "examples": examples,
     }
 
@@ -131,13 +132,14 @@ def _size_problems(name: str, n_texts: int, config: Mapping) -> list[str]:
             f"{needed} texts but tasks.{name}.texts has {n_texts}; lower them"
         ]
     available = int(pool) if pool else n_texts - test - val
-    train_size = config.get("train_size")
-    if train_size is not None and int(train_size) > available:
-        return [
-            f"config key train_size: {train_size} is more than the {available} pool texts of task {name} "
-            f"({n_texts} texts - test {test} - val {val})"
-        ]
-    return []
+    problems = []
+    for labeler, sizes in StudyDesign.from_config(config).numeric_sizes().items():
+        if sizes and max(sizes) > available:
+            problems.append(
+                f"config key {sizes_config_key(config, labeler)}: {max(sizes)} is more than the {available} "
+                f"pool texts of task {name} ({n_texts} texts - test {test} - val {val})"
+            )
+    return problems
 
 
 def _example_problems(task: TaskSpec, frame, config: Mapping) -> list[str]:

@@ -19,7 +19,9 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from labeldistill.conditions import size_label
 from labeldistill.corpus import CorpusSpec, check_columns
+from labeldistill.design import StudyDesign, sizes_config_key
 from labeldistill.errors import LabelDistillError
 from labeldistill.schema import SCHEMA, load_schema
 from labeldistill.settings import nearest
@@ -139,9 +141,17 @@ def cross_problems(config: Mapping) -> list[str]:
             problems.append(
                 f"config key tasks.{name}.positive_label: {positive!r} is not one of labels {task['labels']}"
             )
-    train_size, pool = config.get("train_size"), (config.get("split") or {}).get("pool")
-    if train_size is not None and pool is not None and train_size > pool:
-        problems.append(f"config key train_size: {train_size} is larger than split.pool ({pool})")
+    try:
+        design = StudyDesign.from_config(config)
+    except LabelDistillError as error:
+        return [*problems, str(error)]
+    pool = (config.get("split") or {}).get("pool")
+    for labeler, sizes in design.numeric_sizes().items():
+        if pool is not None and sizes and max(sizes) > pool:
+            problems.append(
+                f"config key {sizes_config_key(config, labeler)}: {max(sizes)} is larger than "
+                f"split.pool ({pool})"
+            )
     problems += api_key_problems(config)
     try:
         check_corpus(config)
@@ -183,9 +193,16 @@ def check_corpus(config: Mapping) -> None:
         raise LabelDistillError(
             f"config key corpus.student: {student!r} is not one of students {sorted(config['students'])}"
         )
-    labelers = [HUMAN, *(config.get("labelers") or {})]
+    design = StudyDesign.from_config(config)
+    labelers = design.training_labelers
     if labeler is not None and labeler not in labelers:
         raise LabelDistillError(f"config key corpus.labeler: {labeler!r} is not one of {labelers}")
+    size = settings.get("train_size")
+    if labeler is not None and size is not None and size_label(size) not in design.train_sizes[labeler]:
+        raise LabelDistillError(
+            f"config key corpus.train_size: {size!r} is not one of {labeler}'s train sizes "
+            f"{list(design.train_sizes[labeler])}"
+        )
     seeds = [int(seed) for seed in config.get("seeds", [])]
     unknown = [seed for seed in settings.get("seeds") or [] if seed not in seeds]
     if unknown:

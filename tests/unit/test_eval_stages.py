@@ -105,7 +105,7 @@ def test_evaluate_is_deterministic_for_a_seed(tmp_path):
     split = _test_split(tmp_path)
     meta = {
         **META,
-        "condition": "tfidf-logreg@gemma",
+        "condition": "tfidf-logreg@gemma:250",
         "kind": "student",
         "student": "tfidf-logreg",
         "seed": 2,

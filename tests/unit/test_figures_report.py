@@ -29,10 +29,10 @@ TASKS = ["tweets_negative", "news_economy", "speeches_populism"]
 LABELS = ["neg", "other"]
 # Share of test labels each condition gets wrong (before a per-task and per-seed shift).
 ERROR = {
-    "tfidf-logreg@human": 0.2,
-    "minilm@human": 0.15,
-    "tfidf-logreg@gemma": 0.3,
-    "minilm@gemma": 0.28,
+    "tfidf-logreg@human:250": 0.2,
+    "minilm@human:250": 0.15,
+    "tfidf-logreg@gemma:250": 0.3,
+    "minilm@gemma:250": 0.28,
     "fewshot@gemma": 0.3,
 }
 SEEDS = (1, 2, 3)
@@ -64,7 +64,8 @@ def write_task(root, task, t, seeds=SEEDS):
             files[seed] = str(path)
             parsed = parse_condition(condition)
             meta = {"task": task, "condition": condition, "kind": kind, "student": parsed.student,
-                    "labeler": parsed.labeler, "seed": int(seed) if seed else None}  # fmt: skip
+                    "labeler": parsed.labeler, "train_size": parsed.size,
+                    "seed": int(seed) if seed else None}  # fmt: skip
             out = root / task / "metrics" / condition / f"{name}.json"
             evaluate.run(path, test_path, "neg", meta, out, n_boot=200)
             metrics.append(out)
@@ -175,14 +176,14 @@ def test_report_writes_every_table_format(report_dir):
                 np.mean(np.array(gold) == "neg")
             )
     gaps = pd.read_csv(report_dir / "tables" / "gaps.csv")
-    per_gap = gaps[(gaps["task"] != "median") & (gaps["condition_a"] == "tfidf-logreg@human")]
+    per_gap = gaps[(gaps["task"] != "median") & (gaps["condition_a"] == "tfidf-logreg@human:250")]
     assert len(per_gap) == len(TASKS)
     for gap in per_gap.itertuples():
         a = per_task[(per_task["task"] == gap.task) & (per_task["condition"] == gap.condition_a)]
         b = per_task[(per_task["task"] == gap.task) & (per_task["condition"] == gap.condition_b)]
         assert gap.f1_gap == pytest.approx(a["f1_mean"].iloc[0] - b["f1_mean"].iloc[0])
         assert gap.gap_ci_low < gap.f1_gap < gap.gap_ci_high and 0 <= gap.p_value <= 1
-    median = gaps[(gaps["task"] == "median") & (gaps["condition_a"] == "tfidf-logreg@human")].iloc[0]
+    median = gaps[(gaps["task"] == "median") & (gaps["condition_a"] == "tfidf-logreg@human:250")].iloc[0]
     assert median["f1_gap"] == pytest.approx(np.median(per_gap["f1_gap"]))
     assert median["n_a_better"] + median["n_b_better"] == len(TASKS)
     assert "tweets\\_negative" in (report_dir / "tables" / "agreement.tex").read_text()
@@ -197,18 +198,19 @@ def test_report_figures_are_real_images(report_dir):
     assert_png(report_dir / "figures" / "f1_by_condition.png", min_bytes=5_000)
     assert_png(report_dir / "figures" / "gaps_by_task.png")
     assert_png(report_dir / "figures" / "reliability.png")
+    assert_png(report_dir / "figures" / "label_budget.png")
 
 
 def test_report_html_is_self_contained(report_dir):
     html = (report_dir / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(images) == 5
+    assert len(images) == 6  # five figures and the label budget
     assert base64.b64decode(images[0]).startswith(PNG_MAGIC)
     assert "http://" not in html and "https://" not in html
     for text in [
         *TASKS,
         "fewshot@gemma",
-        "tfidf-logreg@human",
+        "tfidf-logreg@human:250",
         "Cohen&#39;s kappa",
         "Krippendorff",
         "Median F1",
@@ -217,7 +219,7 @@ def test_report_html_is_self_contained(report_dir):
         "0.740",
     ]:
         assert text in html, text
-    assert html.count("<table") == 6
+    assert html.count("<table") == 8  # with the paper table and the label budget
 
 
 def test_report_needs_metrics(tmp_path):
@@ -239,7 +241,7 @@ def test_condition_styles_follow_the_labeler():
     per_task = pd.DataFrame(
         {
             "task": "t",
-            "condition": ["fewshot@gemma", "minilm@human", "minilm@gemma"],
+            "condition": ["fewshot@gemma", "minilm@human:250", "minilm@gemma:250"],
             "kind": ["fewshot", "student", "student"],
             "student": [None, "minilm", "minilm"],
             "labeler": ["gemma", "human", "gemma"],
@@ -248,8 +250,8 @@ def test_condition_styles_follow_the_labeler():
         }
     )
     styles = condition_styles(per_task)
-    assert list(styles) == ["minilm@human", "minilm@gemma", "fewshot@gemma"]
-    assert styles["fewshot@gemma"]["hatch"] == "//" and styles["minilm@gemma"]["hatch"] is None
+    assert list(styles) == ["minilm@human:250", "minilm@gemma:250", "fewshot@gemma"]
+    assert styles["fewshot@gemma"]["hatch"] == "//" and styles["minilm@gemma:250"]["hatch"] is None
     assert len({styles[c]["color"] for c in styles}) == 3
 
 
@@ -259,8 +261,8 @@ def test_empty_per_task_still_writes_a_png(tmp_path):
     assert path.read_bytes().startswith(PNG_MAGIC)
 
 
-F1 = {"tfidf-logreg@human": 0.7, "minilm@human": 0.75, "tfidf-logreg@gemma": 0.6, "minilm@gemma": 0.62,
-      "fewshot@gemma": 0.58}  # fmt: skip
+F1 = {"tfidf-logreg@human:250": 0.7, "minilm@human:250": 0.75, "tfidf-logreg@gemma:250": 0.6,
+      "minilm@gemma:250": 0.62, "fewshot@gemma": 0.58}  # fmt: skip
 
 
 def per_task_rows(conditions):
@@ -291,10 +293,10 @@ def test_f1_against_cost_has_one_point_per_task_and_llm_condition(tmp_path):
     per_task = per_task_rows(list(F1))
     cost = pd.DataFrame(cost_rows("gemma", 0.0, 70.0)[1:])  # no cost known for the first task
     points = cost_points(per_task, labeling_cost(cost)[0])
-    llm_conditions = {"tfidf-logreg@gemma", "minilm@gemma", "fewshot@gemma"}
+    llm_conditions = {"tfidf-logreg@gemma:250", "minilm@gemma:250", "fewshot@gemma"}
     assert set(points["condition"]) == llm_conditions and len(points) == 3 * (len(TASKS) - 1)
     assert TASKS[0] not in set(points["task"]) and (points["cost"] == 70.0).all()
-    row = points[(points["task"] == TASKS[2]) & (points["condition"] == "minilm@gemma")]
-    assert row["f1"].iloc[0] == pytest.approx(F1["minilm@gemma"] - 0.1)
+    row = points[(points["task"] == TASKS[2]) & (points["condition"] == "minilm@gemma:250")]
+    assert row["f1"].iloc[0] == pytest.approx(F1["minilm@gemma:250"] - 0.1)
     assert_png(plot_f1_against_cost(per_task, cost, tmp_path / "c.png"), min_bytes=5_000)
     assert plot_f1_against_cost(per_task, None, tmp_path / "none.png").read_bytes().startswith(PNG_MAGIC)

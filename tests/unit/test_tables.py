@@ -29,19 +29,19 @@ from labeldistill.tables import (
 
 # (task, condition, seed, f1); precision = f1 + 0.1, recall = f1 - 0.1, accuracy = 0.9
 RUNS = [
-    ("task_a", "tfidf-logreg@human", 0, 0.6),
-    ("task_a", "tfidf-logreg@human", 1, 0.8),
-    ("task_a", "tfidf-logreg@gemma", 0, 0.5),
-    ("task_a", "tfidf-logreg@gemma", 1, 0.6),
+    ("task_a", "tfidf-logreg@human:250", 0, 0.6),
+    ("task_a", "tfidf-logreg@human:250", 1, 0.8),
+    ("task_a", "tfidf-logreg@gemma:250", 0, 0.5),
+    ("task_a", "tfidf-logreg@gemma:250", 1, 0.6),
     ("task_a", "fewshot@gemma", None, 0.58),
-    ("task_a", "minilm@gemma", 0, 0.6),
-    ("task_b", "tfidf-logreg@human", 0, 0.4),
-    ("task_b", "tfidf-logreg@human", 1, 0.4),
-    ("task_b", "tfidf-logreg@gemma", 0, 0.3),
-    ("task_b", "tfidf-logreg@gemma", 1, 0.5),
+    ("task_a", "minilm@gemma:250", 0, 0.6),
+    ("task_b", "tfidf-logreg@human:250", 0, 0.4),
+    ("task_b", "tfidf-logreg@human:250", 1, 0.4),
+    ("task_b", "tfidf-logreg@gemma:250", 0, 0.3),
+    ("task_b", "tfidf-logreg@gemma:250", 1, 0.5),
     ("task_b", "fewshot@gemma", None, 0.2),
-    ("task_c", "tfidf-logreg@human", 0, 0.9),
-    ("task_c", "tfidf-logreg@gemma", 0, 0.7),
+    ("task_c", "tfidf-logreg@human:250", 0, 0.9),
+    ("task_c", "tfidf-logreg@gemma:250", 0, 0.7),
 ]
 
 
@@ -54,6 +54,7 @@ def metric_json(task, condition, seed, f1):
         "kind": kind,
         "student": parsed.student,
         "labeler": parsed.labeler,
+        "train_size": parsed.size,
         "seed": seed,
         "n": 100,
         "n_failed": 2 if kind == "fewshot" else 0,
@@ -88,12 +89,21 @@ def row(table, **where):
 
 
 def test_parse_condition():
-    human = parse_condition("tfidf-logreg@human")
+    human = parse_condition("tfidf-logreg@human:250")
     assert (human.kind, human.student, human.labeler, human.rank) == ("student", "tfidf-logreg", "human", 0)
     few = parse_condition("fewshot@gemma")
     assert (few.kind, few.student, few.labeler, few.name) == ("fewshot", None, "gemma", "fewshot@gemma")
     with pytest.raises(LabelDistillError, match="student@labeler"):
         parse_condition("tfidf-logreg")
+    with pytest.raises(LabelDistillError, match="ends in :size"):
+        parse_condition("tfidf-logreg@human")
+    augmented = parse_condition("minilm@human250+gpt4o:1000")
+    assert (augmented.labeler, augmented.size, augmented.labeler_kind) == (
+        "human250+gpt4o",
+        "1000",
+        "augmented",
+    )
+    assert parse_condition("minilm@gemma:all").size == "all"
 
 
 def intervals_for(records):
@@ -121,7 +131,7 @@ def intervals_for(records):
 def test_per_task_means_sds_and_order(records):
     table = per_task_table(records, intervals_for(records))
     assert len(table) == 9
-    a_human = row(table, task="task_a", condition="tfidf-logreg@human")
+    a_human = row(table, task="task_a", condition="tfidf-logreg@human:250")
     assert a_human["n_seeds"] == 2
     assert a_human["f1_mean"] == pytest.approx(0.7)
     assert a_human["f1_sd"] == pytest.approx(math.sqrt(0.02))  # sample sd of (0.6, 0.8)
@@ -133,17 +143,17 @@ def test_per_task_means_sds_and_order(records):
     assert a_human["positive_rate_mean"] == pytest.approx(0.35) and a_human["human_positive_rate"] == 0.3
     assert a_human["n_positive"] == 30
     assert math.isnan(per_task_table(records).loc[0, "f1_ci_low"])  # no intervals: none shown
-    b_human = row(table, task="task_b", condition="tfidf-logreg@human")
+    b_human = row(table, task="task_b", condition="tfidf-logreg@human:250")
     assert b_human["f1_sd"] == 0.0
     few = row(table, task="task_a", condition="fewshot@gemma")
     assert few["n_seeds"] == 1 and math.isnan(few["f1_sd"]) and few["f1_mean"] == 0.58
     assert few["kind"] == "fewshot" and few["n_failed_mean"] == 2
-    assert math.isnan(row(table, task="task_c", condition="tfidf-logreg@human")["f1_sd"])
+    assert math.isnan(row(table, task="task_c", condition="tfidf-logreg@human:250")["f1_sd"])
     # tasks in order; within a task: human-label students, LLM-label students, few-shot
     assert table.loc[table["task"] == "task_a", "condition"].tolist() == [
-        "tfidf-logreg@human",
-        "minilm@gemma",
-        "tfidf-logreg@gemma",
+        "tfidf-logreg@human:250",
+        "minilm@gemma:250",
+        "tfidf-logreg@gemma:250",
         "fewshot@gemma",
     ]
     assert table["task"].tolist() == sorted(table["task"])
@@ -152,28 +162,28 @@ def test_per_task_means_sds_and_order(records):
 def test_medians(records):
     table = medians_table(per_task_table(records))
     assert table["condition"].tolist() == [
-        "tfidf-logreg@human",
-        "minilm@gemma",
-        "tfidf-logreg@gemma",
+        "tfidf-logreg@human:250",
+        "minilm@gemma:250",
+        "tfidf-logreg@gemma:250",
         "fewshot@gemma",
     ]
-    human = row(table, condition="tfidf-logreg@human")
+    human = row(table, condition="tfidf-logreg@human:250")
     assert human["n_tasks"] == 3
     assert human["f1_median"] == pytest.approx(0.7)  # of 0.7, 0.4, 0.9
     assert human["precision_median"] == pytest.approx(0.8)
     assert human["recall_median"] == pytest.approx(0.6)
-    llm = row(table, condition="tfidf-logreg@gemma")
+    llm = row(table, condition="tfidf-logreg@gemma:250")
     assert llm["f1_median"] == pytest.approx(0.55)  # of 0.55, 0.4, 0.7
     few = row(table, condition="fewshot@gemma")
     assert (few["n_tasks"], few["f1_median"]) == (2, pytest.approx(0.39))
-    assert row(table, condition="minilm@gemma")["n_tasks"] == 1
+    assert row(table, condition="minilm@gemma:250")["n_tasks"] == 1
 
 
 def gap_rows():
     """Per-task gaps as the compare stage writes them."""
     rows = []
     for comparison, condition_a, values in (
-        (GAP_HUMAN, "tfidf-logreg@human", [0.15, 0.0, 0.2, -0.05, 0.1]),
+        (GAP_HUMAN, "tfidf-logreg@human:250", [0.15, 0.0, 0.2, -0.05, 0.1]),
         (GAP_FEWSHOT, "fewshot@gemma", [0.03, -0.2]),
     ):
         for i, gap in enumerate(values):
@@ -184,7 +194,7 @@ def gap_rows():
                     "student": "tfidf-logreg",
                     "labeler": "gemma",
                     "condition_a": condition_a,
-                    "condition_b": "tfidf-logreg@gemma",
+                    "condition_b": "tfidf-logreg@gemma:250",
                     "metric": "f1",
                     "estimate_a": 0.5 + gap,
                     "estimate_b": 0.5,
@@ -295,14 +305,14 @@ def test_writers_round_and_escape(records, tmp_path):
     written = write_tables(tables, tmp_path / "tables")
     assert {p.name for p in written} == {
         f"{name}.{ext}"
-        for name in ("per_task", "medians", "gaps", "agreement", "coders", "data")
+        for name in ("per_task", "medians", "gaps", "label_budget", "paper", "agreement", "coders", "data")
         for ext in ("csv", "md", "tex")
     }
     csv = pd.read_csv(tmp_path / "tables" / "per_task.csv")
     assert csv["f1_mean"].tolist() == pytest.approx(tables["per_task"]["f1_mean"].tolist())
     md = (tmp_path / "tables" / "per_task.md").read_text()
     assert md.splitlines()[0].startswith("| Task")
-    assert "| task_a " in md and "tfidf-logreg@human" in md
+    assert "| task_a " in md and "tfidf-logreg@human:250" in md
     assert "0.700" in md and "0.7000" not in md  # three decimals
     medians_md = to_markdown(tables["medians"], "medians")
     assert "Median F1" in medians_md and "0.390" in medians_md

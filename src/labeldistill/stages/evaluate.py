@@ -137,7 +137,7 @@ def run(
         raise LabelDistillError(f"config key evaluation.n_boot: must be at least 1, not {n_boot}")
     if meta["kind"] not in KINDS:
         raise ValueError(f"meta kind must be one of {KINDS}, not {meta['kind']!r}")
-    full_meta = {"student": None, "seed": None, **meta}
+    full_meta = {"student": None, "seed": None, "train_size": None, "shots_seed": None, **meta}
     result = {**full_meta, **evaluate(predictions, test_split, positive_label, n_boot, seed)}
     write_record(result, out_json, METRICS)
     log.info(

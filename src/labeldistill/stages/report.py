@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from labeldistill.budget_figure import plot_label_budget
 from labeldistill.errors import LabelDistillError
 from labeldistill.figures import write_figures
 from labeldistill.report_html import write_report
@@ -34,9 +35,11 @@ def run(
     comparison_files: Sequence[Path] = (),
     split_files: Sequence[Path] = (),
     corpus_files: Sequence[Path] = (),
+    human_cost_per_label: float | None = None,
 ) -> None:
-    """Write the tables (per_task, medians, gaps, agreement, coders, data, cost; corpus when
-    tasks have one) as .csv/.md/.tex, the figures as .png, and one self-contained HTML report."""
+    """Write the tables (per_task, medians, gaps, label_budget, paper, agreement, coders, data,
+    cost; corpus when tasks have one) as .csv/.md/.tex, the figures as .png (label_budget_cost
+    too when human labels have a price), and one self-contained HTML report."""
     if not metric_files:
         raise LabelDistillError("report: no metrics files given (did the workflow find no tasks?)")
     records = load_metric_records(metric_files)
@@ -50,9 +53,16 @@ def run(
         gaps=gaps,
         splits=load_split_summaries(split_files),
         corpus=(corpus := load_corpus_estimates(corpus_files)),
+        human_cost_per_label=human_cost_per_label,
     )
     written = write_tables(tables, Path(tables_dir))
     figures = write_figures(tables, Path(figures_dir), load_metric_json(metric_files), corpus=corpus)
+    budget, per_task = tables["label_budget"], tables["per_task"]
+    figures["label_budget"] = plot_label_budget(budget, per_task, Path(figures_dir) / "label_budget.png")
+    if human_cost_per_label is not None:
+        figures["label_budget_cost"] = plot_label_budget(
+            budget, per_task, Path(figures_dir) / "label_budget_cost.png", view="dollars"
+        )
     warnings = {"corpus": [f"{record['task']}: {text}" for record in corpus for text in record["warnings"]]}
     if corpus and not warnings["corpus"]:
         warnings["corpus"] = ["None: no check speaks against the assumption (no check can prove it)."]

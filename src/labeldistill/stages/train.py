@@ -8,6 +8,11 @@ the labeler failed on, and with `training.min_consistency` texts whose label con
 below it, are dropped after the draw and counted. The seed also initialises the student. The
 labelled `val` part picks the best epoch.
 
+An augmented student (`human_count` = k) keeps the human label of k of its training texts and
+the labeler's label of the rest: the k ids are the seed's draw of size k, which is nested in its
+draw of the training size (both are prefixes of one seeded permutation of the pool), so the
+augmented, human-label and LLM-label students of a seed train on the same texts.
+
 The output folder holds the saved student (student.json + model files) and training.json. It
 is written under a hidden sibling name and renamed when complete, so a killed job never
 leaves a folder that looks finished.
@@ -110,9 +115,12 @@ def run(
     training: dict | None = None,
     test_texts: Path | None = None,
     predictions_path: Path | None = None,
+    human_pool_labels: Path | None = None,
+    human_count: int | None = None,
 ) -> None:
     """Train and save the student into `out_dir`; with `test_texts`, it then predicts them into
-    `predictions_path` (see stages/predict.py)."""
+    `predictions_path` (see stages/predict.py). With `human_count`, the first that many drawn
+    texts keep their label from `human_pool_labels` (augmentation)."""
     started = time.perf_counter()
     labels = [str(label) for label in labels]
     training = {"min_consistency": None, "consistency_weights": False, **(training or {})}
@@ -125,6 +133,12 @@ def run(
             "train_size %d exceeds the %d pool texts: training on all of them", train_size, len(drawn)
         )
     pool, _ = labelled_texts(Path(pool_texts), Path(pool_labels), labels)
+    human_ids: set[str] = set()
+    if human_count is not None:
+        pool, human_ids = _augmented_pool(
+            pool, pool_ids, Path(pool_texts), human_pool_labels, human_count, seed, labels
+        )
+        log.info("%d of the drawn texts keep their human label (augmentation)", len(human_ids))
     val, val_failed = labelled_texts(Path(val_texts), Path(val_labels), labels)
     train = pool[pool["id"].isin(set(drawn))].reset_index(drop=True)
     n_failed = len(drawn) - len(train)
@@ -183,6 +197,8 @@ def run(
             "label_counts": _counts(train, labels),
             "val_label_counts": _counts(val, labels),
             "drawn_ids_hash": ids_hash(drawn),
+            "human_count": None if human_count is None else int(human_count),
+            "n_human_labels": int(train["id"].isin(human_ids).sum()),
             "train_ids_hash": ids_hash(train["id"]),
             "best_epoch": model.fit_info.get("best_epoch"),
             "fit": jsonable(model.fit_info),
@@ -206,6 +222,24 @@ def run(
     )
     if test_texts is not None:
         write_predictions(model, Path(test_texts), Path(predictions_path))
+
+
+def _augmented_pool(
+    pool: pd.DataFrame,
+    pool_ids: pd.Series,
+    pool_texts: Path,
+    human_pool_labels: Path | None,
+    human_count: int,
+    seed: int,
+    labels: Sequence[str],
+) -> tuple[pd.DataFrame, set[str]]:
+    """The pool with the human label on the seed's first `human_count` drawn texts, and those ids."""
+    if human_pool_labels is None:
+        raise LabelDistillError("an augmented student needs the human labels of the pool (human_pool_labels)")
+    human_ids = set(draw_ids(pool_ids, human_count, seed))
+    human, _ = labelled_texts(pool_texts, Path(human_pool_labels), labels)
+    mixed = pd.concat([human[human["id"].isin(human_ids)], pool[~pool["id"].isin(human_ids)]])
+    return mixed.reset_index(drop=True), human_ids
 
 
 def _drop_inconsistent(train: pd.DataFrame, min_consistency: float | None) -> tuple[pd.DataFrame, int]:

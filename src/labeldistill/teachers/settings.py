@@ -53,6 +53,11 @@ def http_url(value: Any) -> str | None:
     return None if ok else "an http:// or https:// URL such as http://127.0.0.1:8000/v1"
 
 
+def train_size(value: Any) -> str | None:
+    ok = value == "all" or (isinstance(value, int) and not isinstance(value, bool) and value >= 2)
+    return None if ok else "a number of texts (at least 2) or all"
+
+
 def server_block(value: Any) -> str | None:
     ok = isinstance(value, dict) and "command" in value and set(value) <= {"command", "startup_timeout"}
     return None if ok else "a mapping with command (and optional startup_timeout)"
@@ -70,6 +75,17 @@ class LabelerSettings:
     threads: int = setting(1, positive_int, "CPU threads of the labeling job")
     max_failed_share: float = setting(0.2, share, "share of a part's texts that may fail")
     max_text_tokens: int = setting(256, at_least(8), "longer texts are truncated to this many tokens")
+    # The study's design, not the labeling: changing them reruns no labeling job.
+    shots_seeds: list | None = setting(
+        None, optional(list_of(integer, 1)), "several few-shot draws (prompts), each labelling every part"
+    )
+    train_sizes: list | None = setting(
+        None, optional(list_of(train_size, 1)), "training sizes of this labeler's students"
+    )
+
+
+# Settings that shape the study around a labeler; its labeling jobs never see them.
+STUDY_SETTINGS = ("shots_seeds", "train_sizes")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,159 @@
+"""The study's grid, read from the prepared config: which texts each labeler labels, which
+students train on whose labels at which sizes, and which prompt draw each seed learns from.
+
+- A labeler with `shots_seeds: [0, 1, 2]` labels every part once per few-shot draw; each draw
+  is a *label source* `{labeler}~shots{d}` with its own label files. Its few-shot condition is
+  scored over the draws (as students are over seeds), and the student of the i-th seed learns
+  from the i-th draw (cycling), so that one interval covers seeds and prompts at no extra
+  training cost. A labeler without `shots_seeds` is its own single label source.
+- Training sizes: `train_sizes` (or the single `train_size`), overridden per labeler by
+  `labelers.<name>.train_sizes` and `human.train_sizes`; an augmented labeler
+  `human{k}+{llm}` (config `augment`) trains at the LLM's sizes above k unless it gives its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from labeldistill.conditions import (
+    ALL,
+    HUMAN,
+    Condition,
+    augmented_name,
+    draw_source,
+    fewshot_condition,
+    parse_source,
+    size_key,
+    size_label,
+    student_condition,
+)
+from labeldistill.errors import LabelDistillError
+from labeldistill.teachers.settings import STUDY_SETTINGS
+
+
+def sizes_config_key(config: Mapping, labeler: str) -> str:
+    """The config key that gave a training labeler its sizes."""
+    if labeler == HUMAN and (config.get("human") or {}).get("train_sizes"):
+        return "human.train_sizes"
+    if (config.get("labelers") or {}).get(labeler, {}).get("train_sizes"):
+        return f"labelers.{labeler}.train_sizes"
+    if "+" in labeler:
+        return "augment"
+    return "train_sizes" if config.get("train_sizes") else "train_size"
+
+
+def _sizes(values) -> tuple[str, ...]:
+    return tuple(sorted({size_label(value) for value in values}, key=size_key))
+
+
+@dataclass(frozen=True)
+class StudyDesign:
+    seeds: tuple[int, ...]
+    students: tuple[str, ...]
+    llm_labelers: tuple[str, ...]
+    draws: Mapping[str, tuple[int, ...] | None]  # LLM labeler -> its shots_seeds, or None
+    train_sizes: Mapping[str, tuple[str, ...]]  # training labeler -> sizes ('250', 'all')
+    augmented: Mapping[str, tuple[int, str]]  # augmented labeler -> (k, llm)
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> StudyDesign:
+        labelers = config.get("labelers") or {}
+        given = config.get("train_sizes") or [config.get("train_size") or ALL]
+        default_sizes = _sizes(given)
+        sizes = {HUMAN: _sizes((config.get("human") or {}).get("train_sizes") or default_sizes)}
+        draws = {}
+        for name, block in labelers.items():
+            sizes[name] = _sizes(block.get("train_sizes") or default_sizes)
+            draws[name] = (
+                tuple(dict.fromkeys(int(d) for d in block["shots_seeds"]))
+                if block.get("shots_seeds")
+                else None
+            )
+        augmented = {}
+        for index, entry in enumerate(config.get("augment") or []):
+            k, llm = int(entry["human"]), str(entry["with"])
+            key = f"config key augment[{index}]"
+            if llm not in labelers:
+                raise LabelDistillError(f"{key}.with: {llm!r} is not one of labelers {sorted(labelers)}")
+            name = augmented_name(k, llm)
+            if name in augmented:
+                raise LabelDistillError(f"{key}: {name} is given twice")
+            chosen = _sizes(entry.get("train_sizes") or [s for s in sizes[llm] if size_key(s) > k])
+            if not chosen:
+                raise LabelDistillError(
+                    f"{key}: none of {llm}'s train_sizes {list(sizes[llm])} is above human: {k}; "
+                    "give augment train_sizes larger than human"
+                )
+            small = [s for s in chosen if size_key(s) <= k]
+            if small:
+                raise LabelDistillError(
+                    f"{key}.train_sizes: {small} must be larger than human: {k} (the rest are LLM labels)"
+                )
+            augmented[name] = (k, llm)
+            sizes[name] = chosen
+        return cls(
+            seeds=tuple(int(seed) for seed in config.get("seeds") or []),
+            students=tuple(config.get("students") or {}),
+            llm_labelers=tuple(labelers),
+            draws=draws,
+            train_sizes=sizes,
+            augmented=augmented,
+        )
+
+    # ---- label sources -----------------------------------------------------------------
+    def sources_of(self, labeler: str) -> list[str]:
+        """The label sources of an LLM labeler: one per prompt draw."""
+        draws = self.draws[labeler]
+        return [labeler] if draws is None else [draw_source(labeler, d) for d in draws]
+
+    @property
+    def llm_sources(self) -> list[str]:
+        return [source for labeler in self.llm_labelers for source in self.sources_of(labeler)]
+
+    def source_for_seed(self, labeler: str, seed: int) -> str:
+        """The label source a seed's student learns from (human and one-draw labelers: itself)."""
+        if labeler == HUMAN or self.draws.get(labeler) is None:
+            return labeler
+        draws = self.draws[labeler]
+        index = self.seeds.index(int(seed)) if int(seed) in self.seeds else int(seed)
+        return draw_source(labeler, draws[index % len(draws)])
+
+    def draw_of_seed(self, labeler: str, seed: int) -> int | None:
+        return parse_source(self.source_for_seed(labeler, seed))[1]
+
+    @staticmethod
+    def source_settings(labelers: Mapping, source: str) -> dict:
+        """A label source's labeling settings: its labeler's block with the draw's shots_seed,
+        without the study's settings (changing those reruns no labeling)."""
+        labeler, draw = parse_source(source)
+        settings = {k: v for k, v in labelers[labeler].items() if k not in STUDY_SETTINGS}
+        if draw is not None:
+            settings["shots_seed"] = draw
+        return settings
+
+    # ---- conditions --------------------------------------------------------------------
+    @property
+    def training_labelers(self) -> list[str]:
+        """Whose labels students learn from: human, augmented, then each LLM labeler."""
+        return [HUMAN, *self.augmented, *self.llm_labelers]
+
+    def student_conditions(self) -> list[Condition]:
+        return [
+            student_condition(student, labeler, size)
+            for student in self.students
+            for labeler in self.training_labelers
+            for size in self.train_sizes[labeler]
+        ]
+
+    def fewshot_conditions(self) -> list[Condition]:
+        return [fewshot_condition(labeler) for labeler in self.llm_labelers]
+
+    def numeric_sizes(self) -> dict[str, list[int]]:
+        """Training labeler -> its sizes that are numbers (for checks against the pool)."""
+        sizes = self.train_sizes.items()
+        return {labeler: [int(size) for size in given if size != ALL] for labeler, given in sizes}
+
+    def augmentation(self, labeler: str) -> tuple[int, str] | None:
+        """(k, llm) of an augmented labeler, None for any other."""
+        return self.augmented.get(labeler)
