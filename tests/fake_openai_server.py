@@ -26,8 +26,22 @@ every message.
 With `die_after` N the server answers N chat requests and then exits, as a crashed server does:
 requests in flight lose their connection and later ones are refused.
 
+The Batch API too: POST /v1/files (multipart upload, taking `upload_latency` seconds), GET
+/v1/files/{id} and /v1/files/{id}/content, POST /v1/batches, GET /v1/batches (newest first,
+`after`, `limit`), GET /v1/batches/{id}, POST /v1/batches/{id}/cancel. A batch is validated
+(its lines, and the server's limits `batch_max_requests` and `batch_max_bytes`), in progress
+for `batch_latency` seconds, then done; its state advances when it is read. Lines are answered
+as chat requests are. Faults, by the number of the batch created (0, 1, ...; comma-separated
+lists): `batch_fail` (fails validation), `batch_expire` (expires with the first half of its
+lines answered, the rest in the error file as batch_expired), `batch_drop_create` (created,
+then the connection is reset, so the client cannot know its id); and per line,
+`batch_line_error_rate` (an HTTP 500 in the error file, drawn per custom_id and submission).
+
 /_stats gives, per sha256 of a request body: attempts, successes (answers that parse: paid),
-per epoch, the time of every attempt, and the faults given.
+per epoch, the time of every attempt, and the faults given; the batches made; and per request
+(sha256 of its canonical JSON body, the same for a chat request and a batch line) how often it
+was submitted in a batch and answered in a batch or by the chat endpoint: a request answered
+twice was paid twice.
 """
 
 from __future__ import annotations
@@ -90,6 +104,24 @@ class Config:
         self.model_suffix = args.model_suffix
         self.die_after = args.die_after
         self.models = args.models
+        self.batch_latency = args.batch_latency
+        self.upload_latency = args.upload_latency
+        self.batch_fail = numbers(args.batch_fail)
+        self.batch_expire = numbers(args.batch_expire)
+        self.batch_drop_create = numbers(args.batch_drop_create)
+        self.batch_line_error_rate = args.batch_line_error_rate
+        self.batch_max_requests = args.batch_max_requests
+        self.batch_max_bytes = args.batch_max_bytes
+
+
+def numbers(listed: str) -> set[int]:
+    return {int(part) for part in listed.split(",") if part.strip()}
+
+
+def canonical_hash(body: dict) -> str:
+    """The same for a chat request's body and a batch line's body."""
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class State:
@@ -101,6 +133,28 @@ class State:
         self.answered = 0  # chat requests answered with 200
         self.dying = False
         self.bodies: dict[str, dict] = {}
+        self.files: dict[str, dict] = {}  # id -> {"object": file object, "content": bytes}
+        self.batches: dict[str, dict] = {}  # id -> {"object": batch object, ...}, in creation order
+        self.requests: dict[str, dict] = {}  # canonical body hash -> batch and chat counts
+
+    def request(self, canonical: str) -> dict:
+        return self.requests.setdefault(
+            canonical, {"batch_submitted": 0, "batch_answered": 0, "chat_answered": 0}
+        )
+
+    def add_file(self, content: bytes, filename: str, purpose: str) -> dict:
+        file_id = f"file-{len(self.files):05d}{os.urandom(4).hex()}"
+        obj = {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": int(time.time()),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
+        }
+        self.files[file_id] = {"object": obj, "content": content}
+        return obj
 
     def attempt(self, body_hash: str) -> int:
         self.total += 1
@@ -200,6 +254,237 @@ def draw_fault(config: Config, request: dict, body_hash: str, attempt: int) -> s
     return None
 
 
+BATCH_STATES = ("validating", "in_progress", "finalizing", "completed", "failed", "expired", "cancelled")
+
+
+def new_batch(state: State, config: Config, body: dict) -> dict:
+    number = len(state.batches)
+    now = time.time()
+    obj = {
+        "id": f"batch_{number:05d}{os.urandom(4).hex()}",
+        "object": "batch",
+        "endpoint": body.get("endpoint"),
+        "errors": None,
+        "input_file_id": body.get("input_file_id"),
+        "completion_window": body.get("completion_window"),
+        "status": "validating",
+        "output_file_id": None,
+        "error_file_id": None,
+        "created_at": int(now),
+        "in_progress_at": None,
+        "expires_at": int(now) + 86400,
+        "finalizing_at": None,
+        "completed_at": None,
+        "failed_at": None,
+        "expired_at": None,
+        "cancelling_at": None,
+        "cancelled_at": None,
+        "request_counts": {"total": 0, "completed": 0, "failed": 0},
+        "metadata": body.get("metadata"),
+    }
+    entry = {"object": obj, "number": number, "started": time.monotonic(), "lines": None}
+    state.batches[obj["id"]] = entry
+    return entry
+
+
+def validate_batch(state: State, config: Config, entry: dict) -> None:
+    """validating -> in_progress (lines submitted: will be paid) or failed (nothing paid)."""
+    obj = entry["object"]
+    file = state.files.get(obj["input_file_id"])
+    problem, lines = None, []
+    if file is None:
+        problem = ("invalid_file", "the input file does not exist", None)
+    elif entry["number"] in config.batch_fail:
+        problem = ("token_limit_exceeded", "Enqueued token limit reached (fake)", None)
+    elif config.batch_max_bytes and len(file["content"]) > config.batch_max_bytes:
+        problem = ("file_too_large", f"the file is over {config.batch_max_bytes} bytes", None)
+    else:
+        seen = set()
+        for number, raw in enumerate(file["content"].splitlines(), 1):
+            try:
+                line = json.loads(raw)
+                assert line["method"] == "POST" and line["url"] == obj["endpoint"]
+                assert isinstance(line["body"], dict) and line["custom_id"] not in seen
+            except (ValueError, KeyError, AssertionError, TypeError):
+                problem = ("invalid_request", "a line is not a valid batch request", number)
+                break
+            seen.add(line["custom_id"])
+            lines.append(line)
+        if problem is None and config.batch_max_requests and len(lines) > config.batch_max_requests:
+            problem = ("too_many_requests", f"over {config.batch_max_requests} requests", None)
+    now = int(time.time())
+    if problem is not None:
+        code, message, line = problem
+        obj.update(status="failed", failed_at=now)
+        obj["errors"] = {"object": "list", "data": [{"code": code, "message": message, "line": line}]}
+        return
+    entry["lines"] = lines
+    obj.update(status="in_progress", in_progress_at=now)
+    obj["request_counts"]["total"] = len(lines)
+    for line in lines:
+        state.request(canonical_hash(line["body"]))["batch_submitted"] += 1
+
+
+def finish_batch(state: State, config: Config, entry: dict, status: str) -> None:
+    """Answer the lines (all; the first half when the batch expires; those done when it is
+    cancelled) and write the output and error files."""
+    obj, lines = entry["object"], entry["lines"]
+    done = len(lines)
+    if status == "expired":
+        done = len(lines) // 2
+    elif status == "cancelled":
+        done = obj["request_counts"]["completed"]
+    outputs, errors = [], []
+    for index, line in enumerate(lines):
+        custom_id, body = line["custom_id"], line["body"]
+        canonical = canonical_hash(body)
+        counts = state.request(canonical)
+        if index >= done:
+            if status == "expired":
+                error = {"code": "batch_expired", "message": "not executed before the window expired"}
+                errors.append(
+                    {"id": f"req_{index}", "custom_id": custom_id, "error": error, "response": None}
+                )
+            continue
+        submission = counts["batch_submitted"]
+        if unit_draw(config.seed, "line", custom_id, submission) < config.batch_line_error_rate:
+            body_error = {"error": {"message": "The server had an error (fake)", "type": "server_error"}}
+            response = {"status_code": 500, "request_id": f"r{index}", "body": body_error}
+            errors.append({"id": f"req_{index}", "custom_id": custom_id, "response": response, "error": None})
+            continue
+        counts["batch_answered"] += 1
+        answer = completion(body, canonical, None, config)
+        response = {"status_code": 200, "request_id": f"r{index}", "body": answer}
+        outputs.append({"id": f"req_{index}", "custom_id": custom_id, "response": response, "error": None})
+
+    def jsonl(records: list[dict]) -> bytes:
+        return "".join(json.dumps(record) + "\n" for record in records).encode()
+
+    if outputs:
+        obj["output_file_id"] = state.add_file(jsonl(outputs), "output.jsonl", "batch_output")["id"]
+    if errors:
+        obj["error_file_id"] = state.add_file(jsonl(errors), "errors.jsonl", "batch_output")["id"]
+    obj["request_counts"].update(completed=len(outputs), failed=len(errors))
+    obj["status"] = status
+    obj[f"{status}_at"] = int(time.time())
+
+
+def advance(state: State, config: Config, entry: dict) -> dict:
+    """A batch's state as of now (it moves only when it is read)."""
+    obj = entry["object"]
+    elapsed = time.monotonic() - entry["started"]
+    if obj["status"] == "validating" and elapsed >= 0.1 * config.batch_latency:
+        validate_batch(state, config, entry)
+    if obj["status"] == "in_progress":
+        total = obj["request_counts"]["total"]
+        share = min(1.0, elapsed / config.batch_latency) if config.batch_latency else 1.0
+        obj["request_counts"]["completed"] = int(total * share * 0.9)
+        if share >= 1.0:
+            obj.update(status="finalizing", finalizing_at=int(time.time()))
+        elif share >= 0.5 and entry["number"] in config.batch_expire:
+            finish_batch(state, config, entry, "expired")
+    if obj["status"] == "finalizing":
+        finish_batch(state, config, entry, "completed")
+    if obj["status"] == "cancelling":
+        finish_batch(state, config, entry, "cancelled")
+    return obj
+
+
+def add_batch_routes(app, config: Config, state: State, refused_key) -> None:
+    from aiohttp import web
+
+    async def upload(request):
+        if (refusal := refused_key(request)) is not None:
+            return refusal
+        form = await request.post()
+        if config.upload_latency:
+            await asyncio.sleep(config.upload_latency)
+        field = form.get("file")
+        if field is None or not hasattr(field, "file"):
+            return error_response(400, "a multipart field `file` is required")
+        return json_response(200, state.add_file(field.file.read(), field.filename, str(form.get("purpose"))))
+
+    async def file_object(request):
+        if (refusal := refused_key(request)) is not None:
+            return refusal
+        file = state.files.get(request.match_info["file_id"])
+        if file is None:
+            return error_response(404, "No such file")
+        return json_response(200, file["object"])
+
+    async def file_content(request):
+        if (refusal := refused_key(request)) is not None:
+            return refusal
+        file = state.files.get(request.match_info["file_id"])
+        if file is None:
+            return error_response(404, "No such file")
+        return web.Response(body=file["content"], content_type="application/octet-stream")
+
+    async def create(request):
+        if (refusal := refused_key(request)) is not None:
+            return refusal
+        body = json.loads(await request.read())
+        if body.get("input_file_id") not in state.files:
+            return error_response(400, f"No such file: {body.get('input_file_id')}")
+        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+            return error_response(400, "endpoint must be /v1/chat/completions, completion_window 24h")
+        entry = new_batch(state, config, body)
+        if entry["number"] in config.batch_drop_create:
+            reset_connection(request)  # made, but the client never learns its id
+            return web.Response(status=500)
+        return json_response(200, advance(state, config, entry))
+
+    async def retrieve(request):
+        if (refusal := refused_key(request)) is not None:
+            return refusal
+        entry = state.batches.get(request.match_info["batch_id"])
+        if entry is None:
+            return error_response(404, "No such batch")
+        return json_response(200, advance(state, config, entry))
+
+    async def cancel(request):
+        if (refusal := refused_key(request)) is not None:
+            return refusal
+        entry = state.batches.get(request.match_info["batch_id"])
+        if entry is None:
+            return error_response(404, "No such batch")
+        obj = advance(state, config, entry)
+        if obj["status"] in ("validating", "in_progress", "finalizing"):
+            if entry["lines"] is None:
+                entry["lines"] = []
+            obj.update(status="cancelling", cancelling_at=int(time.time()))
+        return json_response(200, obj)
+
+    async def listing(request):
+        if (refusal := refused_key(request)) is not None:
+            return refusal
+        limit = int(request.query.get("limit", 20))
+        newest_first = [advance(state, config, entry) for entry in reversed(list(state.batches.values()))]
+        after = request.query.get("after")
+        if after:
+            ids = [obj["id"] for obj in newest_first]
+            newest_first = newest_first[ids.index(after) + 1 :] if after in ids else []
+        page = newest_first[:limit]
+        return json_response(
+            200,
+            {
+                "object": "list",
+                "data": page,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+                "has_more": len(newest_first) > limit,
+            },
+        )
+
+    app.router.add_post("/v1/files", upload)
+    app.router.add_get("/v1/files/{file_id}", file_object)
+    app.router.add_get("/v1/files/{file_id}/content", file_content)
+    app.router.add_post("/v1/batches", create)
+    app.router.add_get("/v1/batches", listing)
+    app.router.add_get("/v1/batches/{batch_id}", retrieve)
+    app.router.add_post("/v1/batches/{batch_id}/cancel", cancel)
+
+
 def make_app(config: Config, state: State):
     from aiohttp import web
 
@@ -217,7 +502,26 @@ def make_app(config: Config, state: State):
         return json_response(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
 
     async def stats(request):
-        return json_response(200, {"epoch": state.epoch, "total": state.total, "bodies": state.bodies})
+        batches = [
+            {
+                "id": entry["object"]["id"],
+                "status": entry["object"]["status"],
+                "input_file_id": entry["object"]["input_file_id"],
+                "requests": len(entry["lines"] or []),
+            }
+            for entry in state.batches.values()
+        ]
+        return json_response(
+            200,
+            {
+                "epoch": state.epoch,
+                "total": state.total,
+                "bodies": state.bodies,
+                "batches": batches,
+                "requests": state.requests,
+                "uploads": len([f for f in state.files.values() if f["object"]["purpose"] == "batch"]),
+            },
+        )
 
     async def next_epoch(request):
         state.epoch += 1
@@ -258,6 +562,8 @@ def make_app(config: Config, state: State):
             return error_response(int(fault), "The server had an error (fake)", headers)
         state.record(body_hash, fault)
         state.answered += 1
+        if fault in (None, "outside"):
+            state.request(canonical_hash(payload))["chat_answered"] += 1
         if config.die_after is not None and state.answered >= config.die_after:
             state.dying = True  # this answer still goes out; then the process ends
             asyncio.get_running_loop().call_later(0.05, os._exit, 0)
@@ -268,6 +574,7 @@ def make_app(config: Config, state: State):
         app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/chat/completions", chat)
     app.router.add_get("/_stats", stats)
+    add_batch_routes(app, config, state, refused_key)
     app.router.add_post("/_epoch", next_epoch)
     return app
 
@@ -287,6 +594,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--models", action=argparse.BooleanOptionalAction, default=True, help="serve GET /v1/models"
     )
+    parser.add_argument("--batch-latency", type=float, default=0.5, help="seconds a batch takes")
+    parser.add_argument("--upload-latency", type=float, default=0.0, help="seconds a file upload takes")
+    parser.add_argument("--batch-fail", default="", help="numbers of the batches that fail validation")
+    parser.add_argument("--batch-expire", default="", help="numbers of the batches that expire half done")
+    parser.add_argument("--batch-drop-create", default="", help="numbers of the batches whose create drops")
+    parser.add_argument("--batch-line-error-rate", type=float, default=0.0, help="share of lines with a 500")
+    parser.add_argument("--batch-max-requests", type=int, default=50_000, help="requests per batch")
+    parser.add_argument("--batch-max-bytes", type=int, default=200_000_000, help="bytes per input file")
     return parser.parse_args(argv)
 
 

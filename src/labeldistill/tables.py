@@ -207,6 +207,7 @@ DISPLAY = {
         "task": "Task",
         "labeler": "LLM labeler",
         "model": "Model",
+        "api": "API",
         "requests": "Requests to send",
         "cached_requests": "Cached",
         "truncated_texts": "Truncated texts",

@@ -4,7 +4,8 @@ For every task x `openai` labeler x part: the requests still to send (texts x sa
 what the response cache already holds), their prompt tokens (tiktoken where it knows the
 model) over the texts as they would be sent, cut to `max_text_tokens` (the texts cut are
 counted too), the worst-case output tokens (every answer at max_tokens) and the dollars that
-makes at the price table's rates. Needs only the splits: nothing is labelled and no server is asked.
+makes at the price table's rates (batch prices for a labeler with `api: batch`). Needs only
+the splits: nothing is labelled and no server is asked.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ ESTIMATE_COLUMNS = [
     "task",
     "labeler",
     "model",
+    "api",
     "requests",
     "cached_requests",
     "truncated_texts",
@@ -64,6 +66,7 @@ def estimate_rows(
         return frame
     totals = frame.groupby("labeler", sort=False).agg(
         model=("model", "first"),
+        api=("api", "first"),
         requests=("requests", "sum"),
         cached_requests=("cached_requests", "sum"),
         truncated_texts=("truncated_texts", "sum"),
@@ -92,9 +95,10 @@ def run(
             "unknown (no price for the model)" if pd.isna(row.dollars_max) else f"${row.dollars_max:.2f}"
         )
         log.warning(
-            "%s (%s): %d requests to send, %d cached, at most %s",
+            "%s (%s, api %s): %d requests to send, %d cached, at most %s",
             row.labeler,
             row.model,
+            row.api,
             row.requests,
             row.cached_requests,
             dollars,

@@ -1,6 +1,10 @@
 """What a labeler's run cost: requests, cache hits, retries, tokens, seconds and dollars, and a
 budget cap that stops the run before a request could go over it.
 
+Requests sent through the Batch API (`api: batch`) are billed at batch prices: an entry's
+`batch_input_per_million` and `batch_output_per_million` where given, else BATCH_PRICE_FACTOR
+times its standard prices.
+
 The cap reserves each request's worst case (its estimated prompt tokens, plus 10%, plus
 max_tokens) while it is in flight and settles it at the real usage when the answer arrives,
 so even many concurrent requests cannot overshoot together. Everything already paid for is in
@@ -27,6 +31,8 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "gpt-4": {"input_per_million": 30.00, "output_per_million": 60.00},
     "gpt-3.5-turbo": {"input_per_million": 0.50, "output_per_million": 1.50},
 }
+# OpenAI bills a request of the Batch API at half its standard price, for every model above.
+BATCH_PRICE_FACTOR = 0.5
 # Room for the token estimate being a little short (approximate encodings, chat framing).
 RESERVE_MARGIN = 1.10
 
@@ -40,9 +46,13 @@ class Price:
         return (input_tokens * self.input_per_million + output_tokens * self.output_per_million) / 1e6
 
 
-def find_price(model: str, prices: Mapping[str, Mapping[str, float]] | None = None) -> Price | None:
+def find_price(
+    model: str, prices: Mapping[str, Mapping[str, float]] | None = None, batch: bool = False
+) -> Price | None:
     """The price of `model`: an exact entry, else the longest entry its name starts with (a dated
-    snapshot such as gpt-4o-mini-2024-07-18 costs what gpt-4o-mini does). `prices` comes first."""
+    snapshot such as gpt-4o-mini-2024-07-18 costs what gpt-4o-mini does). `prices` comes first.
+
+    `batch`: the price of a request sent through the Batch API (see the module's docstring)."""
     table = {**DEFAULT_PRICES, **(prices or {})}
     name = model if model in table else None
     if name is None:
@@ -52,8 +62,14 @@ def find_price(model: str, prices: Mapping[str, Mapping[str, float]] | None = No
         return None
     entry = table[name]
     try:
-        return Price(float(entry["input_per_million"]), float(entry["output_per_million"]))
-    except (KeyError, TypeError, ValueError) as error:
+        price = Price(float(entry["input_per_million"]), float(entry["output_per_million"]))
+        if batch:
+            price = Price(
+                float(entry.get("batch_input_per_million", price.input_per_million * BATCH_PRICE_FACTOR)),
+                float(entry.get("batch_output_per_million", price.output_per_million * BATCH_PRICE_FACTOR)),
+            )
+        return price
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise LabelDistillError(
             f"price of {name!r} must map input_per_million and output_per_million to numbers, got {entry!r}"
         ) from error
@@ -79,6 +95,9 @@ class Usage:
     failed_texts: int = 0
     failed_samples: int = 0
     truncated_texts: int = 0  # cut to max_text_tokens before they were sent
+    batches: int = 0  # Batch API batches submitted (api: batch)
+    batch_requests: int = 0  # of requests_sent, those submitted in batches
+    batch_line_errors: int = 0  # lines a batch answered with an error (then sent to the chat endpoint)
     input_tokens: int = 0  # paid in this run
     output_tokens: int = 0
     cached_input_tokens: int = 0  # served from the cache: not paid again
@@ -87,6 +106,7 @@ class Usage:
     dollars: float | None = 0.0  # None: no price known for the model
     budget_usd: float | None = None
     price: dict | None = None
+    batch_price: dict | None = None  # api: batch
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -134,6 +154,15 @@ class Accountant:
         self.reserved += worst
         return worst
 
+    def commit(self, input_tokens: int, max_output_tokens: int) -> float:
+        """Book the worst case of a request that is already under way without asking the budget
+        (a batch submitted by an earlier run of the same command): it is paid either way."""
+        if self.price is None:
+            return 0.0
+        worst = self.price.cost(math.ceil(input_tokens * RESERVE_MARGIN), max_output_tokens)
+        self.reserved += worst
+        return worst
+
     def settle(self, reservation: float, input_tokens: int, output_tokens: int) -> None:
         """A response arrived: release its reservation and book what it really cost."""
         self.reserved = max(0.0, self.reserved - reservation)
@@ -165,6 +194,7 @@ class CostEstimate:
     max_output_tokens: int  # requests x max_tokens: the worst case
     dollars_max: float | None  # None: no price known for the model
     token_method: str  # how prompt tokens were counted (tiktoken encoding or a rough estimate)
+    api: str = "sync"  # sync: the chat endpoint's prices; batch: the Batch API's
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -178,6 +208,7 @@ def estimate_cost(
     token_method: str,
     cached_requests: int = 0,
     truncated_texts: int = 0,
+    api: str = "sync",
 ) -> CostEstimate:
     requests = len(prompt_tokens_per_request)
     prompt_tokens = int(sum(prompt_tokens_per_request))
@@ -191,4 +222,5 @@ def estimate_cost(
         max_output_tokens=max_output,
         dollars_max=None if price is None else price.cost(prompt_tokens, max_output),
         token_method=token_method,
+        api=api,
     )

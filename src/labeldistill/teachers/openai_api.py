@@ -29,6 +29,10 @@ row with no HTTP answer between them (refused, unknown host, no connection; not 
 dropped connections, which a busy server gives) are checked with the same probe, and when it
 gets no answer either the run stops with one line. What was answered until then is in the
 cache. A run whose texts are all in the cache sends nothing, the probe included.
+
+With `api: batch` the requests the cache lacks first go through OpenAI's Batch API at batch
+prices (teachers/openai_batch.py); their answers land in the same cache, so the run described
+above finds them there and sends only what a batch answered with an error.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -196,6 +200,7 @@ class OpenAITeacher:
         self._over_budget: BudgetExceeded | None = None
         self._connect_failures = 0  # in a row, with no HTTP answer between them
         self._texts_done = 0
+        self._fresh: Set[str] = frozenset()
 
     @property
     def usage(self) -> Usage:
@@ -253,8 +258,14 @@ class OpenAITeacher:
 
     # -- the run ---------------------------------------------------------------------------
 
-    async def label(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[TextLabel]:
-        """One TextLabel per text, in order. Raises LabelDistillError on a hard error or budget."""
+    async def label(
+        self, texts: Sequence[str], ids: Sequence[str] | None = None, fresh: Set[str] = frozenset()
+    ) -> list[TextLabel]:
+        """One TextLabel per text, in order. Raises LabelDistillError on a hard error or budget.
+
+        `fresh`: cache keys whose answers this run paid for already (through the Batch API, see
+        teachers/openai_batch.py): found in the cache, but not counted as cache hits."""
+        self._fresh = fresh
         ids = [str(i) for i in (ids if ids is not None else range(len(texts)))]
         if len(ids) != len(texts):
             raise LabelDistillError(f"{self.labeler}: {len(texts)} texts but {len(ids)} ids")
@@ -275,7 +286,7 @@ class OpenAITeacher:
         waiting: list[int] = []
         for index, plan in enumerate(plans):
             if all(key in cached for _, key in plan):
-                samples = [self._outcome(cached[key], cached=True) for _, key in plan]
+                samples = [self._outcome(cached[key], cached=key not in fresh) for _, key in plan]
                 results[index] = aggregate(ids[index], samples, self.labels, provenance, settings.seed)
             else:
                 waiting.append(index)
@@ -333,6 +344,16 @@ class OpenAITeacher:
         self.usage.failed_samples += sum(result.n_failed_samples for result in results)
         return list(results)
 
+    def requests(self, texts: Sequence[str]) -> dict[str, dict]:
+        """Cache key -> request body of every sample of `texts`, as `label` would send them (cut
+        to max_text_tokens), each distinct request once."""
+        cut, _ = truncate_texts(texts, self.settings.max_text_tokens, self._counter)
+        return {key: payload for text in cut for payload, key in self._plan(text)}
+
+    def estimated_input_tokens(self, payload: dict) -> int:
+        """Prompt tokens of a request as the budget counts them before it is sent."""
+        return self._prefix_tokens + self._counter.count(payload["messages"][-1]["content"])
+
     def _plan(self, text: str) -> list[tuple[dict, str]]:
         """(request body, cache key) of each sample of one text, as it is sent (cut already)."""
         messages = self.prompt.messages(text)
@@ -358,7 +379,7 @@ class OpenAITeacher:
         if response is None:
             response = self._answered.get(key)
         if response is not None:
-            return self._outcome(response, cached=True)
+            return self._outcome(response, cached=key not in self._fresh)
         pending = self._inflight.get(key)
         if pending is not None:
             # The same request is already on its way: never pay for it twice.
@@ -414,7 +435,7 @@ class OpenAITeacher:
                 return "not sent: the budget is spent"
             # Counted here, not before the wait: thousands of queued texts would otherwise all
             # count their tokens before the first request goes out.
-            estimated_input = self._prefix_tokens + self._counter.count(payload["messages"][-1]["content"])
+            estimated_input = self.estimated_input_tokens(payload)
             try:
                 reservation = self.accountant.reserve(estimated_input, settings.answer_tokens)
             except BudgetExceeded as error:
@@ -578,6 +599,10 @@ def label_with_api(
       progress: True            a progress bar over texts
       transport: aiohttp        aiohttp (fast) or openai (the openai package's AsyncOpenAI);
                                 see teachers/chat_transport.py
+      api: sync                 sync (the chat endpoint) or batch (OpenAI's Batch API at batch
+                                prices; batch_max_requests, batch_max_bytes,
+                                batch_deadline_hours, batch_poll_seconds, batch_poll_cap: see
+                                teachers/openai_batch.py)
 
     Each TextLabel has: id, label (one of `labels`, or None), probabilities (aligned with
     `labels`: vote shares, or with one sample in logprobs mode the token probabilities; [] for
@@ -587,31 +612,42 @@ def label_with_api(
 
     Raises LabelDistillError on a hard server error (bad key, unknown model, bad request) or a
     server that cannot be reached (before the first request or during the run), and
-    BudgetExceeded before the budget could be exceeded; what was paid is in the cache.
+    BudgetExceeded before the budget could be exceeded; what was paid is in the cache. With
+    `api: batch` also when the batches are not done by batch_deadline_hours (a rerun resumes
+    waiting for them) or the provider failed or cancelled one.
     """
     parsed = parse_settings(settings, labeler)
     prompt = build_chat_prompt(codebook, labels, examples)
+    api_key = resolve_api_key(parsed, labeler)
     teacher = OpenAITeacher(
         parsed,
         labels,
         prompt,
         ResponseCache(cache_dir),
-        api_key=resolve_api_key(parsed, labeler),
+        api_key=api_key,
         labeler=labeler,
         task=task,
     )
     log.info(
-        "%s: %d texts x %d samples with %s at %s, mode %s, prompt %s",
+        "%s: %d texts x %d samples with %s at %s, mode %s, api %s, prompt %s",
         labeler,
         len(texts),
         parsed.samples,
         parsed.model,
         parsed.public_base_url() or "OpenAI",
         parsed.mode,
+        parsed.api,
         prompt.hash,
     )
     try:
-        results = asyncio.run(teacher.label(texts, ids))
+        fresh: Set[str] = frozenset()
+        if parsed.api == "batch":
+            from labeldistill.teachers.openai_batch import BatchRun
+
+            # What the cache lacks goes through batches first; the chat path below then finds
+            # their answers in the cache and sends only the lines a batch answered with an error.
+            fresh = BatchRun(teacher, api_key).run(texts)
+        results = asyncio.run(teacher.label(texts, ids, fresh))
     finally:
         log.info("%s usage: %s", labeler, json.dumps(teacher.usage.to_dict()))
     return results, teacher.usage.to_dict()
@@ -629,7 +665,7 @@ def estimate_api_cost(
     """The most a run of `label_with_api` with these arguments could cost, before paying:
     prompt tokens counted with tiktoken where it knows the model (see `token_method`) over the
     texts as they would be sent (cut to max_text_tokens), every answer at max_tokens, requests
-    already in the cache left out."""
+    already in the cache left out; at batch prices for `api: batch`."""
     parsed = parse_settings(settings, labeler)
     prompt = build_chat_prompt(codebook, labels, examples)
     cache = ResponseCache(cache_dir)
@@ -650,8 +686,9 @@ def estimate_api_cost(
         parsed.model,
         to_send,
         parsed.answer_tokens,
-        find_price(parsed.model, parsed.prices),
+        find_price(parsed.model, parsed.prices, batch=parsed.api == "batch"),
         counter.method,
         cached_requests=cached,
         truncated_texts=truncated,
+        api=parsed.api,
     )

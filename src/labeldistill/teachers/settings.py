@@ -135,20 +135,33 @@ class OpenAISettings(SamplingSettings):
     backoff_base: float = setting(1.0, positive_number, "seconds; the n-th retry waits up to base * 2**n")
     backoff_cap: float = setting(60.0, positive_number)
     budget_usd: float | None = setting(None, optional(non_negative_number), "stop before passing it")
-    prices: dict = setting({}, mapping, "model -> {input_per_million, output_per_million}")
+    prices: dict = setting(
+        {}, mapping, "model -> {input_per_million, output_per_million, optional batch_... of both}"
+    )
     progress: bool = setting(True, boolean)
     server: dict | None = setting(None, optional(server_block), "a server the job starts and stops")
+    # The Batch API (teachers/openai_batch.py): OpenAI's limits and completion window of 24 h.
+    api: str = setting("sync", one_of("sync", "batch"), "sync: the chat endpoint; batch: the Batch API")
+    batch_max_requests: int = setting(50_000, positive_int, "requests per batch (OpenAI: 50,000 at most)")
+    batch_max_bytes: int = setting(200_000_000, positive_int, "bytes per batch input file (OpenAI: 200 MB)")
+    # A batch that is not done after 24 h expires; 25 h lets a job see that and submit the rest.
+    batch_deadline_hours: float = setting(25.0, positive_number, "then the job stops; a rerun resumes")
+    batch_poll_seconds: float = setting(10.0, positive_number, "first wait between status checks")
+    batch_poll_cap: float = setting(600.0, positive_number, "waits double up to this many seconds")
 
     @staticmethod
     def cross_check(values: dict) -> list[tuple[str, str]]:
+        problems = []
         if values["server"] and not values["base_url"]:
-            return [
+            problems.append(
                 (
                     "base_url",
                     "required with server (the URL the started server answers at, e.g. http://127.0.0.1:8011/v1)",
                 )
-            ]
-        return []
+            )
+        if values["server"] and values["api"] == "batch":
+            problems.append(("api", "must be sync with server (a server the job starts has no Batch API)"))
+        return problems
 
     def answer_settings(self) -> dict:
         """The settings that change answers (part of provenance; never a key or a URL)."""
