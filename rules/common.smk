@@ -21,6 +21,7 @@ from labeldistill.corpus import CorpusSpec, corpus_chunks
 from labeldistill.errors import LabelDistillError
 from labeldistill.fingerprint import code_fingerprint
 from labeldistill.logs import error_lines, warning_line
+from labeldistill.splits import task_split_settings
 from labeldistill.tasks import TaskSpec
 from labeldistill.workflow_config import prepare_config
 
@@ -80,6 +81,9 @@ LOCAL_MODEL = "results/models/{model}.json"
 TABLE_NAMES = ["per_task", "medians", "gaps", "agreement", "coders", "data", "cost"]
 TABLE_FORMATS = ["csv", "md", "tex"]
 FIGURE_NAMES = ["f1_by_task", "f1_by_condition", "gaps_by_task", "reliability", "f1_against_cost"]
+# Per label (tasks scored by macro-F1; empty without one) and the confusion matrices.
+TABLE_NAMES.insert(1, "per_class")
+FIGURE_NAMES.append("confusion")
 if CORPUS_TASKS:
     TABLE_NAMES.append("corpus")
     FIGURE_NAMES.append("corpus_shares")
@@ -96,6 +100,11 @@ def task_settings(task):
     spec = config["tasks"][task]
     # The corpus is no part of the split: naming one reruns only the corpus jobs.
     return {key: value for key, value in spec.items() if key not in ("codebook", "coder_labels", "corpus")}
+
+
+def task_split(task):
+    """The split's seed and sizes for a task: the config's `split`, the task's own over it."""
+    return task_split_settings(config["split"], config["tasks"][task])
 
 
 def labeler_settings(labeler):

@@ -26,6 +26,7 @@ rule evaluate_student:
         STUDENT_METRICS,
     params:
         positive_label=lambda w: task_spec(w.task).positive_label,
+        headline=lambda w: task_spec(w.task).headline,
         meta=lambda w: {
             "task": w.task,
             "condition": f"{w.student}@{w.labeler}",
@@ -57,6 +58,7 @@ rule evaluate_fewshot:
         FEWSHOT_METRICS,
     params:
         positive_label=lambda w: task_spec(w.task).positive_label,
+        headline=lambda w: task_spec(w.task).headline,
         meta=lambda w: {
             "task": w.task,
             "condition": f"fewshot@{w.labeler}",
@@ -90,6 +92,7 @@ rule compare:
     params:
         predictions=lambda w: task_predictions(w.task),
         positive_label=lambda w: task_spec(w.task).positive_label,
+        headline=lambda w: task_spec(w.task).headline,
         n_boot=config["evaluation"]["n_boot"],
         code=fingerprint("compare"),
     threads: 1
