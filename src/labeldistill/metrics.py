@@ -114,9 +114,8 @@ def metrics_from_counts(counts: np.ndarray, n_labels: int, positive: int) -> dic
     total = counts[:, 1::3].sum(axis=1)  # sum of gold_k = number of texts
     per_label = per_label_from_counts(counts)
     precision, recall, f1 = per_label["precision"], per_label["recall"], per_label["f1"]
-    present = (
-        per_label["support"] + per_label["predicted"]
-    ) > 0  # macro over labels present, as scikit-learn does
+    # The macro average is over the labels present in gold or predictions, as scikit-learn's.
+    present = (per_label["support"] + per_label["predicted"]) > 0
     macro = _ratio((f1 * present).sum(axis=1), present.sum(axis=1).astype(np.float64))
     return {
         "f1": f1[:, positive],

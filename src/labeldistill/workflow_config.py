@@ -10,7 +10,8 @@ found nothing:
    students/settings.py), which replace the blocks with every default filled in;
 3. what neither can express: files exist, the corpus settings, the API keys a run will need;
 4. the task files themselves (task_checks.py): readable, their columns, ids, texts and labels,
-   the split sizes against the data, fixed few-shot examples in the pool.
+   the split sizes against the data, fixed few-shot examples in the pool; warnings for labels
+   without texts and for test parts too thin for a label.
 Every problem is one line naming the config key or the file and line.
 """
 
