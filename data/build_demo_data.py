@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         metavar="NAME=CORPUS",
         help="build only these tasks (default: "
-        + ", ".join(f"{k}={v}" for k, v in hutto.TASK_CORPORA.items())
+        + ", ".join(f"{k}={v}" for k, v in hutto.ALL_TASKS.items())
         + ")",
     )
     parser.add_argument(

@@ -35,6 +35,7 @@ rule annotate_local:
         labeler=LOCAL_LABELER,
     params:
         labels=lambda w: config["tasks"][w.task]["labels"],
+        question=lambda w: task_spec(w.task).question,
         labeler=lambda w: labeler_settings(w.labeler),
         code=fingerprint("annotate"),
     threads: lambda w: labeler_threads(w.labeler)
@@ -61,6 +62,7 @@ rule annotate:
         labeler=PART_LABELER,
     params:
         labels=lambda w: config["tasks"][w.task]["labels"],
+        question=lambda w: task_spec(w.task).question,
         labeler=lambda w: labeler_settings(w.labeler),
         code=fingerprint("annotate"),
     threads: lambda w: labeler_threads(w.labeler)
@@ -87,6 +89,7 @@ rule agreement:
     params:
         labels=lambda w: config["tasks"][w.task]["labels"],
         positive_label=lambda w: task_spec(w.task).positive_label,
+        label_map=lambda w: task_spec(w.task).label_map,
         alt_test=config["evaluation"]["alt_test"],
         code=fingerprint("agreement"),
     threads: 1
@@ -112,7 +115,13 @@ rule estimate_cost:
         expand("results/tables/cost_estimate.{ext}", ext=TABLE_FORMATS),
     params:
         splits={task: {part: SPLIT.format(task=task, part=part) for part in PARTS} for task in TASKS},
-        tasks={task: {key: config["tasks"][task][key] for key in ("labels", "codebook")} for task in TASKS},
+        tasks={
+            task: {
+                **{key: config["tasks"][task][key] for key in ("labels", "codebook")},
+                "question": task_spec(task).question,
+            }
+            for task in TASKS
+        },
         labelers={source: labeler_settings(source) for source in API_SOURCES},
         tables_dir=lambda w, output: os.path.dirname(output[0]),
         code=fingerprint("estimate_cost"),

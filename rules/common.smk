@@ -23,6 +23,7 @@ from labeldistill.design import StudyDesign
 from labeldistill.errors import LabelDistillError
 from labeldistill.fingerprint import code_fingerprint
 from labeldistill.logs import error_lines, warning_line
+from labeldistill.splits import task_split_settings
 from labeldistill.tasks import TaskSpec
 from labeldistill.workflow_config import prepare_config
 
@@ -104,6 +105,9 @@ FIGURE_NAMES = [
 ]
 if config["human"].get("cost_per_label") is not None:
     FIGURE_NAMES.append("label_budget_cost")
+# Per label (tasks scored by macro-F1; empty without one) and the confusion matrices.
+TABLE_NAMES.insert(1, "per_class")
+FIGURE_NAMES.append("confusion")
 if CORPUS_TASKS:
     TABLE_NAMES.append("corpus")
     FIGURE_NAMES.append("corpus_shares")
@@ -120,6 +124,11 @@ def task_settings(task):
     spec = config["tasks"][task]
     # The corpus is no part of the split: naming one reruns only the corpus jobs.
     return {key: value for key, value in spec.items() if key not in ("codebook", "coder_labels", "corpus")}
+
+
+def task_split(task):
+    """The split's seed and sizes for a task: the config's `split`, the task's own over it."""
+    return task_split_settings(config["split"], config["tasks"][task])
 
 
 def labeler_settings(source):

@@ -6,7 +6,7 @@ rule split:
         summary=SPLIT_SUMMARY,
     params:
         task=lambda w: task_settings(w.task),
-        split=config["split"],
+        split=lambda w: task_split(w.task),
         code=fingerprint("split"),
     threads: 1
     resources:

@@ -26,6 +26,7 @@ rule evaluate_student:
         STUDENT_METRICS,
     params:
         positive_label=lambda w: task_spec(w.task).positive_label,
+        headline=lambda w: task_spec(w.task).headline,
         meta=lambda w: {
             "task": w.task,
             "condition": f"{w.student}@{w.labeler}:{w.size}",
@@ -59,6 +60,7 @@ rule evaluate_fewshot:
         FEWSHOT_METRICS,
     params:
         positive_label=lambda w: task_spec(w.task).positive_label,
+        headline=lambda w: task_spec(w.task).headline,
         meta=lambda w: {
             "task": w.task,
             "condition": f"fewshot@{parse_source(w.labeler)[0]}",
@@ -94,6 +96,7 @@ rule compare:
     params:
         predictions=lambda w: task_predictions(w.task),
         positive_label=lambda w: task_spec(w.task).positive_label,
+        headline=lambda w: task_spec(w.task).headline,
         n_boot=config["evaluation"]["n_boot"],
         code=fingerprint("compare"),
     threads: 1

@@ -14,4 +14,5 @@ with job_errors(snakemake.log[0]):
         out_json=snakemake.output[0],
         # config evaluation.alt_test; None (the defaults) while the rule does not pass it
         alt_test=getattr(snakemake.params, "alt_test", None),
+        label_map=snakemake.params.label_map,
     )

@@ -17,6 +17,7 @@ with job_errors(snakemake.log.main):
         usage_path=snakemake.output.usage,
         threads=snakemake.threads,
         task=snakemake.wildcards.task,
+        question=snakemake.params.question,
         cache_dir=snakemake.config.get("cache_dir"),
         server_log=snakemake.log.server,
     )

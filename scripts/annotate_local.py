@@ -19,4 +19,5 @@ with job_errors(snakemake.log[0]):
         calibration_path=output.calibration,
         threads=snakemake.threads,
         task=snakemake.wildcards.task,
+        question=snakemake.params.question,
     )

@@ -11,4 +11,5 @@ with job_errors(snakemake.log[0]):
         meta=snakemake.params.meta,
         out_json=snakemake.output[0],
         n_boot=snakemake.params.n_boot,
+        headline=snakemake.params.headline,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -163,12 +163,17 @@ MAYBE_STR = (str, type(None))
 class RecordContract:
     name: str
     fields: dict[str, tuple[type, ...]]
+    # Keys that records written before they existed lack: checked when present, and a reader
+    # takes a default for them (e.g. the headline of a metrics record: `f1`).
+    optional: dict[str, tuple[type, ...]] = field(default_factory=dict)
 
     def check(self, record: dict, where: str | Path) -> None:
         if not isinstance(record, dict):
             raise LabelDistillError(f"{where}: not a {self.name} record (expected a JSON object)")
-        for key, types in self.fields.items():
+        for key, types in {**self.fields, **self.optional}.items():
             if key not in record:
+                if key in self.optional:
+                    continue
                 raise LabelDistillError(f"{where}: {self.name} record lacks key {key!r}")
             value = record[key]
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
@@ -194,6 +199,12 @@ METRICS = RecordContract(
         **{name: MAYBE_NUMBER for name in ("f1", "precision", "recall", "accuracy", "macro_f1")},
         "ci": (dict,),
         "positive_label": (str,),
+    },
+    optional={
+        "headline": (str,),  # "f1" (of the positive label) or "macro_f1"
+        "per_class": (list,),  # per label: label, precision, recall, f1, support
+        "confusion": (dict,),  # labels, counts (gold rows, predicted columns), failed
+        "label_counts": (dict,),  # test texts per gold label
     },
 )
 # results/{task}/agreement/{labeler}.json: the validation step of one LLM labeler.
@@ -254,11 +265,13 @@ CALIBRATION = RecordContract(
 SPLIT_SUMMARY = RecordContract(
     "split summary",
     {"task": (str,), "n_texts": (int,), "parts": (dict,), "duplicates": (dict,)},
+    optional={"task_group": (str,), "labels": (list,), "headline": (str,), "split": (dict,)},
 )
 # results/{task}/comparisons.json: seed-mean intervals per condition and paired gaps.
 COMPARISONS = RecordContract(
     "comparisons",
     {"task": (str,), "positive_label": (str,), "n_test": (int,), "conditions": (list,), "gaps": (list,)},
+    optional={"headline": (str,), "label_counts": (dict,)},
 )
 
 # results/{task}/corpus/estimates.json: the shares of the labels in a task's corpus (naive,

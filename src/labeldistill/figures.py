@@ -1,8 +1,9 @@
 """Figures from the tables: F1 per task per condition (with the 95% interval of the seed-mean),
 F1 per condition over tasks, the paired gaps per task with their intervals, reliability
 diagrams of every condition's probabilities against the human test labels, F1 against
-what the LLM labeling cost, and the share of the positive label in each task's corpus with
-its interval per estimation method (and per covariate level).
+what the LLM labeling cost, the share of the positive label in each task's corpus with
+its interval per estimation method (and per covariate level), and a confusion matrix per task
+and condition.
 
 Matplotlib's object API on the Agg canvas: no pyplot, no global state, no display needed.
 Colours follow the conditions: human-label students in blues, each LLM labeler's students in
@@ -46,6 +47,33 @@ def condition_styles(per_task: pd.DataFrame) -> dict[str, dict]:
             if conditions.loc[condition, "kind"] == FEWSHOT:
                 styles[condition] = {"color": cmap(0.95), "hatch": "//"}
     return {condition: styles[condition] for condition in order}
+
+
+def headline_view(per_task: pd.DataFrame) -> pd.DataFrame:
+    """per_task with each task's headline score in the F1 columns the F1 figures plot: a task
+    scored by macro-F1 shows its macro-F1 (mean, sd, interval), not one label's F1."""
+    if per_task.empty or "headline" not in per_task:
+        return per_task
+    view = per_task.copy()
+    macro = view["headline"] == "macro_f1"
+    for f1, headline in (
+        ("f1_mean", "headline_mean"),
+        ("f1_sd", "headline_sd"),
+        ("f1_ci_low", "headline_ci_low"),
+        ("f1_ci_high", "headline_ci_high"),
+    ):
+        view.loc[macro, f1] = view.loc[macro, headline]
+    return view
+
+
+def _score_label(per_task: pd.DataFrame) -> str:
+    """The axis label of the F1 figures: which score they show."""
+    headlines = set(per_task["headline"].dropna()) if "headline" in per_task else {"f1"}
+    if headlines == {"macro_f1"}:
+        return "macro-F1"
+    if "macro_f1" in headlines:
+        return "F1 of the positive class, or macro-F1"
+    return "F1 of the positive class"
 
 
 def _save(figure: Figure, path: Path) -> Path:
@@ -112,7 +140,7 @@ def plot_f1_by_task(per_task: pd.DataFrame, path: Path) -> Path:
     rotate = len(tasks) > 4 or max(len(t) for t in tasks) > 14
     ax.set_xticklabels(tasks, rotation=30 if rotate else 0, ha="right" if rotate else "center")
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("F1 of the positive class")
+    ax.set_ylabel(_score_label(per_task))
     ax.set_title("F1 per task and condition (mean over seeds; bars: 95% interval over test texts and seeds)")
     ax.yaxis.grid(True, linewidth=0.4, alpha=0.6)
     ax.set_axisbelow(True)
@@ -141,7 +169,7 @@ def plot_f1_by_condition(per_task: pd.DataFrame, path: Path) -> Path:
     ax.set_yticks(range(len(conditions)))
     ax.set_yticklabels(list(reversed(conditions)))
     ax.set_xlim(0, 1)
-    ax.set_xlabel("F1 of the positive class (one dot per task; bar: median over tasks)")
+    ax.set_xlabel(f"{_score_label(per_task)} (one dot per task; bar: median over tasks)")
     ax.set_title("F1 per condition over tasks (mean over seeds)")
     ax.xaxis.grid(True, linewidth=0.4, alpha=0.6)
     ax.set_axisbelow(True)
@@ -199,7 +227,7 @@ def plot_f1_against_cost(per_task: pd.DataFrame, cost: pd.DataFrame | None, path
     most = points["cost"].max() if len(points) else 0.0
     ax.set_xlim(left=0, right=1.1 * most if most > 0 else 1.0)
     ax.set_xlabel(axis_label)
-    ax.set_ylabel("F1 of the positive class (mean over seeds)")
+    ax.set_ylabel(f"{_score_label(per_task)} (mean over seeds)")
     ax.set_title("F1 against LLM labeling cost (one point per task; dashed: human-label median)")
     ax.grid(True, linewidth=0.4, alpha=0.6)
     ax.set_axisbelow(True)
@@ -250,7 +278,9 @@ def plot_gaps_by_task(gaps: pd.DataFrame, path: Path) -> Path:
         ax.set_yticklabels(labels, fontsize="small")
         ax.set_title(comparison, fontsize="medium")
         ax.xaxis.grid(True, linewidth=0.4, alpha=0.6)
-    axes[-1].set_xlabel("F1 gap (A - B) with 95% interval: paired bootstrap over test texts and seeds")
+    axes[-1].set_xlabel(
+        "Gap (A - B) of the headline score (F1 or macro-F1) with 95% interval: paired bootstrap"
+    )
     figure.tight_layout()
     return _save(figure, path)
 
@@ -394,16 +424,92 @@ def plot_corpus_shares(estimates: list[dict], path: Path) -> Path:
     return _save(figure, path)
 
 
+def pooled_confusion(metrics: list[dict]) -> dict[tuple[str, str], dict]:
+    """Per (task, condition): the confusion counts of all its seeds added (labels in the
+    records' order), the failed predictions per gold label, and the number of seeds."""
+    pooled: dict[tuple[str, str], dict] = {}
+    for record in metrics:
+        confusion = record.get("confusion")
+        if not confusion:
+            continue
+        key = (record["task"], record["condition"])
+        counts = np.array(confusion["counts"], dtype=float)
+        failed = np.array(confusion.get("failed") or [0] * len(counts), dtype=float)
+        if key in pooled:
+            pooled[key]["counts"] += counts
+            pooled[key]["failed"] += failed
+            pooled[key]["n_runs"] += 1
+        else:
+            pooled[key] = {
+                "labels": list(confusion["labels"]),
+                "counts": counts,
+                "failed": failed,
+                "n_runs": 1,
+            }
+    return pooled
+
+
+def plot_confusion(per_task: pd.DataFrame, metrics: list[dict], path: Path) -> Path:
+    """A grid of confusion matrices: one row per task, one panel per condition (seeds pooled).
+    Cells: the share of the gold label's test texts (row) given each predicted label (column),
+    so the diagonal is each label's recall; the number in a cell is the mean count per seed.
+    A failed prediction belongs to no column: a row then sums to less than 1."""
+    pooled = pooled_confusion(metrics)
+    if not pooled:
+        return _empty(path, "No confusion matrices to plot")
+    tasks = list(dict.fromkeys(per_task["task"])) if not per_task.empty else []
+    tasks += sorted({task for task, _ in pooled} - set(tasks))
+    order = condition_order(per_task) if not per_task.empty else []
+    order += sorted({c for _, c in pooled} - set(order))
+    conditions = [c for c in order if any((task, c) in pooled for task in tasks)]
+    k = max(len(entry["labels"]) for entry in pooled.values())
+    side = 1.2 + 0.45 * k
+    figure = Figure(figsize=(side * len(conditions) + 1.0, side * len(tasks) + 0.6), layout="constrained")
+    axes = figure.subplots(len(tasks), len(conditions), squeeze=False)
+    image = None
+    for row, task in enumerate(tasks):
+        for column, condition in enumerate(conditions):
+            ax = axes[row][column]
+            entry = pooled.get((task, condition))
+            if entry is None:
+                ax.set_visible(False)
+                continue
+            counts, labels = entry["counts"], entry["labels"]
+            totals = counts.sum(axis=1) + entry["failed"]
+            shares = np.divide(counts, totals[:, None], out=np.zeros_like(counts), where=totals[:, None] > 0)
+            image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+            mean = counts / entry["n_runs"]
+            for i in range(len(labels)):
+                for j in range(len(labels)):
+                    ax.text(
+                        j, i, f"{mean[i, j]:.0f}" if entry["n_runs"] == 1 else f"{mean[i, j]:.1f}",
+                        ha="center", va="center", fontsize="x-small",
+                        color="white" if shares[i, j] > 0.6 else "black",
+                    )  # fmt: skip
+            ax.set_xticks(range(len(labels)))
+            ax.set_yticks(range(len(labels)))
+            ax.set_xticklabels(labels, rotation=45, ha="right", fontsize="x-small")
+            ax.set_yticklabels(labels, fontsize="x-small")
+            ax.set_title(f"{task}\n{condition}", fontsize="x-small")
+            if column == 0:
+                ax.set_ylabel("human label", fontsize="x-small")
+            if row == len(tasks) - 1:
+                ax.set_xlabel("predicted", fontsize="x-small")
+    if image is not None:
+        figure.colorbar(image, ax=axes, shrink=0.6, label="share of the human label's texts")
+    return _save(figure, path)
+
+
 def write_figures(
     tables: dict[str, pd.DataFrame],
     figures_dir: Path,
     metrics: list[dict] | None = None,
     corpus: list[dict] | None = None,
 ) -> dict[str, Path]:
-    """f1_by_task, f1_by_condition, gaps_by_task, reliability and f1_against_cost (.png), and
-    corpus_shares when there are corpus estimates."""
+    """f1_by_task, f1_by_condition, gaps_by_task, reliability, f1_against_cost and confusion
+    (.png), and corpus_shares when there are corpus estimates."""
     figures_dir = Path(figures_dir)
-    per_task = tables["per_task"]
+    per_task = headline_view(tables["per_task"])
     figures = {
         "f1_by_task": plot_f1_by_task(per_task, figures_dir / "f1_by_task.png"),
         "f1_by_condition": plot_f1_by_condition(per_task, figures_dir / "f1_by_condition.png"),
@@ -412,6 +518,7 @@ def write_figures(
         "f1_against_cost": plot_f1_against_cost(
             per_task, tables.get("cost"), figures_dir / "f1_against_cost.png"
         ),
+        "confusion": plot_confusion(per_task, metrics or [], figures_dir / "confusion.png"),
     }
     if corpus:
         figures["corpus_shares"] = plot_corpus_shares(corpus, figures_dir / "corpus_shares.png")

@@ -17,6 +17,10 @@ Each corpus becomes a binary task with the labels ``negative`` and ``other``:
   list (``r01``, ``r02``, ...). The ratings are anonymised: a position is not the same person
   from one text to the next.
 
+The tweets also become a three-category task (``SENTIMENT_TASKS``, scheme ``sentiment3``) with
+the labels ``negative``, ``neutral`` and ``positive``: below -0.5, from -0.5 to 0.5, above 0.5
+(a rater: -1 or lower, 0, 1 or higher), the same thresholds on the other side.
+
 Texts are decoded as UTF-8 (cp1252, then latin-1 as fallbacks, counted), the HTML entities
 ``&amp; &lt; &gt; &quot; &apos; &#NN;`` are unescaped, whitespace runs (CR/LF included) become
 one space, and a text that repeats an earlier text of the same corpus is dropped (so that no
@@ -52,7 +56,10 @@ LICENSE_COPY = "LICENSE-vaderSentiment.txt"
 LABELS = ("negative", "other")
 POSITIVE_LABEL = "negative"
 NEGATIVE_BELOW = -0.5
+POSITIVE_ABOVE = 0.5
 RATING_RANGE = (-4, 4)
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+SCHEMES = ("negative", "sentiment3")
 
 # task name -> corpus file prefix in the archive (amazonReviewSnippets is left out: the ids of
 # its two files do not match).
@@ -61,6 +68,15 @@ TASK_CORPORA = {
     "nyt_negative": "nytEditorialSnippets",
     "movies_negative": "movieReviewSnippets",
 }
+# Three-category tasks (scheme sentiment3): negative, neutral, positive.
+SENTIMENT_TASKS = {"tweets_sentiment": "tweets"}
+ALL_TASKS = {**TASK_CORPORA, **SENTIMENT_TASKS}
+
+
+def task_scheme(task: str) -> str:
+    """The label scheme of a task: `sentiment3` for the three-category tasks, else `negative`."""
+    return "sentiment3" if task in SENTIMENT_TASKS else "negative"
+
 
 TEXTS_FILE = "texts.csv"
 CODER_LABELS_FILE = "coder_labels.csv.gz"
@@ -256,14 +272,26 @@ def parse_ratings(raw: bytes, source: str) -> dict[str, list[int]]:
 # The label rule
 
 
-def gold_label(mean_rating: float) -> str:
-    """``negative`` if the mean rating is below -0.5 (strictly), else ``other``."""
-    return POSITIVE_LABEL if float(mean_rating) < NEGATIVE_BELOW else "other"
+def gold_label(mean_rating: float, scheme: str = "negative") -> str:
+    """``negative`` if the mean rating is below -0.5 (strictly), else ``other``; in the
+    ``sentiment3`` scheme ``positive`` above 0.5 (strictly) and ``neutral`` between."""
+    return _label(float(mean_rating), scheme)
 
 
-def coder_label(rating: int) -> str:
-    """``negative`` if one rater's rating is below -0.5, i.e. -1 or lower, else ``other``."""
-    return POSITIVE_LABEL if rating < NEGATIVE_BELOW else "other"
+def coder_label(rating: int, scheme: str = "negative") -> str:
+    """``negative`` if one rater's rating is below -0.5, i.e. -1 or lower, else ``other``; in the
+    ``sentiment3`` scheme ``positive`` for 1 or higher and ``neutral`` for 0."""
+    return _label(rating, scheme)
+
+
+def _label(value: float, scheme: str) -> str:
+    if scheme not in SCHEMES:
+        raise LabelDistillError(f"unknown label scheme {scheme!r} (known: {', '.join(SCHEMES)})")
+    if value < NEGATIVE_BELOW:
+        return POSITIVE_LABEL
+    if scheme == "negative":
+        return "other"
+    return "positive" if value > POSITIVE_ABOVE else "neutral"
 
 
 def coder_name(position: int) -> str:
@@ -284,8 +312,10 @@ class TaskData:
     stats: dict = field(default_factory=dict)
 
 
-def build_task(name: str, corpus: str, files: dict[str, bytes]) -> TaskData:
-    """Texts with gold labels and coders' labels for one corpus of the archive."""
+def build_task(name: str, corpus: str, files: dict[str, bytes], scheme: str | None = None) -> TaskData:
+    """Texts with gold labels and coders' labels for one corpus of the archive, in the task's
+    label scheme (`task_scheme` of its name unless given)."""
+    scheme = scheme or task_scheme(name)
     truth_name = f"{corpus}_GroundTruth.txt"
     ratings_name = f"{corpus}_anonDataRatings.txt"
     for wanted in (truth_name, ratings_name):
@@ -318,11 +348,13 @@ def build_task(name: str, corpus: str, files: dict[str, bytes]) -> TaskData:
             {
                 "id": record.id,
                 "text": record.text,
-                "label": gold_label(mean),
+                "label": gold_label(mean, scheme),
                 "mean_rating": record.mean_rating,
             }
         )
-        coders.extend((record.id, coder_name(i), coder_label(value)) for i, value in enumerate(values))
+        coders.extend(
+            (record.id, coder_name(i), coder_label(value, scheme)) for i, value in enumerate(values)
+        )
         coders_per_text.append(len(values))
 
     n_negative = sum(row["label"] == POSITIVE_LABEL for row in texts)
@@ -338,6 +370,10 @@ def build_task(name: str, corpus: str, files: dict[str, bytes]) -> TaskData:
         "coders_per_text_median": float(statistics.median(coders_per_text)) if texts else 0.0,
         "coders_per_text_max": max(coders_per_text, default=0),
         "duplicate_texts_dropped": duplicates,
+        "label_counts": {
+            label: sum(row["label"] == label for row in texts)
+            for label in (SENTIMENT_LABELS if scheme == "sentiment3" else LABELS)
+        },
         "fallback_decoded": report.fallback_decoded,
         "entities_unescaped": report.entities_unescaped,
         "continuation_lines": report.continuation_lines,
@@ -391,7 +427,7 @@ def build_all(archive: Path, out_dir: Path, tasks: dict[str, str] | None = None)
     """Read the archive once, write every task folder (and the licence), return their stats."""
     files = read_archive(archive)
     # Build every task before writing any, so that a bad archive leaves data/ untouched.
-    built = [build_task(name, corpus, files) for name, corpus in (tasks or TASK_CORPORA).items()]
+    built = [build_task(name, corpus, files) for name, corpus in (tasks or ALL_TASKS).items()]
     for task in built:
         write_task(task, out_dir)
     if LICENSE_MEMBER in files:
@@ -413,4 +449,12 @@ def stats_table(all_stats: list[dict]) -> str:
             f"{s['coders_per_text_median']:g} / {s['coders_per_text_max']} | "
             f"{s['n_coder_labels']:,} |"
         )
+    lines += [
+        f"\n`{s['task']}` per label: "
+        + ", ".join(
+            f"{label} {count:,} ({count / s['n_texts']:.1%})" for label, count in s["label_counts"].items()
+        )
+        for s in all_stats
+        if len(s.get("label_counts", {})) > 2
+    ]
     return "\n".join(lines)

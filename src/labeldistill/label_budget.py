@@ -1,8 +1,9 @@
 """How many human labels an LLM label is worth, and at what cost: the label-budget table.
 
-One row per task, student, training labeler and training size (and a `median` row over tasks):
-the F1 of its students over seeds (mean, sd, min, max, the seed-mean's 95% interval), how many
-of the training labels were human and how many the LLM's, and what those labels cost:
+One row per task, student, training labeler and training size (and a `median` row over the
+tasks of one headline metric): the task's headline score (`metric`: F1 of the positive label,
+or macro-F1; the columns keep the name f1) of its students over seeds (mean, sd, min, max,
+the seed-mean's 95% interval), how many of the training labels were human and how many the LLM's, and what those labels cost:
 - human labels at `human.cost_per_label` dollars each (unknown without it);
 - an LLM's labels at the dollars its usage records measured per labelled text (the mean over
   its prompt draws); a self-hosted labeler (local, vllm) counts no dollars.
@@ -28,6 +29,7 @@ COLUMNS = [
     "train_size",
     "n_human_labels",
     "n_llm_labels",
+    "metric",
     "n_seeds",
     "f1_mean",
     "f1_sd",
@@ -77,8 +79,13 @@ def label_budget_table(
     students = per_task[per_task["kind"] == "student"]
     if students.empty:
         return pd.DataFrame(columns=COLUMNS)
-    f1 = records[records["kind"] == "student"].groupby(["task", "condition"])["f1"]
-    low, high = f1.min(), f1.max()
+    students_records = records[records["kind"] == "student"]
+    # The task's headline score (F1 of the positive label, or macro-F1) of every seed.
+    headline = students_records.get("headline", pd.Series("f1", index=students_records.index)).fillna("f1")
+    scores = students_records.assign(
+        score=[students_records.at[i, metric] for i, metric in headline.items()]
+    ).groupby(["task", "condition"])["score"]
+    low, high = scores.min(), scores.max()
     per_label = dollars_per_label(cost)
     rows = []
     for row in students.itertuples(index=False):
@@ -96,19 +103,20 @@ def label_budget_table(
                 "train_size": row.train_size,
                 "n_human_labels": n_human,
                 "n_llm_labels": n_llm,
+                "metric": getattr(row, "headline", "f1"),
                 "n_seeds": row.n_seeds,
-                "f1_mean": row.f1_mean,
-                "f1_sd": row.f1_sd,
+                "f1_mean": getattr(row, "headline_mean", row.f1_mean),
+                "f1_sd": getattr(row, "headline_sd", row.f1_sd),
                 "f1_min": low.get((row.task, row.condition), math.nan),
                 "f1_max": high.get((row.task, row.condition), math.nan),
-                "f1_ci_low": row.f1_ci_low,
-                "f1_ci_high": row.f1_ci_high,
+                "f1_ci_low": getattr(row, "headline_ci_low", row.f1_ci_low),
+                "f1_ci_high": getattr(row, "headline_ci_high", row.f1_ci_high),
                 "dollars": (0.0 if n_human == 0 else human_dollars) + llm_dollars,
             }
         )
     table = pd.DataFrame(rows, columns=COLUMNS)
     medians = (
-        table.groupby(["student", "labeler", "labeler_kind", "train_size"], sort=False)
+        table.groupby(["student", "labeler", "labeler_kind", "train_size", "metric"], sort=False)
         .agg(
             n_human_labels=("n_human_labels", "median"),
             n_llm_labels=("n_llm_labels", "median"),

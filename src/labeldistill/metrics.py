@@ -9,6 +9,12 @@ Every metric is computed from weighted counts, `weights @ indicators`, so the po
 share one vectorised code path. Undefined ratios (no predicted or no gold positives) are 0,
 as scikit-learn's `zero_division=0` does. `intervals` reuses the public helpers (`encode_runs`,
 `indicators`, `metrics_from_counts`, `bootstrap_counts`) for intervals over several seeds.
+
+The headline of a task (`headline_metric`) is the F1 of its positive label when it has two
+labels and names one, else macro-F1 (the mean F1 over labels): with three or more categories
+no single one speaks for the task. `per_class_metrics` and `confusion_counts` give what a
+multi-category task is read by: each label's precision, recall, F1 and support (as scikit-learn's
+`classification_report`) and the gold-by-predicted counts.
 """
 
 from __future__ import annotations
@@ -20,7 +26,14 @@ import numpy as np
 import pandas as pd
 
 METRICS = ("f1", "precision", "recall", "accuracy", "macro_f1")
+HEADLINES = ("f1", "macro_f1")  # the positive label's F1, or the mean F1 over labels
 FAILED = -1  # the code of a missing prediction
+
+
+def headline_metric(labels: Sequence[str], positive_label: str | None) -> str:
+    """`f1` (of the positive label) for a two-label task that names its positive label; else
+    `macro_f1`."""
+    return "f1" if len(labels) == 2 and positive_label is not None else "macro_f1"
 
 
 def _is_missing(value) -> bool:
@@ -83,14 +96,26 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
+def per_label_from_counts(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall, F1 and support of every label, shape (replicates, n_labels), from
+    weighted counts of shape (replicates, 1 + 3 * n_labels)."""
+    gold, pred, tp = counts[:, 1::3], counts[:, 2::3], counts[:, 3::3]
+    return {
+        "precision": _ratio(tp, pred),
+        "recall": _ratio(tp, gold),
+        "f1": _ratio(2 * tp, gold + pred),
+        "support": gold,
+        "predicted": pred,
+    }
+
+
 def metrics_from_counts(counts: np.ndarray, n_labels: int, positive: int) -> dict[str, np.ndarray]:
     """Metrics from weighted counts of shape (replicates, 1 + 3 * n_labels)."""
     total = counts[:, 1::3].sum(axis=1)  # sum of gold_k = number of texts
-    gold, pred, tp = counts[:, 1::3], counts[:, 2::3], counts[:, 3::3]
-    precision = _ratio(tp, pred)
-    recall = _ratio(tp, gold)
-    f1 = _ratio(2 * tp, gold + pred)
-    present = (gold + pred) > 0  # macro average over labels present, as scikit-learn does
+    per_label = per_label_from_counts(counts)
+    precision, recall, f1 = per_label["precision"], per_label["recall"], per_label["f1"]
+    # The macro average is over the labels present in gold or predictions, as scikit-learn's.
+    present = (per_label["support"] + per_label["predicted"]) > 0
     macro = _ratio((f1 * present).sum(axis=1), present.sum(axis=1).astype(np.float64))
     return {
         "f1": f1[:, positive],
@@ -112,6 +137,54 @@ def classification_metrics(
     result["n"] = len(true_codes)
     result["n_failed"] = int((pred_codes == FAILED).sum())
     return result
+
+
+def per_class_metrics(y_true: Sequence, y_pred: Sequence, labels: Sequence[str] | None = None) -> dict:
+    """Per label (in `labels` order, then any other label seen, sorted): precision, recall, F1
+    and support, as scikit-learn's `classification_report`; and their macro averages over the
+    labels present in gold or predictions (a failed prediction is wrong, as everywhere here).
+
+    Returns {"labels": [{label, precision, recall, f1, support}, ...], "macro_precision",
+    "macro_recall", "macro_f1"}.
+    """
+    true_codes, pred_codes, order = encode(y_true, y_pred, labels)
+    counts = indicators(true_codes, pred_codes, len(order)).sum(axis=0, keepdims=True)
+    per_label = {name: values[0] for name, values in per_label_from_counts(counts).items()}
+    present = (per_label["support"] + per_label["predicted"]) > 0
+    rows = [
+        {
+            "label": label,
+            **{name: float(per_label[name][k]) for name in ("precision", "recall", "f1")},
+            "support": int(per_label["support"][k]),
+        }
+        for k, label in enumerate(order)
+    ]
+
+    def macro(name: str) -> float:
+        return float(per_label[name][present].mean()) if present.any() else 0.0
+
+    return {
+        "labels": rows,
+        "macro_precision": macro("precision"),
+        "macro_recall": macro("recall"),
+        "macro_f1": macro("f1"),
+    }
+
+
+def confusion_counts(y_true: Sequence, y_pred: Sequence, labels: Sequence[str] | None = None) -> dict:
+    """Gold label (rows) by predicted label (columns) counts, in the order of `encode`; texts
+    whose prediction failed are counted per gold label in `failed`, outside the matrix.
+
+    Returns {"labels": [...], "counts": [[...], ...], "failed": [...]}; `counts` equals
+    scikit-learn's `confusion_matrix(y_true, y_pred, labels=labels)` over the texts that have a
+    prediction.
+    """
+    true_codes, pred_codes, order = encode(y_true, y_pred, labels)
+    k = len(order)
+    done = pred_codes != FAILED
+    counts = np.bincount(true_codes[done] * k + pred_codes[done], minlength=k * k).reshape(k, k)
+    failed = np.bincount(true_codes[~done], minlength=k)
+    return {"labels": order, "counts": counts.tolist(), "failed": failed.tolist()}
 
 
 def positive_rates(gold: Sequence, predicted: Sequence, positive_label: str) -> dict:

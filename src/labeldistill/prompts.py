@@ -103,6 +103,12 @@ class FewShotPrompt:
         return digest.hexdigest()[:16]
 
 
+def with_question(codebook: str, question: str) -> str:
+    """The codebook with the task's question after it (a one-vs-rest task says which category
+    it asks about, `TaskSpec.question`); the codebook as it is without one."""
+    return f"{codebook.rstrip()}\n\n{question.strip()}\n" if question.strip() else codebook
+
+
 def build_prompt(codebook: str, labels: Sequence[str], examples: Sequence[Example]) -> FewShotPrompt:
     """A completion-style few-shot prompt: codebook, the valid labels, examples, then the text.
 

@@ -72,9 +72,23 @@ SECTIONS = (
             "only the texts vary. The predicted positive share stands beside the human one: a labeler "
             "or student that over- or under-predicts the positive label shows here. Brier score and "
             "expected calibration error (10 equal-width bins) measure the predicted probability of the "
-            "positive label against the human labels."
+            "positive label against the human labels. The headline is the score a task is read by: "
+            "the positive label's F1 for a task of two labels that names one, else macro-F1 (the mean "
+            "F1 over labels), with the 95% interval of its seed-mean. A note marks a task whose test "
+            "part holds fewer than 30 texts of a label the headline rests on (see the warnings)."
         ),
-        ("reliability",),
+        ("reliability", "confusion"),
+    ),
+    (
+        "per_class",
+        "Per label: tasks scored by macro-F1",
+        (
+            "For every task with more than two labels (or none named positive): each label's "
+            "precision, recall and F1 against the human test labels (as scikit-learn's "
+            "classification_report), the mean over seeds, and the label's test texts. Macro-F1, the "
+            "headline, is the mean of the F1 column over the labels present."
+        ),
+        (),
     ),
     (
         "agreement",
@@ -167,6 +181,10 @@ FIGURE_CAPTIONS = {
     "label_budget_cost": "The same at equal cost: F1 against what the training labels cost "
     "(human labels at human.cost_per_label, API labels at their measured price, self-hosted "
     "labelers at no dollars).",
+    "confusion": "Confusion matrices, one per task (rows) and condition (columns), seeds pooled: "
+    "each cell's colour is the share of the human label's test texts (row) given that predicted "
+    "label (column), so the diagonal is each label's recall; the number is the mean count per "
+    "seed. Failed predictions fall in no column.",
     "corpus_shares": "Share of the positive label in each task's corpus with 95% intervals: naive "
     "(the student's predictions taken as the truth; its interval ignores the student's errors), "
     "human test labels alone, and PPI++ (the predictions corrected by the human labels); beside "
@@ -208,7 +226,9 @@ reference). <code>STUDENT@LLM</code>: the same student trained on an LLM labeler
 test texts used as predictions (one run, so no spread over seeds). Every condition is scored on
 the same held-out test texts against the human labels, so conditions are paired.</dd>
 <dt>Metrics</dt>
-<dd>F1, precision and recall are those of the positive class; accuracy is over all test texts;
+<dd>F1, precision and recall are those of the positive class; a task with more than two labels,
+or none named positive, is read by macro-F1 (the mean F1 over labels; "headline" in the tables),
+with each label's figures in the per-label table; accuracy is over all test texts;
 a text the labeler failed on counts as wrong. Students are trained once per seed, every
 labeler's student of one seed on the same training texts; tables show the mean and standard
 deviation over seeds. Intervals are 95% intervals that cover the sampling of test texts and
@@ -274,7 +294,9 @@ def render_report(
             "warnings": (warnings or {}).get(name, []),
         }
         for name, heading, note, shown in SECTIONS
-        if name != "corpus" or name in tables  # no corpus section for a run without a corpus
+        # no corpus section for a run without a corpus, no per-label one without a macro-F1 task
+        if (name != "corpus" or name in tables)
+        and (name != "per_class" or not tables.get("per_class", pd.DataFrame()).empty)
     ]
     # A figure no section names still appears, after the headline.
     sections[0]["figures"] += [_figure(name, path) for name, path in figures.items() if name not in placed]

@@ -8,10 +8,14 @@ condition is scored on the same test texts and the comparisons are paired.
 Texts that are the same after normalising case and whitespace always land in one part
 (`sampling.stratified_draw` draws them as a group): a test text never has a twin in the pool,
 where the students train and the few-shot examples come from.
+
+The sizes and seed are the config's `split`, over which a task's own `split` block goes
+(`task_split_settings`): a task with a rare category can hold out a larger test part.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -31,6 +35,12 @@ class SplitSizes:
     @classmethod
     def from_config(cls, settings: dict) -> SplitSizes:
         return cls(test=int(settings["test"]), val=int(settings["val"]), pool=settings.get("pool"))
+
+
+def task_split_settings(split: Mapping, task: Mapping) -> dict:
+    """The config's `split` settings (seed, test, val, pool) with the task's own `split` block
+    over them."""
+    return {**split, **(task.get("split") or {})}
 
 
 def split_task(texts: pd.DataFrame, sizes: SplitSizes, seed: int, task: str = "") -> dict[str, pd.DataFrame]:

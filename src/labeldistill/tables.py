@@ -16,7 +16,17 @@ Tables:
 - agreement: task x LLM labeler, the validation step's agreement with the human labels.
 - coders: task x LLM labeler, the like-for-like human baseline: single coders against the
   gold recomputed without them, beside the LLM, and the Alternative Annotator Test.
-- data: task, the sizes of its parts, its human prevalence and its duplicate texts.
+- data: task, the sizes of its parts, its human prevalence and its duplicate texts, the split's
+  seed, the test texts per label and a note where a label is too thin in the test part.
+- per_class: tasks scored by macro-F1 (more than two labels, or no positive label named) x
+  condition x label: precision, recall, F1 (mean over seeds) and the label's test texts.
+
+Every task has a headline metric (`metrics.headline_metric`): the positive label's F1, or
+macro-F1. per_task, medians and gaps name it (`headline`, `metric`) and give its value; medians
+and the median gaps are taken over the tasks of one headline only. Tasks expanded from one
+`one_vs_rest` task carry its name in `task_group` and sit together. Where a label the headline
+rests on has fewer than 30 test texts, per_task and data say so in `test_note`
+(`rare_labels`).
 - corpus: task x label x method (and x covariate level), the share of the label in the task's
   corpus with its 95% interval (naive, human-only, PPI++), the effective number of human
   labels and the human texts a +- half_width interval needs (the planner).
@@ -25,7 +35,7 @@ Tables:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +54,7 @@ from labeldistill.contracts import (
 from labeldistill.errors import LabelDistillError
 from labeldistill.intervals import median_gap_summary
 from labeldistill.label_budget import label_budget_table
+from labeldistill.rare_labels import headline_labels, thin_label_note, thin_labels
 from labeldistill.usage import COST_DISPLAY, COUNTS, cost_table
 
 MEASURES = ("f1", "precision", "recall", "accuracy", "macro_f1")
@@ -65,6 +76,10 @@ RECORD_COLUMNS = [
     "f1_ci_low",
     "f1_ci_high",
     *CALIBRATION,
+    "headline",
+    "macro_precision",
+    "macro_recall",
+    "per_class",
     "source",
 ]
 PER_TASK_COLUMNS = [
@@ -129,7 +144,18 @@ GAPS_COLUMNS = [
     "n_b_better",
     "n_tasks",
 ]
-PAPER_COLUMNS = ["section", "row", "f1", "precision", "recall", "ci_low", "ci_high", "wilcoxon_p", "n_tasks"]
+PAPER_COLUMNS = [
+    "section",
+    "row",
+    "metric",
+    "score",
+    "precision",
+    "recall",
+    "ci_low",
+    "ci_high",
+    "wilcoxon_p",
+    "n_tasks",
+]
 AGREEMENT_COLUMNS = [
     "task",
     "labeler",
@@ -180,6 +206,35 @@ DATA_COLUMNS = [
     "n_groups_with_conflicting_labels",
 ]
 
+# Added to per_task, medians, gaps and data by the headline and thin-label functions below.
+HEADLINE_COLUMNS = [
+    "task_group",
+    "headline",
+    "headline_mean",
+    "headline_sd",
+    "headline_ci_low",
+    "headline_ci_high",
+    "macro_precision_mean",
+    "macro_recall_mean",
+    "test_note",
+]
+PER_CLASS_COLUMNS = [
+    "task_group",
+    "task",
+    "condition",
+    "kind",
+    "student",
+    "labeler",
+    "label",
+    "n_seeds",
+    "precision_mean",
+    "recall_mean",
+    "f1_mean",
+    "f1_sd",
+    "support",
+]
+DATA_NOTE_COLUMNS = ["task_group", "split_seed", "test_label_counts", "test_note"]
+
 CORPUS_COLUMNS = [
     "task",
     "student",
@@ -217,11 +272,16 @@ DISPLAY = {
         "token_method": "Tokens counted by",
     },
     "per_task": {
+        "task_group": "Task group",
         "task": "Task",
         "condition": "Condition",
         "n_seeds": "Seeds",
         "n_prompts": "Prompts",
         "interval_covers": "95% CI covers",
+        "headline": "Headline",
+        "headline_mean": "Headline score",
+        "headline_ci_low": "Headline 95% CI low",
+        "headline_ci_high": "Headline 95% CI high",
         "f1_mean": "F1",
         "f1_sd": "F1 sd",
         "f1_ci_low": "F1 95% CI low",
@@ -233,25 +293,43 @@ DISPLAY = {
         "human_positive_rate": "Human positive share",
         "brier_mean": "Brier",
         "ece_mean": "ECE",
+        "macro_f1_mean": "Macro-F1",
         "n_test": "Test texts",
         "n_positive": "Test positives",
+        "test_note": "Note",
+    },
+    "per_class": {
+        "task": "Task",
+        "condition": "Condition",
+        "label": "Label",
+        "n_seeds": "Seeds",
+        "precision_mean": "Precision",
+        "recall_mean": "Recall",
+        "f1_mean": "F1",
+        "f1_sd": "F1 sd",
+        "support": "Test texts",
     },
     "medians": {
         "condition": "Condition",
+        "headline": "Headline",
         "n_tasks": "Tasks",
+        "headline_median": "Median headline score",
         "f1_median": "Median F1",
         "precision_median": "Median precision",
         "recall_median": "Median recall",
         "accuracy_median": "Median accuracy",
+        "macro_f1_median": "Median macro-F1",
     },
     "gaps": {
         "comparison": "Comparison",
+        "metric": "Metric",
+        "task_group": "Task group",
         "task": "Task",
         "condition_a": "Condition A",
         "condition_b": "Condition B",
-        "f1_a": "F1 A",
-        "f1_b": "F1 B",
-        "f1_gap": "F1 gap (A - B)",
+        "f1_a": "Score A",
+        "f1_b": "Score B",
+        "f1_gap": "Gap (A - B)",
         "gap_ci_low": "Gap 95% CI low",
         "gap_ci_high": "Gap 95% CI high",
         "p_value": "p (gap = 0)",
@@ -267,6 +345,7 @@ DISPLAY = {
         "train_size": "Training texts",
         "n_human_labels": "Human labels",
         "n_llm_labels": "LLM labels",
+        "metric": "Score",
         "n_seeds": "Seeds",
         "f1_mean": "F1",
         "f1_sd": "F1 sd (seeds)",
@@ -279,7 +358,8 @@ DISPLAY = {
     "paper": {
         "section": "",
         "row": "Condition",
-        "f1": "F1",
+        "metric": "Score",
+        "score": "Median",
         "precision": "Precision",
         "recall": "Recall",
         "ci_low": "95% CI low",
@@ -339,6 +419,7 @@ DISPLAY = {
         "labelled_needed": "Human texts for +-half width",
     },
     "data": {
+        "task_group": "Task group",
         "task": "Task",
         "n_texts": "Texts",
         "n_pool": "Pool",
@@ -349,6 +430,9 @@ DISPLAY = {
         "n_duplicate_groups": "Duplicate groups",
         "n_texts_in_duplicate_groups": "Texts with a twin",
         "n_groups_with_conflicting_labels": "Twins with conflicting labels",
+        "split_seed": "Split seed",
+        "test_label_counts": "Test texts per label",
+        "test_note": "Note",
     },
 }
 COUNT_COLUMNS = {
@@ -373,6 +457,8 @@ COUNT_COLUMNS = {
     "n_corpus",
     "labelled_needed",
     "effective_labels",  # a count of labels, one decimal where fractional
+    "support",
+    "split_seed",
     *COUNTS,
 }
 
@@ -411,7 +497,7 @@ def metric_record(data: dict, source: str = "") -> dict:
         "kind": data.get("kind") or condition.kind,
         "student": data.get("student", condition.student),
         "labeler": data.get("labeler") or condition.labeler,
-        "train_size": data.get("train_size", condition.size),
+        "train_size": data.get("train_size") or condition.size,
         "seed": None if seed is None else int(seed),
         "shots_seed": data.get("shots_seed"),
         "n": data.get("n"),
@@ -420,6 +506,10 @@ def metric_record(data: dict, source: str = "") -> dict:
         "f1_ci_low": _number(ci[0]),
         "f1_ci_high": _number(ci[1]),
         **{name: _number(data.get(name)) for name in CALIBRATION},
+        "headline": data.get("headline") or "f1",  # records before the headline: positive F1
+        "macro_precision": _number(data.get("macro_precision")),
+        "macro_recall": _number(data.get("macro_recall")),
+        "per_class": data.get("per_class") or [],
         "source": source,
     }
 
@@ -689,14 +779,16 @@ def corpus_table(estimates: Sequence[dict]) -> pd.DataFrame:
 
 
 def paper_table(medians: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
-    """PAPER.md's table, ready to paste: per condition the medians over tasks of F1, precision
+    """PAPER.md's table, ready to paste: per condition the medians over tasks of its headline
+    score (F1 of the positive label, or macro-F1; tasks of the two never pooled), precision
     and recall; then the two median gaps (of every student, labeler and size pair) with the
     distribution-free interval of the median and the Wilcoxon signed-rank p-value."""
     rows = [
         {
             "section": "condition",
             "row": row.condition,
-            "f1": row.f1_median,
+            "metric": row.headline,
+            "score": row.headline_median,
             "precision": row.precision_median,
             "recall": row.recall_median,
             "n_tasks": row.n_tasks,
@@ -709,7 +801,8 @@ def paper_table(medians: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
             {
                 "section": f"median gap: {row.comparison}",
                 "row": f"{row.condition_a} - {row.condition_b}",
-                "f1": row.f1_gap,
+                "metric": row.metric,
+                "score": row.f1_gap,
                 "ci_low": row.gap_ci_low,
                 "ci_high": row.gap_ci_high,
                 "wilcoxon_p": row.wilcoxon_p,
@@ -723,6 +816,174 @@ def pool_sizes(splits: Sequence[dict]) -> dict[str, int]:
     return {summary["task"]: summary["parts"].get("pool", {}).get("n") for summary in splits}
 
 
+# ---- headline, task groups, thin labels, per class -----------------------------------------
+def task_facts(summaries: Sequence[dict]) -> dict[str, dict]:
+    """Per task, from its split summary: task_group, headline, the test part's size and label
+    counts, and its thin labels (`rare_labels.thin_labels`) with a note each."""
+    facts = {}
+    for summary in summaries:
+        test = summary["parts"].get("test", {})
+        counts, n_test = test.get("label_counts", {}), int(test.get("n") or 0)
+        labels = summary.get("labels") or list(counts)
+        headline = summary.get("headline") or "f1"
+        thin = thin_labels(counts, n_test, headline_labels(labels, summary.get("positive_label"), headline))
+        facts[summary["task"]] = {
+            "task_group": summary.get("task_group") or summary["task"],
+            "headline": headline,
+            "n_test": n_test,
+            "label_counts": counts,
+            "seed": (summary.get("split") or {}).get("seed"),
+            "thin": thin,
+            "notes": [thin_label_note(row, n_test) for row in thin],
+        }
+    return facts
+
+
+def short_note(thin: Sequence[dict]) -> str:
+    """The table cell of a task's thin labels: label, its test texts, the texts to add."""
+    return "; ".join(
+        f"{row['label']}: {row['count']} in test"
+        + (f", ~{row['more']:,} more texts for 30" if row["more"] is not None else ", no rate")
+        for row in thin
+    )
+
+
+def _group_of(tasks: pd.Series, facts: Mapping[str, dict]) -> list[str]:
+    return [facts.get(task, {}).get("task_group", task) for task in tasks]
+
+
+def add_headline(
+    per_task: pd.DataFrame,
+    records: pd.DataFrame,
+    intervals: pd.DataFrame | None = None,
+    facts: Mapping[str, dict] | None = None,
+) -> pd.DataFrame:
+    """per_task with HEADLINE_COLUMNS: the task's group and headline metric, the headline's
+    mean and sd over seeds and the 95% interval of its seed-mean (compare stage), macro
+    precision and recall, the thin-label note; rows ordered by task group, then as before."""
+    facts = facts or {}
+    if per_task.empty:
+        return pd.DataFrame(columns=[*PER_TASK_COLUMNS, *HEADLINE_COLUMNS])
+    keys = ["task", "condition"]
+    records = records.assign(
+        headline_value=[records.at[i, headline] for i, headline in records["headline"].items()]
+    )
+    grouped = records.groupby(keys, sort=False)
+    extra = grouped[["headline"]].first()
+    extra["headline_mean"] = grouped["headline_value"].mean()
+    extra["headline_sd"] = grouped["headline_value"].std(ddof=1)
+    extra["macro_precision_mean"] = grouped["macro_precision"].mean()
+    extra["macro_recall_mean"] = grouped["macro_recall"].mean()
+    table = per_task.drop(columns=[c for c in HEADLINE_COLUMNS if c in per_task.columns])
+    table = table.merge(extra.reset_index(), on=keys, how="left")
+    if intervals is not None and len(intervals):
+        chosen = intervals.merge(table[[*keys, "headline"]], on=keys)
+        chosen = chosen[chosen["metric"] == chosen["headline"]].set_index(keys)
+        index = pd.MultiIndex.from_frame(table[keys])
+        table["headline_ci_low"] = chosen["low"].reindex(index).to_numpy()
+        table["headline_ci_high"] = chosen["high"].reindex(index).to_numpy()
+    else:
+        table["headline_ci_low"] = table["headline_ci_high"] = math.nan
+    table["task_group"] = _group_of(table["task"], facts)
+    table["test_note"] = [short_note(facts.get(task, {}).get("thin", [])) for task in table["task"]]
+    table = table.sort_values(["task_group", "task"], kind="stable").reset_index(drop=True)
+    return table[[*PER_TASK_COLUMNS, *HEADLINE_COLUMNS]]
+
+
+def headline_medians_table(per_task: pd.DataFrame) -> pd.DataFrame:
+    """The medians table per headline metric: tasks scored by F1 and tasks scored by macro-F1
+    are never pooled into one median. Adds `headline`, `headline_median`, `macro_f1_median`."""
+    columns = [*MEDIANS_COLUMNS, "headline", "headline_median", "macro_f1_median"]
+    if per_task.empty or "headline" not in per_task:
+        return pd.DataFrame(columns=columns)
+    parts = []
+    for headline in sorted(per_task["headline"].dropna().unique(), key=lambda h: (h != "f1", h)):
+        subset = per_task[per_task["headline"] == headline]
+        table = medians_table(subset)
+        by_condition = subset.groupby("condition")
+        table["headline"] = headline
+        table["headline_median"] = table["condition"].map(by_condition["headline_mean"].median())
+        table["macro_f1_median"] = table["condition"].map(by_condition["macro_f1_mean"].median())
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def headline_gaps_table(gaps: pd.DataFrame, facts: Mapping[str, dict] | None = None) -> pd.DataFrame:
+    """The gaps table per gap metric (each task's headline; `metric`), so that a median row is
+    over tasks of one metric; with the task group of every task row."""
+    columns = [*GAPS_COLUMNS, "metric", "task_group"]
+    if gaps is None or gaps.empty:
+        return pd.DataFrame(columns=columns)
+    metric = gaps["metric"] if "metric" in gaps else pd.Series("f1", index=gaps.index)
+    parts = []
+    for name in sorted(metric.unique(), key=lambda m: (m != "f1", m)):
+        table = gaps_table(gaps[metric == name])
+        table["metric"] = name
+        parts.append(table)
+    table = pd.concat(parts, ignore_index=True)
+    table["task_group"] = [
+        "" if task == MEDIAN_ROW else group
+        for task, group in zip(table["task"], _group_of(table["task"], facts or {}), strict=True)
+    ]
+    order = {name: i for i, name in enumerate((GAP_HUMAN, GAP_FEWSHOT))}
+    return table.sort_values(
+        ["comparison", "metric"], key=lambda c: c.map(order) if c.name == "comparison" else c, kind="stable"
+    ).reset_index(drop=True)[columns]
+
+
+def add_data_notes(data: pd.DataFrame, facts: Mapping[str, dict]) -> pd.DataFrame:
+    """The data table with the task group, the split's seed, the test texts per label and the
+    thin-label note; rows ordered by task group."""
+    if data.empty:
+        return pd.DataFrame(columns=[*DATA_COLUMNS, *DATA_NOTE_COLUMNS])
+    table = data.copy()
+    table["task_group"] = _group_of(table["task"], facts)
+    table["split_seed"] = [facts.get(task, {}).get("seed") for task in table["task"]]
+    table["test_label_counts"] = [
+        ", ".join(f"{label} {count}" for label, count in facts.get(task, {}).get("label_counts", {}).items())
+        for task in table["task"]
+    ]
+    table["test_note"] = [short_note(facts.get(task, {}).get("thin", [])) for task in table["task"]]
+    return table.sort_values(["task_group", "task"], kind="stable").reset_index(drop=True)
+
+
+def per_class_table(records: pd.DataFrame, facts: Mapping[str, dict] | None = None) -> pd.DataFrame:
+    """Tasks scored by macro-F1 x condition x label: mean precision, recall and F1 over seeds
+    (sd of F1), and the label's test texts, in the task's label order."""
+    facts = facts or {}
+    rows = []
+    chosen = records[records["headline"] == "macro_f1"] if len(records) else records
+    for record in chosen.itertuples(index=False):
+        for entry in record.per_class:
+            rows.append(
+                {
+                    "task": record.task,
+                    "condition": record.condition,
+                    "kind": record.kind,
+                    "student": record.student,
+                    "labeler": record.labeler,
+                    "seed": record.seed,
+                    **{key: entry.get(key) for key in ("label", "precision", "recall", "f1", "support")},
+                }
+            )
+    if not rows:
+        return pd.DataFrame(columns=PER_CLASS_COLUMNS)
+    frame = pd.DataFrame(rows)
+    frame["_order"] = frame.groupby(["task", "condition", "seed"], dropna=False).cumcount()
+    grouped = frame.groupby(["task", "condition", "label"], sort=False, dropna=False)
+    table = grouped[["kind", "student", "labeler", "support", "_order"]].first()
+    table["n_seeds"] = grouped.size()
+    for name in ("precision", "recall", "f1"):
+        table[f"{name}_mean"] = grouped[name].mean()
+    table["f1_sd"] = grouped["f1"].std(ddof=1)
+    table = table.reset_index()
+    table["task_group"] = _group_of(table["task"], facts)
+    position = {name: i for i, name in enumerate(condition_order(table))}
+    table["_condition"] = table["condition"].map(position)
+    table = table.sort_values(["task_group", "task", "_condition", "_order"], kind="stable")
+    return table.reset_index(drop=True)[PER_CLASS_COLUMNS]
+
+
 def build_tables(
     records: pd.DataFrame,
     agreement: pd.DataFrame,
@@ -733,19 +994,21 @@ def build_tables(
     corpus: Sequence[dict] = (),
     human_cost_per_label: float | None = None,
 ) -> dict[str, pd.DataFrame]:
-    per_task = per_task_table(records, intervals)
-    medians = medians_table(per_task)
-    gaps_summary = gaps_table(gaps)
+    facts = task_facts(splits)
+    per_task = add_headline(per_task_table(records, intervals), records, intervals, facts)
+    medians = headline_medians_table(per_task)
+    gaps_summary = headline_gaps_table(gaps, facts)
     cost = cost_table(usage) if usage is not None else None
     tables = {
         "per_task": per_task,
+        "per_class": per_class_table(records, facts),
         "medians": medians,
         "gaps": gaps_summary,
         "label_budget": label_budget_table(per_task, records, pool_sizes(splits), cost, human_cost_per_label),
         "paper": paper_table(medians, gaps_summary),
         "agreement": agreement_table(agreement),
         "coders": coders_table(agreement),
-        "data": data_table(splits),
+        "data": add_data_notes(data_table(splits), facts),
     }
     if cost is not None:
         tables["cost"] = cost
@@ -765,18 +1028,28 @@ def _cell(value, column: str, digits: int) -> str:
     return str(value)
 
 
+def _says_nothing(frame: pd.DataFrame, column: str) -> bool:
+    """A task group column in a run without one_vs_rest tasks: every group is its task's name."""
+    if column != "task_group" or "task" not in frame.columns:
+        return False
+    grouped = frame["task_group"].fillna("") != ""
+    return bool((frame.loc[grouped, "task_group"] == frame.loc[grouped, "task"]).all())
+
+
 def display_frame(frame: pd.DataFrame, name: str, digits: int = 3) -> pd.DataFrame:
     """The shown columns of a table under their display names, as formatted strings."""
-    names = {c: h for c, h in DISPLAY.get(name, {}).items() if c in frame.columns} or {
-        c: c for c in frame.columns
-    }
+    names = {
+        c: h for c, h in DISPLAY.get(name, {}).items() if c in frame.columns and not _says_nothing(frame, c)
+    } or {c: c for c in frame.columns}
     shown = frame[list(names)]
     cells = {heading: [_cell(v, column, digits) for v in shown[column]] for column, heading in names.items()}
     return pd.DataFrame(cells, columns=list(names.values()))
 
 
 def _numeric(frame: pd.DataFrame, name: str) -> list[bool]:
-    names = {c: h for c, h in DISPLAY.get(name, {}).items() if c in frame.columns}
+    names = {
+        c: h for c, h in DISPLAY.get(name, {}).items() if c in frame.columns and not _says_nothing(frame, c)
+    }
     return [pd.api.types.is_numeric_dtype(frame[c]) for c in names] or [
         pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns
     ]

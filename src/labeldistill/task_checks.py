@@ -1,9 +1,11 @@
 """The task files, checked when the workflow is parsed (before any labeling is paid for).
 
 Per task: the codebook is readable text; the texts file is readable (encoding, separator), has
-its columns, and its rows have ids, texts and labels of the label set; the split sizes and the
-training size fit the data; fixed few-shot `examples` land in the pool; the coders' file is
-readable. Labels that no text has are warnings.
+its columns, and its rows have ids, texts and labels of the label set; the split sizes (the
+task's own `split` over the config's) and the training size fit the data; fixed few-shot
+`examples` land in the pool; the coders' file is readable. Labels that no text has are
+warnings, and so are labels the headline rests on with fewer than 30 texts in the test part the
+split will draw (`rare_labels`), with the human-coded texts that would make up for it.
 
 A result is cached under .snakemake/labeldistill/ by the files' size and modification time and
 by every setting it depends on, so a large file is read once, not on every invocation.
@@ -19,15 +21,23 @@ from pathlib import Path
 
 from labeldistill.design import StudyDesign, sizes_config_key
 from labeldistill.errors import LabelDistillError
-from labeldistill.splits import SplitSizes, split_task
+from labeldistill.rare_labels import headline_labels, thin_label_notes
+from labeldistill.splits import SplitSizes, split_task, task_split_settings
 from labeldistill.table_files import check_file
-from labeldistill.tasks import TaskSpec, label_warnings, load_coder_labels, read_texts, text_problems
+from labeldistill.tasks import (
+    TaskSpec,
+    label_warnings,
+    load_coder_labels,
+    map_labels,
+    read_texts,
+    text_problems,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = Path(".snakemake") / "labeldistill" / "task-checks"
 # Bump when what the checks find changes, so that cached results are not reused.
-CHECKS_VERSION = 1
+CHECKS_VERSION = 2
 
 
 def check_tasks(config: Mapping, cache_dir: Path | None = None) -> tuple[list[str], list[str]]:
@@ -101,13 +111,27 @@ def check_task(name: str, config: Mapping) -> tuple[list[str], list[str]]:
         return problems, warnings
     problems += _size_problems(name, len(frame), config)
     if not problems:
-        problems += _example_problems(task, frame, config)
+        split = task_split_settings(config["split"], block)
+        parts = split_task(frame.astype(str), SplitSizes.from_config(split), int(split["seed"]), task=name)
+        problems += _example_problems(task, parts, config)
+        warnings += rare_label_warnings(task, parts["test"])
     if task.coder_labels is not None:
         try:
-            load_coder_labels(task.coder_labels, task.labels, f"tasks.{name}.coder_labels")
+            load_coder_labels(task.coder_labels, task.file_labels, f"tasks.{task.task_group}.coder_labels")
         except LabelDistillError as error:
             problems.append(str(error))
     return problems, warnings
+
+
+def rare_label_warnings(task: TaskSpec, test) -> list[str]:
+    """A line per label the headline rests on with too few texts in the test part."""
+    counts = map_labels(task, test["label"]).value_counts()
+    labels = headline_labels(task.labels, task.positive_label, task.headline)
+    return [
+        f"tasks.{task.name}: {note}; a task's own split (tasks.{task.task_group}.split.test) can "
+        "hold out more"
+        for note in thin_label_notes(counts.to_dict(), len(test), labels)
+    ]
 
 
 def _codebook_problem(task: TaskSpec) -> str | None:
@@ -123,12 +147,15 @@ def _codebook_problem(task: TaskSpec) -> str | None:
 
 
 def _size_problems(name: str, n_texts: int, config: Mapping) -> list[str]:
-    split = config["split"]
+    own = config["tasks"][name].get("split") or {}
+    split = task_split_settings(config["split"], config["tasks"][name])
     test, val, pool = int(split["test"]), int(split["val"]), split.get("pool")  # the schema filled them
     needed = test + val + (int(pool) if pool else 0) + (0 if pool else 2)
     if needed > n_texts:
+        group = config["tasks"][name].get("one_vs_rest_of", {}).get("task", name)
+        key = f"tasks.{group}.split" if own else "split"
         return [
-            f"config key split: test={test} + val={val} + pool={pool if pool else 'at least 2'} need "
+            f"config key {key}: test={test} + val={val} + pool={pool if pool else 'at least 2'} need "
             f"{needed} texts but tasks.{name}.texts has {n_texts}; lower them"
         ]
     available = int(pool) if pool else n_texts - test - val
@@ -142,7 +169,7 @@ def _size_problems(name: str, n_texts: int, config: Mapping) -> list[str]:
     return problems
 
 
-def _example_problems(task: TaskSpec, frame, config: Mapping) -> list[str]:
+def _example_problems(task: TaskSpec, parts, config: Mapping) -> list[str]:
     """Fixed `examples` ids must be texts of the task's pool (never of val or test)."""
     wanted = {
         labeler: [str(i) for i in block["examples"]]
@@ -151,8 +178,6 @@ def _example_problems(task: TaskSpec, frame, config: Mapping) -> list[str]:
     }
     if not wanted:
         return []
-    split = config.get("split") or {}
-    parts = split_task(frame.astype(str), SplitSizes.from_config(split), int(split["seed"]), task=task.name)
     pool = set(parts["pool"]["id"])
     held_out = set(parts["val"]["id"]) | set(parts["test"]["id"])
     problems = []

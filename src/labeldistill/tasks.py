@@ -3,17 +3,45 @@
 A task comes from the `tasks:` section of the config. Its texts are a CSV (or parquet) file
 with an id, a text and a human label column; optional `coder_labels` hold every individual
 coder's label in long form (id, coder, label) for human-human agreement.
+
+A task with `one_vs_rest: true` stands for K binary tasks, one per label, made when the config
+is prepared (`workflow_config.expand_one_vs_rest`): `{task}.{label}` asks whether a text is of
+that label or of any other (the rest label, `rest_label`). They share the texts file, the
+codebook and the coders' file; their labels are mapped from the file's when the parts are
+written (`map_labels`), after one split of the file's own labels, so all K share their parts.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.metrics import headline_metric
 from labeldistill.table_files import read_user_table, row_reference
+
+ONE_VS_REST_KEY = "one_vs_rest_of"  # set on the binary tasks a one_vs_rest task expands into
+REST_LABEL = "other"
+
+
+def rest_label(labels: Sequence[str]) -> str:
+    """The name of 'any other label' in a one-vs-rest task: `other`, or `other2`, `other3`, ...
+    when the scheme has a label of that name."""
+    name, n = REST_LABEL, 1
+    while name in labels:
+        n += 1
+        name = f"{REST_LABEL}{n}"
+    return name
+
+
+def one_vs_rest_name(task: str, label: str) -> str:
+    """`{task}.{label}`, with every character a task name may not hold (see the schema's
+    pattern and the workflow's wildcard constraints) replaced by `_`."""
+    return f"{task}.{re.sub(r'[^A-Za-z0-9_.-]', '_', label)}"
 
 
 @dataclass(frozen=True)
@@ -29,17 +57,57 @@ class TaskSpec:
     coder_labels: Path | None = None
     encoding: str = "utf-8"  # of the CSV files
     sep: str = ","
+    # "f1" (the positive label's) for two labels and a named positive label, else "macro_f1".
+    headline: str = "f1"
+    # One task of a one_vs_rest expansion: the task it came from and the labels of its file.
+    group: str | None = None
+    source_labels: tuple[str, ...] = ()
+
+    @property
+    def task_group(self) -> str:
+        """The task the tables group this one under: the one_vs_rest task it came from, or itself."""
+        return self.group or self.name
+
+    @property
+    def file_labels(self) -> tuple[str, ...]:
+        """The labels as spelled in the texts and coders' files."""
+        return self.source_labels or self.labels
+
+    @property
+    def label_map(self) -> dict[str, str] | None:
+        """File label -> task label for a one-vs-rest task (the positive label stays, every
+        other becomes the rest label); None for a task whose file has its labels."""
+        if not self.source_labels:
+            return None
+        rest = next(label for label in self.labels if label != self.positive_label)
+        return {label: label if label == self.positive_label else rest for label in self.source_labels}
+
+    @property
+    def question(self) -> str:
+        """What the LLM is asked on top of the codebook: for a one-vs-rest task, which category
+        is asked and what the rest label stands for; empty for any other task."""
+        if not self.source_labels:
+            return ""
+        rest = next(label for label in self.labels if label != self.positive_label)
+        others = ", ".join(label for label in self.source_labels if label != self.positive_label)
+        return (
+            f"In this task only the category `{self.positive_label}` is asked: answer "
+            f"`{self.positive_label}` if the text belongs to it, and `{rest}` if it belongs to any "
+            f"other category ({others})."
+        )
 
     @classmethod
     def from_config(cls, name: str, settings: dict) -> TaskSpec:
         key = f"tasks.{name}"
         labels = tuple(str(label) for label in settings["labels"])
-        positive = str(settings.get("positive_label", labels[0]))
+        given = settings.get("positive_label")
+        positive = str(labels[0] if given is None else given)
         if positive not in labels:
             raise LabelDistillError(
                 f"config key {key}.positive_label: {positive!r} is not one of labels {list(labels)}"
             )
         coder_labels = settings.get("coder_labels")
+        origin = settings.get(ONE_VS_REST_KEY) or {}
         return cls(
             name=name,
             texts=Path(settings["texts"]),
@@ -52,7 +120,16 @@ class TaskSpec:
             coder_labels=Path(coder_labels) if coder_labels else None,
             encoding=settings.get("encoding", "utf-8"),
             sep=settings.get("sep", ","),
+            headline=headline_metric(labels, given),
+            group=origin.get("task"),
+            source_labels=tuple(str(label) for label in origin.get("labels", ())),
         )
+
+
+def map_labels(task: TaskSpec, labels: pd.Series) -> pd.Series:
+    """The file's labels as the task's (one-vs-rest: the rest label for every other label)."""
+    mapping = task.label_map
+    return labels if mapping is None else labels.map(mapping).astype(labels.dtype)
 
 
 def read_texts(task: TaskSpec) -> pd.DataFrame:
@@ -91,21 +168,21 @@ def text_problems(task: TaskSpec, frame: pd.DataFrame) -> list[str]:
         problems.append(
             f"{where(_first(empty))}: {what} ({int(empty.sum())} such rows; drop them or fill them in)"
         )
-    unknown = ~frame["label"].isin(task.labels)
+    unknown = ~frame["label"].isin(task.file_labels)
     if unknown.any():
         row = _first(unknown)
         label = frame["label"][row]
-        by_case = {known.casefold(): known for known in task.labels}
+        by_case = {known.casefold(): known for known in task.file_labels}
         hint = ""
         if isinstance(label, str) and label.strip().casefold() in by_case:
             hint = f"; did you mean {by_case[label.strip().casefold()]!r}? (labels are case-sensitive)"
         what = (
             "no label"
             if label is pd.NA or label == ""
-            else f"label {label!r} is not one of {list(task.labels)}"
+            else f"label {label!r} is not one of {list(task.file_labels)}"
         )
         problems.append(
-            f"{where(row)}: {what} (tasks.{task.name}.labels){hint}; {int(unknown.sum())} such rows"
+            f"{where(row)}: {what} (tasks.{task.task_group}.labels){hint}; {int(unknown.sum())} such rows"
         )
     return problems
 
@@ -114,8 +191,8 @@ def label_warnings(task: TaskSpec, frame: pd.DataFrame) -> list[str]:
     """Labels of the label set that no text has: no student can learn them, no F1 is defined."""
     counts = frame["label"].value_counts()
     return [
-        f"tasks.{task.name}.labels: label {label!r} has no text in {task.texts}"
-        for label in task.labels
+        f"tasks.{task.task_group}.labels: label {label!r} has no text in {task.texts}"
+        for label in task.file_labels
         if counts.get(label, 0) == 0
     ]
 
@@ -133,8 +210,14 @@ def _first(mask: pd.Series) -> int:
     return int(mask.to_numpy().argmax())
 
 
-def load_coder_labels(path: Path, labels: tuple[str, ...], config_key: str = "coder_labels") -> pd.DataFrame:
-    """Individual coders' labels in long form: id, coder, label."""
+def load_coder_labels(
+    path: Path,
+    labels: tuple[str, ...],
+    config_key: str = "coder_labels",
+    label_map: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Individual coders' labels in long form: id, coder, label. With `label_map` (a one-vs-rest
+    task's), `labels` are the file's and the labels returned are mapped to the task's."""
     raw = read_user_table(Path(path), ["id", "coder", "label"], config_key)
     frame = raw[["id", "coder", "label"]].astype("string")
     unknown = ~frame["label"].isin(labels)
@@ -144,4 +227,7 @@ def load_coder_labels(path: Path, labels: tuple[str, ...], config_key: str = "co
         raise LabelDistillError(
             f"{path}, {where}: label {frame['label'][row]!r} is not one of {list(labels)}"
         )
-    return frame.astype(str)
+    frame = frame.astype(str)
+    if label_map is not None:
+        frame["label"] = frame["label"].map(label_map)
+    return frame

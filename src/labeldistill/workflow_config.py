@@ -3,12 +3,15 @@
 `prepare_config` is what the Snakefile calls. In order, each step only when the ones before it
 found nothing:
 1. the JSON Schema (schemas/config.schema.yaml): one line per problem, with the nearest valid
-   key for a typo, never the schema itself; then the schema's defaults are filled in;
+   key for a typo, never the schema itself; then the schema's defaults are filled in, and every
+   task with `one_vs_rest: true` is replaced by its K binary tasks (`expand_one_vs_rest`), so
+   that everything after sees only the tasks that run;
 2. every labeler and student block against its declared settings (teachers/settings.py,
    students/settings.py), which replace the blocks with every default filled in;
 3. what neither can express: files exist, the corpus settings, the API keys a run will need;
 4. the task files themselves (task_checks.py): readable, their columns, ids, texts and labels,
-   the split sizes against the data, fixed few-shot examples in the pool.
+   the split sizes against the data, fixed few-shot examples in the pool; warnings for labels
+   without texts and for test parts too thin for a label.
 Every problem is one line naming the config key or the file and line.
 """
 
@@ -25,6 +28,7 @@ from labeldistill.design import StudyDesign, sizes_config_key
 from labeldistill.errors import LabelDistillError
 from labeldistill.schema import SCHEMA, load_schema
 from labeldistill.settings import nearest
+from labeldistill.splits import task_split_settings
 from labeldistill.students.settings import check_student
 from labeldistill.teachers.settings import check_labeler
 
@@ -113,6 +117,50 @@ def fill_defaults(config: dict) -> None:
     validate(config, str(SCHEMA), set_default=True)
 
 
+def expand_one_vs_rest(config: dict) -> list[str]:
+    """Replace every task with `one_vs_rest: true` by one binary task per label, in place.
+
+    Task `t` with labels [a, b, c] becomes `t.a`, `t.b`, `t.c` (`tasks.one_vs_rest_name`), each
+    with labels [label, rest] (`tasks.rest_label`), that label positive, and the rest of `t`'s
+    settings (texts, codebook, coders, split, corpus); `one_vs_rest_of` records `t` and its
+    labels, from which the task reads its file's labels and the question its prompt adds. The
+    tasks keep the config's order. Returns one line per problem (a name taken twice, a
+    positive_label beside one_vs_rest).
+    """
+    from labeldistill.tasks import ONE_VS_REST_KEY, one_vs_rest_name, rest_label
+
+    problems, tasks = [], {}
+    for name, block in config["tasks"].items():
+        if not block.get("one_vs_rest"):
+            tasks[name] = {key: value for key, value in block.items() if key != "one_vs_rest"}
+            continue
+        if "positive_label" in block:
+            problems.append(
+                f"config key tasks.{name}.positive_label: not with one_vs_rest (each label is the "
+                "positive one of its own task); remove one of them"
+            )
+            continue
+        labels = [str(label) for label in block["labels"]]
+        rest = rest_label(labels)
+        shared = {key: value for key, value in block.items() if key not in ("one_vs_rest", "labels")}
+        for label in labels:
+            expanded = one_vs_rest_name(name, label)
+            if expanded in tasks or expanded in config["tasks"]:
+                problems.append(
+                    f"config key tasks.{name}.one_vs_rest: task name {expanded!r} (for label {label!r}) "
+                    "is taken twice; rename the task or the label"
+                )
+                continue
+            tasks[expanded] = {
+                **shared,
+                "labels": [label, rest],
+                "positive_label": label,
+                ONE_VS_REST_KEY: {"task": name, "labels": labels},
+            }
+    config["tasks"] = tasks
+    return problems
+
+
 # ---- 2. labeler and student settings ----------------------------------------------------------
 def resolve_blocks(config: dict) -> list[str]:
     """Every labeler and student block replaced by its checked, defaults-filled settings."""
@@ -145,13 +193,15 @@ def cross_problems(config: Mapping) -> list[str]:
         design = StudyDesign.from_config(config)
     except LabelDistillError as error:
         return [*problems, str(error)]
-    pool = (config.get("split") or {}).get("pool")
-    for labeler, sizes in design.numeric_sizes().items():
-        if pool is not None and sizes and max(sizes) > pool:
-            problems.append(
-                f"config key {sizes_config_key(config, labeler)}: {max(sizes)} is larger than "
-                f"split.pool ({pool})"
-            )
+    for name, task in config["tasks"].items():
+        pool = task_split_settings(config.get("split") or {}, task).get("pool")
+        key = "split.pool" if "pool" not in (task.get("split") or {}) else f"tasks.{name}.split.pool"
+        for labeler, sizes in design.numeric_sizes().items():
+            if pool is not None and sizes and max(sizes) > pool:
+                problems.append(
+                    f"config key {sizes_config_key(config, labeler)}: {max(sizes)} is larger than "
+                    f"{key} ({pool})"
+                )
     problems += api_key_problems(config)
     try:
         check_corpus(config)
@@ -236,6 +286,9 @@ def prepare_config(config: dict, cache_dir: Path | None = None) -> list[str]:
     if problems:
         raise ConfigProblems(problems)
     fill_defaults(config)
+    problems = expand_one_vs_rest(config)
+    if problems:
+        raise ConfigProblems(problems)
     problems = resolve_blocks(config)
     if problems:
         raise ConfigProblems(problems)

@@ -212,3 +212,82 @@ def test_evaluate_rejects_positive_label_outside_the_task(tmp_path):
     write_table(pd.DataFrame({"id": IDS, "label": GOLD, "probabilities": None}), predictions, PREDICTIONS)
     with pytest.raises(LabelDistillError, match="'positive' is not one of"):
         evaluate.run(predictions, _test_split(tmp_path), "positive", META, tmp_path / "m.json")
+
+
+# ---- a task of three labels: macro-F1 headline, per-class figures, confusion, gaps ---------
+LABELS3 = ["negative", "neutral", "positive"]
+GOLD3 = ["negative"] * 5 + ["neutral"] * 8 + ["positive"] * 7
+PRED3 = (
+    ["negative", "negative", "neutral", "positive", None]
+    + ["neutral"] * 5 + ["negative", "positive", None]
+    + ["positive"] * 4 + ["neutral", "neutral", "negative"]
+)  # fmt: skip
+
+
+def _three_label_files(tmp_path):
+    ids = [f"t{i:02d}" for i in range(len(GOLD3))]
+    test = tmp_path / "splits" / "test.parquet"
+    write_table(pd.DataFrame({"id": ids, "text": "a text", "label": GOLD3}), test, SPLIT, labels=LABELS3)
+    runs = {}
+    for name, predicted in (("a", PRED3), ("b", GOLD3[:10] + PRED3[10:])):
+        path = tmp_path / "predictions" / f"{name}.parquet"
+        probs = [None if p is None else [float(p == label) for label in LABELS3] for p in predicted]
+        frame = pd.DataFrame({"id": ids, "label": predicted, "probabilities": probs})
+        write_table(frame, path, PREDICTIONS, labels=LABELS3)
+        runs[name] = path
+    return test, runs, GOLD3, LABELS3
+
+
+def test_evaluate_a_three_label_task_reports_per_class_and_confusion(tmp_path):
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    test, runs, gold, labels = _three_label_files(tmp_path)
+    out = tmp_path / "metrics.json"
+    evaluate.run(runs["a"], test, "negative", META, out, n_boot=200, headline="macro_f1")
+    result = json.loads(out.read_text())
+    predicted = read_table(runs["a"], PREDICTIONS)["label"].tolist()
+    as_label = ["<failed>" if p is None else p for p in predicted]
+    report = classification_report(gold, as_label, labels=labels, output_dict=True, zero_division=0)
+    assert result["headline"] == "macro_f1"
+    assert [row["label"] for row in result["per_class"]] == labels
+    for row in result["per_class"]:
+        assert row["f1"] == pytest.approx(report[row["label"]]["f1-score"])
+        assert row["precision"] == pytest.approx(report[row["label"]]["precision"])
+        assert row["recall"] == pytest.approx(report[row["label"]]["recall"])
+        assert row["support"] == report[row["label"]]["support"]
+    assert result["macro_f1"] == pytest.approx(report["macro avg"]["f1-score"])
+    assert result["macro_recall"] == pytest.approx(report["macro avg"]["recall"])
+    low, high = result["ci"]["macro_f1"]
+    assert low < result["macro_f1"] < high
+    done = [i for i, p in enumerate(predicted) if p is not None]
+    assert (
+        result["confusion"]["counts"]
+        == confusion_matrix([gold[i] for i in done], [predicted[i] for i in done], labels=labels).tolist()
+    )
+    assert result["label_counts"] == {"negative": 5, "neutral": 8, "positive": 7}
+
+
+def test_compare_gaps_use_the_headline(tmp_path):
+    from labeldistill.contracts import COMPARISONS, read_record
+    from labeldistill.metrics import classification_metrics
+    from labeldistill.stages import compare
+
+    test, runs, gold, labels = _three_label_files(tmp_path)
+    out = tmp_path / "comparisons.json"
+    predictions = {
+        "tfidf-logreg@human:250": {"1": str(runs["b"])},
+        "tfidf-logreg@gemma:250": {"1": str(runs["a"])},
+    }
+    compare.run("t", test, predictions, "negative", out, n_boot=200, headline="macro_f1")
+    record = read_record(out, COMPARISONS)
+    assert record["headline"] == "macro_f1"
+    (gap,) = record["gaps"]
+    macro = {
+        name: classification_metrics(
+            gold, read_table(path, PREDICTIONS)["label"].tolist(), "negative", labels
+        )["macro_f1"]
+        for name, path in runs.items()
+    }
+    assert gap["metric"] == "macro_f1"
+    assert gap["estimate"] == pytest.approx(macro["b"] - macro["a"])
+    assert gap["estimate_a"] == pytest.approx(macro["b"]) and gap["estimate_b"] == pytest.approx(macro["a"])

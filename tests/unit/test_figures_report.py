@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
+from labeldistill import rare_labels
 from labeldistill.conditions import parse_condition
 from labeldistill.contracts import PREDICTIONS, SPLIT, SPLIT_SUMMARY, read_table, write_record, write_table
 from labeldistill.errors import LabelDistillError
@@ -204,7 +205,7 @@ def test_report_figures_are_real_images(report_dir):
 def test_report_html_is_self_contained(report_dir):
     html = (report_dir / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
-    assert len(images) == 6  # five figures and the label budget
+    assert len(images) == 7  # five figures, the label budget and the confusion matrices
     assert base64.b64decode(images[0]).startswith(PNG_MAGIC)
     assert "http://" not in html and "https://" not in html
     for text in [
@@ -300,3 +301,55 @@ def test_f1_against_cost_has_one_point_per_task_and_llm_condition(tmp_path):
     assert row["f1"].iloc[0] == pytest.approx(F1["minilm@gemma:250"] - 0.1)
     assert_png(plot_f1_against_cost(per_task, cost, tmp_path / "c.png"), min_bytes=5_000)
     assert plot_f1_against_cost(per_task, None, tmp_path / "none.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_report_of_a_three_label_task_has_per_label_figures_confusion_and_a_thin_label_warning(tmp_path):
+    labels = ["negative", "neutral", "positive"]
+    rng = np.random.default_rng(3)
+    gold = rng.choice(labels, size=90, p=[0.1, 0.5, 0.4])  # about 9 negatives: a thin label
+    test = pd.DataFrame({"id": [f"t{i}" for i in range(90)], "text": "x", "label": gold})
+    test_path = tmp_path / "tone/splits/test.parquet"
+    write_table(test, test_path, SPLIT, labels=labels)
+    metrics, predictions = [], {}
+    for condition, seeds in (("tfidf-logreg@human:250", ("1", "2")), ("tfidf-logreg@gemma:250", ("1", "2"))):
+        predictions[condition] = {}
+        for seed in seeds:
+            label = np.where(rng.random(90) < 0.3, rng.choice(labels, size=90), gold)
+            path = tmp_path / f"tone/predictions/{condition}/seed{seed}.parquet"
+            frame = pd.DataFrame({"id": test["id"], "label": label, "probabilities": None})
+            write_table(frame, path, PREDICTIONS, labels=labels)
+            predictions[condition][seed] = str(path)
+            parsed = parse_condition(condition)
+            meta = {"task": "tone", "condition": condition, "kind": "student", "student": parsed.student,
+                    "labeler": parsed.labeler, "seed": int(seed)}  # fmt: skip
+            out = tmp_path / f"tone/metrics/{condition}/seed{seed}.json"
+            evaluate.run(path, test_path, "negative", meta, out, n_boot=200, headline="macro_f1")
+            metrics.append(out)
+    comparisons = tmp_path / "tone/comparisons.json"
+    compare.run("tone", test_path, predictions, "negative", comparisons, n_boot=200, headline="macro_f1")
+    counts = {label: int((gold == label).sum()) for label in labels}
+    summary = tmp_path / "tone/splits/summary.json"
+    write_record(
+        {"task": "tone", "task_group": "tone", "labels": labels, "headline": "macro_f1",
+         "positive_label": "negative", "n_texts": 300,
+         "parts": {"pool": {"n": 150}, "val": {"n": 60}, "test": {"n": 90, "label_counts": counts}},
+         "duplicates": {}},
+        summary,
+        SPLIT_SUMMARY,
+    )  # fmt: skip
+    report.run(metrics, [], tmp_path / "tables", tmp_path / "figures", tmp_path / "report.html",
+               comparison_files=[comparisons], split_files=[summary])  # fmt: skip
+    per_class = pd.read_csv(tmp_path / "tables/per_class.csv")
+    assert per_class["label"].tolist() == labels * 2 and (per_class["n_seeds"] == 2).all()
+    per_task = pd.read_csv(tmp_path / "tables/per_task.csv")
+    assert (per_task["headline"] == "macro_f1").all()
+    gaps = pd.read_csv(tmp_path / "tables/gaps.csv")
+    assert gaps["metric"].eq("macro_f1").all()
+    tone = per_task[per_task["condition"] == "tfidf-logreg@human:250"].iloc[0]
+    assert tone["headline_mean"] == pytest.approx(tone["macro_f1_mean"])
+    assert tone["test_note"].startswith(f"negative: {counts['negative']} in test, ~")
+    assert_png(tmp_path / "figures/confusion.png", min_bytes=5_000)
+    html = (tmp_path / "report.html").read_text()
+    assert "Per label: tasks scored by macro-F1" in html
+    expected = rare_labels.thin_label_notes(counts, 90, labels)
+    assert expected and all(f"tone: {note}".replace("'", "&#39;") in html for note in expected)

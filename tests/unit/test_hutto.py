@@ -346,3 +346,42 @@ def test_bundled_data_is_small_and_licensed():
     assert total < 8_000_000
     assert "MIT License" in (DATA / "LICENSE-vaderSentiment.txt").read_text(encoding="utf-8")
     assert "Hutto" in (DATA / "README.md").read_text(encoding="utf-8")
+
+
+THREE = [(-0.51, "negative"), (-0.5, "neutral"), (0.5, "neutral"), (0.51, "positive")]
+THREE += [(-1, "negative"), (0, "neutral"), (1, "positive")]
+
+
+@pytest.mark.parametrize(("value", "label"), THREE)
+def test_three_category_rule(value, label):
+    assert hutto.gold_label(value, "sentiment3") == label
+    assert hutto.coder_label(int(value), "sentiment3") == hutto.gold_label(int(value), "sentiment3")
+    with pytest.raises(LabelDistillError, match="unknown label scheme"):
+        hutto.gold_label(value, "sentiment5")
+
+
+def test_bundled_three_category_task_loads_and_agrees_with_itself():
+    spec = TaskSpec.from_config(
+        "tweets_sentiment",
+        {
+            "texts": str(DATA / "tweets_sentiment" / "texts.csv"),
+            "codebook": str(DATA / "tweets_sentiment" / "codebook.md"),
+            "labels": list(hutto.SENTIMENT_LABELS),
+            "coder_labels": str(DATA / "tweets_sentiment" / hutto.CODER_LABELS_FILE),
+        },
+    )
+    texts = load_texts(spec)
+    raw = pd.read_csv(spec.texts, dtype=str, keep_default_na=False)
+    assert (raw["mean_rating"].map(lambda m: hutto.gold_label(m, "sentiment3")) == raw["label"]).all()
+    # the same texts as the binary tweets task, whose negatives are exactly these negatives
+    binary = pd.read_csv(DATA / "tweets_negative" / "texts.csv", dtype=str, keep_default_na=False)
+    assert raw["id"].tolist() == binary["id"].tolist()
+    assert ((raw["label"] == "negative") == (binary["label"] == "negative")).all()
+    assert texts["label"].value_counts().to_dict() == {"positive": 2300, "negative": 1062, "neutral": 838}
+    coders = load_coder_labels(spec.coder_labels, spec.labels)
+    assert set(coders["id"]) == set(texts["id"])
+    majority = coders.groupby("id")["label"].agg(lambda x: x.value_counts().idxmax())
+    assert (majority.reindex(texts["id"]).to_numpy() == texts["label"].to_numpy()).mean() > 0.9
+    codebook = spec.codebook.read_text(encoding="utf-8")
+    assert all(f"`{label}`" in codebook for label in spec.labels) and 120 <= len(codebook.split()) <= 280
+    assert not any(text in codebook for text in texts["text"] if len(text) > 25)

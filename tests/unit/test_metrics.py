@@ -126,3 +126,72 @@ def test_bootstrap_counts_come_in_bounded_chunks():
     chunks = list(metrics.bootstrap_counts(x, 5, np.random.default_rng(0), max_cells=6))
     assert [len(c) for c in chunks] == [2, 2, 1]
     assert all(c[:, 1::3].sum(axis=1).tolist() == [3] * len(c) for c in chunks)  # n texts each
+
+
+# ---- multi-category tasks: per-class figures, confusion matrix, headline -------------------
+LABELS3 = ["negative", "neutral", "positive"]
+GOLD3 = ["negative"] * 5 + ["neutral"] * 8 + ["positive"] * 7
+PRED3 = (
+    ["negative", "negative", "neutral", "positive", None]
+    + ["neutral"] * 5 + ["negative", "positive", None]
+    + ["positive"] * 4 + ["neutral", "neutral", "negative"]
+)  # fmt: skip
+
+
+def test_per_class_figures_equal_sklearn_classification_report():
+    from sklearn.metrics import classification_report
+
+    # A failed prediction is a label of its own to scikit-learn, outside the labels scored:
+    # a miss of its gold label, as here.
+    as_label = ["<failed>" if p is None else p for p in PRED3]
+    report = classification_report(GOLD3, as_label, labels=LABELS3, output_dict=True, zero_division=0)
+    got = metrics.per_class_metrics(GOLD3, PRED3, LABELS3)
+    assert [row["label"] for row in got["labels"]] == LABELS3
+    for row in got["labels"]:
+        expected = report[row["label"]]
+        assert row["precision"] == pytest.approx(expected["precision"])
+        assert row["recall"] == pytest.approx(expected["recall"])
+        assert row["f1"] == pytest.approx(expected["f1-score"])
+        assert row["support"] == expected["support"]
+    macro = report["macro avg"]
+    assert got["macro_precision"] == pytest.approx(macro["precision"])
+    assert got["macro_recall"] == pytest.approx(macro["recall"])
+    assert got["macro_f1"] == pytest.approx(macro["f1-score"])
+    # and the macro-F1 of the metrics every stage reports is the same number
+    assert classification_metrics(GOLD3, PRED3, "negative", LABELS3)["macro_f1"] == pytest.approx(
+        macro["f1-score"]
+    )
+
+
+def test_per_class_by_hand():
+    got = {row["label"]: row for row in metrics.per_class_metrics(GOLD3, PRED3, LABELS3)["labels"]}
+    # negative: gold 5, predicted 2 + 1 (a neutral) + 1 (a positive) = 4, hits 2
+    assert (got["negative"]["precision"], got["negative"]["recall"]) == pytest.approx((2 / 4, 2 / 5))
+    assert got["negative"]["f1"] == pytest.approx(2 * 2 / (5 + 4))
+    # neutral: gold 8, predicted 1 + 5 + 2 = 8, hits 5
+    assert got["neutral"]["f1"] == pytest.approx(5 / 8)
+
+
+def test_confusion_counts_equal_sklearn_and_count_failures_apart():
+    from sklearn.metrics import confusion_matrix
+
+    got = metrics.confusion_counts(GOLD3, PRED3, LABELS3)
+    done = [i for i, p in enumerate(PRED3) if p is not None]
+    expected = confusion_matrix([GOLD3[i] for i in done], [PRED3[i] for i in done], labels=LABELS3)
+    assert got["labels"] == LABELS3
+    assert got["counts"] == expected.tolist()
+    assert got["failed"] == [1, 1, 0]
+    assert sum(map(sum, got["counts"])) + sum(got["failed"]) == len(GOLD3)
+
+
+@pytest.mark.parametrize(
+    ("labels", "positive", "headline"),
+    [
+        (["neg", "other"], "neg", "f1"),
+        (["neg", "other"], None, "macro_f1"),  # two labels, none named positive
+        (LABELS3, "negative", "macro_f1"),  # three labels: no one label speaks for the task
+        (LABELS3, None, "macro_f1"),
+    ],
+)
+def test_headline_metric(labels, positive, headline):
+    assert metrics.headline_metric(labels, positive) == headline

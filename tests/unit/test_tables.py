@@ -305,7 +305,17 @@ def test_writers_round_and_escape(records, tmp_path):
     written = write_tables(tables, tmp_path / "tables")
     assert {p.name for p in written} == {
         f"{name}.{ext}"
-        for name in ("per_task", "medians", "gaps", "label_budget", "paper", "agreement", "coders", "data")
+        for name in (
+            "per_task",
+            "per_class",
+            "medians",
+            "gaps",
+            "label_budget",
+            "paper",
+            "agreement",
+            "coders",
+            "data",
+        )
         for ext in ("csv", "md", "tex")
     }
     csv = pd.read_csv(tmp_path / "tables" / "per_task.csv")
@@ -320,6 +330,100 @@ def test_writers_round_and_escape(records, tmp_path):
     assert "task\\_a" in tex and "\\toprule" in tex and "\\bottomrule" in tex
     assert tex.count("\\\\") == len(tables["per_task"]) + 1
     gaps_md = (tmp_path / "tables" / "gaps.md").read_text()
-    assert "-0.085" in gaps_md and "F1 gap (A - B)" in gaps_md
+    assert "-0.085" in gaps_md and "Gap (A - B)" in gaps_md and "| f1 " in gaps_md
     # an empty agreement table still has its header
     assert "Krippendorff" in (tmp_path / "tables" / "agreement.md").read_text()
+
+
+# ---- headline metric, task groups, per label ---------------------------------------------
+def macro_json(task, condition, seed, macro, per_class):
+    """A metrics record of a three-label task: headline macro-F1, per-class figures."""
+    record = metric_json(task, condition, seed, 0.11)  # the first label's F1: not the headline
+    record.update(
+        headline="macro_f1",
+        macro_f1=macro,
+        macro_precision=macro + 0.01,
+        macro_recall=macro - 0.01,
+        per_class=[
+            {"label": label, "precision": f1, "recall": f1, "f1": f1, "support": 10}
+            for label, f1 in per_class
+        ],
+    )
+    return record
+
+
+HUMAN_250, GEMMA_250 = "tfidf-logreg@human:250", "tfidf-logreg@gemma:250"
+
+
+def test_headline_columns_medians_and_per_class_by_headline():
+    from labeldistill.tables import add_headline, headline_medians_table, per_class_table
+
+    binary = [metric_record(metric_json(*run), "b") for run in RUNS if run[0] == "task_a"]
+    three = [
+        metric_record(
+            macro_json("tone", HUMAN_250, 0, 0.5, [("neg", 0.4), ("neu", 0.5), ("pos", 0.6)]),
+            "m0",
+        ),
+        metric_record(
+            macro_json("tone", HUMAN_250, 1, 0.7, [("neg", 0.6), ("neu", 0.7), ("pos", 0.8)]),
+            "m1",
+        ),
+        metric_record(
+            macro_json("tone", GEMMA_250, 0, 0.4, [("neg", 0.3), ("neu", 0.4), ("pos", 0.5)]),
+            "m2",
+        ),
+    ]
+    records = pd.DataFrame(binary + three)
+    intervals = intervals_for(records)
+    intervals = pd.concat(
+        [intervals, intervals.assign(metric="macro_f1", low=0.01, high=0.99)], ignore_index=True
+    )
+    per_task = add_headline(per_task_table(records, intervals), records, intervals)
+    tone = row(per_task, task="tone", condition="tfidf-logreg@human:250")
+    assert tone["headline"] == "macro_f1" and tone["headline_mean"] == pytest.approx(0.6)
+    assert tone["headline_sd"] == pytest.approx(math.sqrt(0.02))
+    assert (tone["headline_ci_low"], tone["headline_ci_high"]) == (0.01, 0.99)  # macro-F1's interval
+    assert tone["f1_mean"] == pytest.approx(0.11)  # kept, but not the headline
+    assert tone["macro_precision_mean"] == pytest.approx(0.61)
+    a = row(per_task, task="task_a", condition="tfidf-logreg@human:250")
+    assert a["headline"] == "f1" and a["headline_mean"] == pytest.approx(0.7)
+    assert (a["headline_ci_low"], a["headline_ci_high"]) == pytest.approx((0.65, 0.75))  # F1's interval
+    medians = headline_medians_table(per_task)
+    # a median never pools F1 tasks with macro-F1 tasks: one row per condition and headline
+    assert list(zip(medians["headline"], medians["condition"], strict=True)) == [
+        ("f1", "tfidf-logreg@human:250"),
+        ("f1", "minilm@gemma:250"),
+        ("f1", "tfidf-logreg@gemma:250"),
+        ("f1", "fewshot@gemma"),
+        ("macro_f1", "tfidf-logreg@human:250"),
+        ("macro_f1", "tfidf-logreg@gemma:250"),
+    ]
+    assert row(medians, headline="macro_f1", condition="tfidf-logreg@human:250")[
+        "headline_median"
+    ] == pytest.approx(0.6)
+    per_class = per_class_table(records)
+    assert set(per_class["task"]) == {"tone"}  # binary tasks scored by F1 have no rows
+    assert per_class["label"].tolist() == ["neg", "neu", "pos"] * 2
+    human_neu = row(per_class, condition="tfidf-logreg@human:250", label="neu")
+    assert (human_neu["n_seeds"], human_neu["f1_mean"], human_neu["support"]) == (2, pytest.approx(0.6), 10)
+    md = to_markdown(per_task, "per_task")
+    assert "| Headline " in md and "macro_f1" in md and "Task group" not in md  # no one_vs_rest here
+
+
+def test_gaps_are_summarised_per_metric_and_grouped_by_task_group():
+    from labeldistill.tables import headline_gaps_table
+
+    gaps = gap_rows()
+    macro = gaps[gaps["comparison"] == GAP_HUMAN].assign(
+        metric="macro_f1", task=lambda f: "tone." + f["task"]
+    )
+    table = headline_gaps_table(
+        pd.concat([gaps, macro]), {f"tone.task_{i}": {"task_group": "tone"} for i in range(5)}
+    )
+    medians = table[table["task"] == "median"]
+    assert sorted(zip(medians["comparison"], medians["metric"], medians["n_tasks"], strict=True)) == sorted(
+        [(GAP_HUMAN, "f1", 5), (GAP_HUMAN, "macro_f1", 5), (GAP_FEWSHOT, "f1", 2)]
+    )
+    assert set(table.loc[table["metric"] == "macro_f1", "task_group"]) == {"tone", ""}
+    md = to_markdown(table, "gaps")
+    assert "| Task group " in md and "macro_f1" in md

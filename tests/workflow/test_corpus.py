@@ -93,7 +93,9 @@ def test_a_stopped_corpus_run_resumes_at_the_missing_chunks(corpus_workdir):
     config = yaml.safe_load((workdir / "config.yaml").read_text())
     del config["tasks"][TASK]["corpus"], config["corpus"]
     write_config(workdir, config)
-    plain = snakemake(workdir, "--dry-run", f"results/{TASK}/predictions/tfidf-logreg@human/seed1.parquet")
+    plain = snakemake(
+        workdir, "--dry-run", f"results/{TASK}/predictions/tfidf-logreg@human/n14/seed1.parquet"
+    )
     assert plain.returncode == 0 and planned_jobs(plain.stdout) == {}, plain.stdout[-2000:]
 
 

@@ -161,10 +161,10 @@ def test_light_rules_stay_in_the_main_process(slurm_run):
 def test_a_cluster_job_records_time_and_memory(slurm_run):
     workdir, _ = slurm_run
     benchmark = pd.read_csv(
-        workdir / "results/benchmarks/train/nyt_negative/minilm/gemma/seed1.tsv", sep="\t"
+        workdir / "results/benchmarks/train/nyt_negative/minilm/gemma/n14/seed1.tsv", sep="\t"
     )
     assert benchmark["max_rss"].iloc[0] > 100 and benchmark["s"].iloc[0] > 0
-    assert (workdir / "results/logs/train/nyt_negative/minilm/gemma/seed1.log").stat().st_size > 0
+    assert (workdir / "results/logs/train/nyt_negative/minilm/gemma/n14/seed1.log").stat().st_size > 0
 
 
 def test_a_job_killed_for_memory_is_retried_with_more(slurm_cluster, tmp_path, local_model_dir):
@@ -174,7 +174,7 @@ def test_a_job_killed_for_memory_is_retried_with_more(slurm_cluster, tmp_path, l
     config["tasks"] = {"tweets_negative": config["tasks"]["tweets_negative"]}
     config["resources"] = {"train": {"mem_mb": 160}}
     write_config(tmp_path, config)
-    target = "results/tweets_negative/students/tfidf-logreg/human/seed1"
+    target = "results/tweets_negative/students/tfidf-logreg/human/n14/seed1"
     result = slurm_snakemake(tmp_path, target, "--retries", "3")
     assert result.returncode == 0, result.stderr[-5000:]
 

@@ -24,8 +24,10 @@ def test_tables_hold_every_task_and_condition(finished_run):
     assert ((f1.fillna(0) >= 0) & (f1.fillna(0) <= 1)).all().all()
     # The table is the mean over the metric files of each condition.
     for task in TASKS:
-        metrics = json.loads((finished_run / f"results/{task}/metrics/minilm@human/seed1.json").read_text())
-        row = per_task[(per_task["task"] == task) & (per_task["condition"] == "minilm@human")]
+        metrics = json.loads(
+            (finished_run / f"results/{task}/metrics/minilm@human/n14/seed1.json").read_text()
+        )
+        row = per_task[(per_task["task"] == task) & (per_task["condition"] == "minilm@human:14")]
         assert row.filter(regex="^f1").iloc[0, 0] == pytest.approx(metrics["f1"], abs=1e-9)
         assert metrics["n"] == 12
         assert metrics["ci"]["f1"][0] <= metrics["f1"] <= metrics["ci"]["f1"][1]
@@ -54,7 +56,7 @@ def test_every_labeler_of_a_seed_trains_on_the_same_ids(finished_run):
         drawn = {
             json.loads(
                 (
-                    finished_run / f"results/{task}/students/{student}/{labeler}/seed1/training.json"
+                    finished_run / f"results/{task}/students/{student}/{labeler}/n14/seed1/training.json"
                 ).read_text()
             )["drawn_ids_hash"]
             for student in ("tfidf-logreg", "minilm")

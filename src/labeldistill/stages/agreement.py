@@ -114,9 +114,14 @@ def human_agreement(
     positive_label: str,
     llm_labels: Mapping[str, str | None],
     settings: AltTestSettings,
+    label_map: Mapping[str, str] | None = None,
 ) -> dict:
-    """The human baselines over the val texts (the keys of `llm_labels`); see the module doc."""
-    coders = load_coder_labels(Path(coder_labels), tuple(str(label) for label in labels))
+    """The human baselines over the val texts (the keys of `llm_labels`); see the module doc.
+    `label_map`: a one-vs-rest task's map from the coders' file labels to its own."""
+    file_labels = tuple(str(label) for label in (label_map or labels))
+    coders = load_coder_labels(
+        Path(coder_labels), file_labels, label_map=dict(label_map) if label_map else None
+    )
     twice = coders.duplicated(["id", "coder"])
     if twice.any():
         row = coders[twice].iloc[0]
@@ -152,11 +157,13 @@ def run(
     meta: dict,
     out_json: Path,
     alt_test: Mapping | None = None,
+    label_map: Mapping[str, str] | None = None,
 ) -> None:
     """Write meta + agreement as JSON; the human keys are null without coder labels.
 
     `alt_test` holds the config's `evaluation.alt_test` settings (epsilon, alpha, min_texts);
-    None or missing keys take the defaults of `AltTestSettings`.
+    None or missing keys take the defaults of `AltTestSettings`. `label_map` maps the coders'
+    labels to the task's (a one-vs-rest task, `TaskSpec.label_map`).
     """
     labels = [str(label) for label in labels]
     if positive_label not in labels:
@@ -170,7 +177,7 @@ def run(
             text: label if isinstance(label, str) else None
             for text, label in zip(joined["id"], joined["label_llm"], strict=True)
         }
-        result.update(human_agreement(coder_labels, labels, positive_label, llm_labels, settings))
+        result.update(human_agreement(coder_labels, labels, positive_label, llm_labels, settings, label_map))
     write_record(result, out_json, AGREEMENT)
     log.info(
         "%s %s: accuracy %.3f, kappa %.3f, alpha %.3f; coders: pairwise alpha %s, median "

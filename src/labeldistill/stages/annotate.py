@@ -35,7 +35,7 @@ from labeldistill.contracts import (
     write_table,
 )
 from labeldistill.errors import LabelDistillError
-from labeldistill.prompts import Example, draw_examples
+from labeldistill.prompts import Example, draw_examples, with_question
 from labeldistill.sampling import draw_ids, normalise
 from labeldistill.teachers.settings import check_labeler
 
@@ -346,7 +346,9 @@ def run(
     cache_dir: Path | None = None,
     server_log: Path | None = None,
     calibration_path: Path | None = None,
+    question: str = "",
 ) -> None:
+    """Label one part; `question` is added after the codebook (see `prompts.with_question`)."""
     started = time.perf_counter()
     part = read_table(part_split, SPLIT)
     backend = settings.get("backend", "human")
@@ -362,7 +364,7 @@ def run(
         frame = human_labels(part, labels)
     else:
         pool = read_table(pool_split, SPLIT)
-        text = Path(codebook).read_text(encoding="utf-8")
+        text = with_question(Path(codebook).read_text(encoding="utf-8"), question)
         if backend == "local":
             frame = local_llm_labels(
                 part, pool, text, labels, labeler, settings, model_dir, threads, calibration_path
@@ -414,9 +416,11 @@ def run_local(
     calibration_path: Path,
     threads: int = 1,
     task: str = "",
+    question: str = "",
 ) -> None:
     """Label every part of a task (`splits`: part -> split, the pool among them) with a local
-    labeler: the model loaded once, calibrated once on the pool, then each part labelled.
+    labeler: the model loaded once, calibrated once on the pool, then each part labelled;
+    `question` is added after the codebook (see `prompts.with_question`).
 
     Writes what one calibrate job and one annotate job per part wrote before, with the same
     probabilities: a LABELS table and a USAGE record per part, and the calibration record (with
@@ -431,9 +435,8 @@ def run_local(
     settings = declared(settings, labeler)
     labels = [str(label) for label in labels]
     parts = {part: read_table(path, SPLIT) for part, path in splits.items()}
-    examples, prompt = local_prompt(
-        parts["pool"], Path(codebook).read_text(encoding="utf-8"), labels, labeler, settings
-    )
+    codebook_text = with_question(Path(codebook).read_text(encoding="utf-8"), question)
+    examples, prompt = local_prompt(parts["pool"], codebook_text, labels, labeler, settings)
     teacher = local_teacher(open_local_model(model_record), labels, prompt, settings, threads)
     calibration = measure_calibration(teacher, parts["pool"], examples, labels, settings)
     if calibration is not None:

@@ -3,7 +3,9 @@
 Per condition, the seed-mean of each metric with a 95% interval that covers both the sampling
 of test texts and the variation over seeds (`intervals.seed_mean_interval`); per paired
 comparison of PAPER.md, the gap with a paired bootstrap interval and a p-value, the same
-resampled test texts serving both conditions (`intervals.paired_gap_interval`).
+resampled test texts serving both conditions (`intervals.paired_gap_interval`). The gaps are
+of the task's headline metric: the positive label's F1, or macro-F1 for a task with more than
+two labels or none named positive (`metrics.headline_metric`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from labeldistill.conditions import paper_gaps, parse_condition
 from labeldistill.contracts import COMPARISONS, SPLIT, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
 from labeldistill.intervals import paired_gap_interval, seed_mean_interval
+from labeldistill.metrics import HEADLINES
 from labeldistill.stages.evaluate import join_predictions
 
 log = logging.getLogger(__name__)
 
 LEVEL = 0.95
-GAP_METRIC = "f1"
 
 
 def run(
@@ -32,8 +34,12 @@ def run(
     out_json: Path,
     n_boot: int = 1000,
     seed: int = 0,
+    headline: str = "f1",
 ) -> None:
-    """`predictions`: {condition: {seed (or "" for a few-shot condition): predictions file}}."""
+    """`predictions`: {condition: {seed (or "" for a few-shot condition): predictions file}};
+    `headline`: the metric of the gaps (`f1` or `macro_f1`)."""
+    if headline not in HEADLINES:
+        raise ValueError(f"headline must be one of {HEADLINES}, not {headline!r}")
     gold = read_table(test_split, SPLIT)
     labels = table_labels(test_split) or sorted(gold["label"].unique())
     if positive_label not in labels:
@@ -54,6 +60,8 @@ def run(
         "labels": labels,
         "n_test": len(y_true),
         "n_positive": sum(label == positive_label for label in y_true),
+        "label_counts": {label: sum(value == label for value in y_true) for label in labels},
+        "headline": headline,
         "level": LEVEL,
         "n_boot": int(n_boot),
         "conditions": [],
@@ -79,10 +87,10 @@ def run(
                 "metrics": seed_mean_interval(y_true, preds, **common),
             }
         )
-    f1 = {row["condition"]: row["metrics"][GAP_METRIC]["estimate"] for row in record["conditions"]}
+    score = {row["condition"]: row["metrics"][headline]["estimate"] for row in record["conditions"]}
     for gap in paper_gaps(by_condition):
         interval = paired_gap_interval(
-            y_true, by_condition[gap.a][1], by_condition[gap.b][1], metric=GAP_METRIC, **common
+            y_true, by_condition[gap.a][1], by_condition[gap.b][1], metric=headline, **common
         )
         record["gaps"].append(
             {
@@ -91,19 +99,20 @@ def run(
                 "labeler": gap.b.labeler,
                 "condition_a": gap.a.name,
                 "condition_b": gap.b.name,
-                "metric": GAP_METRIC,
+                "metric": headline,
                 "n_seeds_a": len(by_condition[gap.a][0]),
                 "n_seeds_b": len(by_condition[gap.b][0]),
-                "estimate_a": f1[gap.a.name],
-                "estimate_b": f1[gap.b.name],
+                "estimate_a": score[gap.a.name],
+                "estimate_b": score[gap.b.name],
                 **interval,
             }
         )
         log.info(
-            "%s: %s - %s: F1 gap %.3f [%.3f, %.3f], p %.3g",
+            "%s: %s - %s: %s gap %.3f [%.3f, %.3f], p %.3g",
             task,
             gap.a.name,
             gap.b.name,
+            headline,
             interval["estimate"],
             interval["low"],
             interval["high"],

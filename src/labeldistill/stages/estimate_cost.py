@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from labeldistill.contracts import SPLIT, read_table
+from labeldistill.prompts import with_question
 from labeldistill.stages.annotate import few_shot_examples
 from labeldistill.tables import write_tables
 from labeldistill.teachers.openai_api import estimate_api_cost
@@ -48,12 +49,15 @@ def estimate_rows(
 ) -> pd.DataFrame:
     """One row per task and API labeler (all parts together), then one total per labeler.
 
-    `split_files` maps task -> part -> split file; `tasks` maps task -> {labels, codebook};
+    `split_files` maps task -> part -> split file; `tasks` maps task -> {labels, codebook} and
+    optionally the task's `question` (a one-vs-rest task's, `TaskSpec.question`);
     `labelers` holds the config entries of the labelers to estimate.
     """
     rows = []
     for task, parts in split_files.items():
-        codebook = Path(tasks[task]["codebook"]).read_text(encoding="utf-8")
+        codebook = with_question(
+            Path(tasks[task]["codebook"]).read_text(encoding="utf-8"), tasks[task].get("question", "")
+        )
         labels: Sequence[str] = tasks[task]["labels"]
         pool = read_table(parts["pool"], SPLIT)
         texts = [text for part in parts.values() for text in read_table(part, SPLIT)["text"]]

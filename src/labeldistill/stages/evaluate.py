@@ -3,7 +3,9 @@
 Besides the classification metrics: how well the positive label's probability is calibrated
 (Brier score, expected calibration error, reliability bins; see `labeldistill.calibration`)
 and the share of texts predicted positive beside the human share, since a labeler that shifts
-the prevalence trades precision for recall.
+the prevalence trades precision for recall. For every task also each label's precision, recall,
+F1 and support, the confusion matrix, and which metric is the task's headline (the positive
+label's F1 for a two-label task that names one, else macro-F1; see `metrics.headline_metric`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from pathlib import Path
 from labeldistill.calibration import brier_score, ece_from_bins, is_missing_row, reliability_bins
 from labeldistill.contracts import METRICS, PREDICTIONS, SPLIT, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
-from labeldistill.metrics import bootstrap_ci, classification_metrics, positive_rates
+from labeldistill.metrics import (
+    HEADLINES,
+    bootstrap_ci,
+    classification_metrics,
+    confusion_counts,
+    per_class_metrics,
+    positive_rates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +103,18 @@ def evaluate(
     positive_label: str,
     n_boot: int = 1000,
     seed: int = 0,
+    headline: str = "f1",
 ) -> dict:
     """The metrics, their bootstrap intervals, n and n_failed of one predictions file.
 
     Also `positive_rate` and `human_positive_rate`, and the calibration keys `brier`, `ece`,
-    `n_calibration` and `reliability` (None when the file has no probabilities).
+    `n_calibration` and `reliability` (None when the file has no probabilities); `headline`
+    (the task's headline metric, `f1` or `macro_f1`), `per_class` (per label: precision,
+    recall, f1, support), `macro_precision`, `macro_recall`, `confusion` (see
+    `metrics.confusion_counts`) and `label_counts` (the test texts per gold label).
     """
+    if headline not in HEADLINES:
+        raise ValueError(f"headline must be one of {HEADLINES}, not {headline!r}")
     joined = join_predictions(predictions, test_split)
     labels = table_labels(test_split) or table_labels(predictions)
     if labels is not None and positive_label not in labels:
@@ -117,6 +132,13 @@ def evaluate(
     result["n_positive"] = int(sum(label == positive_label for label in y_true))
     result.update(positive_rates(y_true, y_pred, positive_label))
     result.update(calibration_quality(joined, predictions, positive_label))
+    per_class = per_class_metrics(y_true, y_pred, labels)
+    result["headline"] = headline
+    result["per_class"] = per_class["labels"]
+    result["macro_precision"] = per_class["macro_precision"]
+    result["macro_recall"] = per_class["macro_recall"]
+    result["confusion"] = confusion_counts(y_true, y_pred, labels)
+    result["label_counts"] = {row["label"]: row["support"] for row in per_class["labels"]}
     return result
 
 
@@ -128,6 +150,7 @@ def run(
     out_json: Path,
     n_boot: int = 1000,
     seed: int = 0,
+    headline: str = "f1",
 ) -> None:
     """Write meta + metrics as JSON (see `evaluate`); NaN is written as null."""
     missing = [key for key in ("task", "condition", "kind", "labeler") if key not in meta]
@@ -138,14 +161,15 @@ def run(
     if meta["kind"] not in KINDS:
         raise ValueError(f"meta kind must be one of {KINDS}, not {meta['kind']!r}")
     full_meta = {"student": None, "seed": None, "train_size": None, "shots_seed": None, **meta}
-    result = {**full_meta, **evaluate(predictions, test_split, positive_label, n_boot, seed)}
+    result = {**full_meta, **evaluate(predictions, test_split, positive_label, n_boot, seed, headline)}
     write_record(result, out_json, METRICS)
     log.info(
-        "%s %s: F1 %.3f [%.3f, %.3f], n %d, failed %d",
+        "%s %s: %s %.3f [%.3f, %.3f], n %d, failed %d",
         meta["task"],
         meta["condition"],
-        result["f1"],
-        *result["ci"]["f1"],
+        headline,
+        result[headline],
+        *result["ci"][headline],
         result["n"],
         result["n_failed"],
     )

@@ -18,6 +18,7 @@ from labeldistill.tables import (
     load_metric_json,
     load_metric_records,
     load_split_summaries,
+    task_facts,
     write_tables,
 )
 from labeldistill.usage import load_usage_records
@@ -45,13 +46,14 @@ def run(
     records = load_metric_records(metric_files)
     agreement = load_agreement_records(agreement_files)
     intervals, gaps = load_comparisons(comparison_files)
+    splits = load_split_summaries(split_files)
     tables = build_tables(
         records,
         agreement,
         load_usage_records(usage_files),
         intervals=intervals,
         gaps=gaps,
-        splits=load_split_summaries(split_files),
+        splits=splits,
         corpus=(corpus := load_corpus_estimates(corpus_files)),
         human_cost_per_label=human_cost_per_label,
     )
@@ -66,6 +68,10 @@ def run(
     warnings = {"corpus": [f"{record['task']}: {text}" for record in corpus for text in record["warnings"]]}
     if corpus and not warnings["corpus"]:
         warnings["corpus"] = ["None: no check speaks against the assumption (no check can prove it)."]
+    thin = [f"{task}: {note}" for task, facts in task_facts(splits).items() for note in facts["notes"]]
+    warnings["per_task"] = warnings["data"] = thin
+    for line in thin:
+        log.warning("%s", line)
     write_report(Path(html_path), tables, figures, warnings=warnings)
     log.info(
         "%d metrics files, %d comparison files, %d agreement files -> %d table files, %d figures, %s",

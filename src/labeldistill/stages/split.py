@@ -1,7 +1,9 @@
 """Stage: split a task's texts into pool / val / test parquet files and a summary record.
 
 The summary (sizes, label counts, duplicate texts) goes into the report's data table, so a
-reader sees how many twins a task has and that they were kept in one part.
+reader sees how many twins a task has and that they were kept in one part. The split is drawn
+on the file's own labels; a one-vs-rest task writes its parts with its two labels
+(`tasks.map_labels`), so the K tasks of one scheme hold the same texts in the same parts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from labeldistill.contracts import SPLIT, SPLIT_SUMMARY, write_record, write_table
 from labeldistill.sampling import duplicate_summary
 from labeldistill.splits import SplitSizes, split_task
-from labeldistill.tasks import TaskSpec, load_texts
+from labeldistill.tasks import TaskSpec, load_texts, map_labels
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,17 @@ def run(
         duplicates["n_groups_with_conflicting_labels"],
     )
     parts = split_task(texts, sizes, seed, task=task.name)
-    summary = {"task": task.name, "n_texts": len(texts), "parts": {}, "duplicates": duplicates}
+    parts = {name: part.assign(label=map_labels(task, part["label"])) for name, part in parts.items()}
+    summary = {
+        "task": task.name,
+        "task_group": task.task_group,
+        "labels": list(task.labels),
+        "headline": task.headline,
+        "split": {"seed": int(seed), "test": sizes.test, "val": sizes.val, "pool": sizes.pool},
+        "n_texts": len(texts),
+        "parts": {},
+        "duplicates": duplicates,
+    }
     for name, path in outputs.items():
         write_table(parts[name], path, SPLIT, labels=list(task.labels))
         counts = parts[name]["label"].value_counts()
