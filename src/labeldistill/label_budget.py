@@ -3,7 +3,8 @@
 One row per task, student, training labeler and training size (and a `median` row over the
 tasks of one headline metric): the task's headline score (`metric`: F1 of the positive label,
 or macro-F1; the columns keep the name f1) of its students over seeds (mean, sd, min, max,
-the seed-mean's 95% interval), how many of the training labels were human and how many the LLM's, and what those labels cost:
+the seed-mean's 95% interval), how many of the training labels were human and how many the
+LLM's, and what those labels cost:
 - human labels at `human.cost_per_label` dollars each (unknown without it);
 - an LLM's labels at the dollars its usage records measured per labelled text (the mean over
   its prompt draws); a self-hosted labeler (local, vllm) counts no dollars.
