@@ -6,7 +6,12 @@
     user:      <the text to label>
 
 Everything before the last user turn is the same for every text (servers with prefix caching,
-such as vLLM and OpenAI, reuse it). Shared by every chat backend (`openai`, later `vllm`).
+such as vLLM and OpenAI, reuse it). Shared by every chat backend (`openai`, `vllm`).
+
+A base model has no chat template (the default local model, Gemma 3 270M, has none), and vLLM
+refuses to chat with it. `FEW_SHOT_CHAT_TEMPLATE` renders these messages as the completion-style
+few-shot prompt of prompts.py (the answer follows "Label:"): the `vllm` backend uses it for such
+a model, and `vllm serve MODEL --chat-template {few_shot_chat_template}` serves it.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from labeldistill.prompts import Example, build_prompt, flatten
 from labeldistill.teachers.response_cache import canonical_json
 
 ANSWER_INSTRUCTION = "Answer with the label only: exactly one of the valid labels, nothing else."
+# A Jinja chat template for models without one (package data, see pyproject.toml).
+FEW_SHOT_CHAT_TEMPLATE = Path(__file__).with_name("templates") / "few_shot.jinja"
 
 
 @dataclass(frozen=True)
