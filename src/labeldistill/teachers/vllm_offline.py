@@ -84,14 +84,22 @@ def sampling_params(sampling: Mapping, vllm_module) -> object:
 
 
 def model_tokenizer(model: str, engine: Mapping) -> tuple[object | None, Exception | None]:
-    """The model's tokenizer (or the engine's `tokenizer`) through transformers, or why not."""
+    """The model's tokenizer (or the engine's `tokenizer`) through transformers, or why not;
+    loaded once per process (a 262k vocabulary takes seconds)."""
+    return _tokenizer(
+        str(engine.get("tokenizer") or model),
+        engine.get("tokenizer_revision") or engine.get("revision"),
+        bool(engine.get("trust_remote_code", False)),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _tokenizer(name: str, revision: str | None, trust_remote_code: bool):
     try:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(
-            str(engine.get("tokenizer") or model),
-            revision=engine.get("tokenizer_revision") or engine.get("revision"),
-            trust_remote_code=bool(engine.get("trust_remote_code", False)),
+            name, revision=revision, trust_remote_code=trust_remote_code
         )
     except Exception as error:  # transformers missing, offline, or not a tokenizer
         return None, error
