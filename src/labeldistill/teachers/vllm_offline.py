@@ -136,8 +136,10 @@ def template_hash(template: str | None) -> str | None:
     """Short sha256 of a template's text (read from its file where it is one); None: the model's."""
     if template is None:
         return None
-    path = Path(template)
-    text = path.read_text(encoding="utf-8") if len(template) < 4096 and path.is_file() else template
+    try:
+        text = Path(template).read_text(encoding="utf-8")
+    except (OSError, ValueError):  # not a file (a long template is even no valid name)
+        text = template
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
