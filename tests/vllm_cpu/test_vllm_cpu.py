@@ -4,8 +4,9 @@
 vLLM lives in a venv of its own (`bash tests/vllm_cpu/build_venv.sh` builds .venv-vllm, or the
 folder in LABELDISTILL_VLLM_VENV): these tests run in the project's venv and start that venv's
 python or `vllm serve` as subprocesses, so nothing here imports vLLM. Without the venv they
-are skipped, unless LABELDISTILL_REQUIRE_VLLM=1 makes that a failure. Measured on 2 shared
-cores: about 4 minutes for both (most of it loading the engine twice, 60 to 90 s each).
+are skipped, unless LABELDISTILL_REQUIRE_VLLM=1 makes that a failure. Measured on 2 cores
+at a load average of 8 to 11: 2 min 45 s to 3 min 15 s for both, most of it loading the engine
+(offline) and starting `vllm serve` (60 to 90 s each).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ ENGINE = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: set up before local_model_dir, so a skip costs nothing
 def vllm_venv() -> Path:
     if not (VENV / "bin" / "vllm").exists():
         message = f"vLLM's CPU build is not installed at {VENV}: bash tests/vllm_cpu/build_venv.sh"
