@@ -66,11 +66,10 @@ def test_busy_port_is_refused(static_server, tmp_path):
                 pass
 
 
-def test_the_few_shot_template_field_names_its_file(tmp_path):
+def test_the_few_shot_template_field_is_the_template(tmp_path):
     """`vllm serve MODEL --chat-template {few_shot_chat_template}` serves a base model."""
-    script = "import sys; print(sys.argv[1]); sys.exit(3)"
-    command = f"{sys.executable} -c {script!r} {{few_shot_chat_template}}"
-    assert FEW_SHOT_CHAT_TEMPLATE.is_file()
-    with pytest.raises(LabelDistillError, match=re.escape(f": {FEW_SHOT_CHAT_TEMPLATE})")):
+    script = "import sys; print(sys.argv[1] == sys.argv[2], len(sys.argv)); sys.exit(3)"
+    command = [sys.executable, "-c", script, "{few_shot_chat_template}", FEW_SHOT_CHAT_TEMPLATE]
+    with pytest.raises(LabelDistillError, match=re.escape(": True 3)")):
         with managed_server(command, f"http://127.0.0.1:{free_port()}/v1", tmp_path / "s.log"):
             pass

@@ -190,7 +190,7 @@ def test_the_few_shot_template_renders_the_completion_prompt(tmp_path):
 
     folder = word_tokenizer(tmp_path / "model")
     tokenizer = AutoTokenizer.from_pretrained(folder, bos_token="<bos>")
-    tokenizer.chat_template = FEW_SHOT_CHAT_TEMPLATE.read_text(encoding="utf-8")
+    tokenizer.chat_template = FEW_SHOT_CHAT_TEMPLATE
     examples = EXAMPLES + [Example("a  multi\nline text", "other")]
     messages = build_chat_prompt("Is it negative?", LABELS, examples).messages("a bad\nthing")
     rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -201,7 +201,7 @@ def test_the_few_shot_template_renders_the_completion_prompt(tmp_path):
 
 
 def test_a_model_without_a_chat_template_gets_the_few_shot_one():
-    assert chat_template({}, SimpleNamespace(chat_template=None)) == str(FEW_SHOT_CHAT_TEMPLATE)
+    assert chat_template({}, SimpleNamespace(chat_template=None)) == FEW_SHOT_CHAT_TEMPLATE
     assert chat_template({}, SimpleNamespace(chat_template="{{ messages }}")) is None  # its own
     assert chat_template({}, None) is None  # tokenizer unknown: vLLM decides (and says)
     assert chat_template({"chat_template": "mine.jinja"}, None) == "mine.jinja"
@@ -214,7 +214,7 @@ def test_the_chat_template_is_part_of_the_cache_key(tmp_path):
     (result,), _ = label_with_vllm(
         ["a bad thing"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine
     )
-    assert result.provenance["chat_template"] == template_hash(str(FEW_SHOT_CHAT_TEMPLATE))
+    assert result.provenance["chat_template"] == template_hash(FEW_SHOT_CHAT_TEMPLATE)
     label_with_vllm(["a bad thing"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine)
     assert engine.calls == [1]
     mine = {**settings, "engine": {"chat_template": "{{ messages[-1]['content'] }}"}}

@@ -106,7 +106,7 @@ def test_offline_engine_labels_in_choice_and_logprobs_modes(vllm_venv, local_mod
         assert agreement(labelled["labels"], ids) >= 0.75, labelled
         for probabilities in labelled["probabilities"]:
             assert len(probabilities) == len(LABELS) and math.isclose(sum(probabilities), 1.0)
-        assert labelled["provenance"]["chat_template"] == template_hash(str(FEW_SHOT_CHAT_TEMPLATE))
+        assert labelled["provenance"]["chat_template"] == template_hash(FEW_SHOT_CHAT_TEMPLATE)
         assert labelled["provenance"]["backend"] == "vllm"
         # Answered again from the cache, the engine never asked (the worker checks it).
         again = result["cached"][mode]

@@ -6,8 +6,8 @@ group, waits until `<base_url>/models` answers, labels through the `openai` back
 reachability check thus runs against a server that is up), and stops the whole group when
 labeling ends, also when it fails or the job is interrupted.
 
-`{few_shot_chat_template}` in the command stands for the file of the package's few-shot chat
-template (teachers/chat_prompt.py), for a base model that has none:
+`{few_shot_chat_template}` in the command stands for the package's few-shot chat template itself
+(teachers/chat_prompt.py; vLLM takes a template or its file), for a base model that has none:
 `vllm serve FOLDER --chat-template {few_shot_chat_template} --port 8011`.
 """
 
@@ -39,7 +39,7 @@ TEMPLATE_FIELD = "{few_shot_chat_template}"
 
 def _command(command: str | Sequence[str]) -> list[str]:
     argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
-    return [part.replace(TEMPLATE_FIELD, str(FEW_SHOT_CHAT_TEMPLATE)) for part in argv]
+    return [part.replace(TEMPLATE_FIELD, FEW_SHOT_CHAT_TEMPLATE) for part in argv]
 
 
 def _answers(url: str) -> bool:

@@ -123,12 +123,12 @@ def text_token_counter(model: str, engine: Mapping, loaded: tuple | None = None)
 def chat_template(engine: Mapping, tokenizer) -> str | None:
     """The chat template vLLM is to render the conversations with: the engine's `chat_template`
     (a file or the template itself); else None, the model's own; else, for a model whose
-    tokenizer has none (a base model), the few-shot template's file. Unknown (no tokenizer
-    loaded): None, and vLLM says so if the model has none."""
+    tokenizer has none (a base model), the few-shot template. Unknown (no tokenizer loaded):
+    None, and vLLM says so if the model has none."""
     if engine.get("chat_template"):
         return str(engine["chat_template"])
     if tokenizer is not None and not getattr(tokenizer, "chat_template", None):
-        return str(FEW_SHOT_CHAT_TEMPLATE)
+        return FEW_SHOT_CHAT_TEMPLATE
     return None
 
 
@@ -196,7 +196,7 @@ def label_with_vllm(
     loaded = model_tokenizer(model, engine)
     counter = counter or text_token_counter(model, engine, loaded)
     template = chat_template(engine, loaded[0])
-    if template == str(FEW_SHOT_CHAT_TEMPLATE):
+    if template == FEW_SHOT_CHAT_TEMPLATE:
         log.info("%s: %s has no chat template: the few-shot template renders the prompt", labeler, model)
     # The template is part of what is asked: answers under another template are other answers.
     asked = {**sampling, "chat_template": template_hash(template)}
