@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai_server import FakeOpenAIServer
+from sentiment_texts import CODEBOOK, LABELS, WORKER, make_texts, truth
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers import openai_api
@@ -32,18 +33,6 @@ from labeldistill.teachers.openai_settings import parse_settings
 from labeldistill.teachers.response_cache import ResponseCache
 from labeldistill.teachers.token_count import token_counter
 from labeldistill.teachers.truncation import truncate
-
-LABELS = ["positive", "negative", "neutral"]
-CODEBOOK = "Decide whether the text is positive, negative or neutral."
-WORKER = Path(__file__).resolve().parents[1] / "openai_label_worker.py"
-
-
-def make_texts(n: int, tag: str) -> list[str]:
-    return [f"{tag} text {i} is {LABELS[i % 3]} overall" for i in range(n)]
-
-
-def truth(text: str) -> str:
-    return next(label for label in LABELS if f" {label} " in text)
 
 
 def settings_for(server: FakeOpenAIServer, **extra) -> dict:
