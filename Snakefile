@@ -32,6 +32,7 @@ localrules:
     all,
     split,
     agreement,
+    combine,
     fewshot,
     evaluate_student,
     evaluate_fewshot,

@@ -13,7 +13,8 @@ Tables:
 - gaps: the paired F1 gaps of PAPER.md per task with paired-bootstrap intervals and p-values,
   and per comparison the median over tasks with its interval, a Wilcoxon signed-rank test and
   the count of tasks where each side wins.
-- agreement: task x LLM labeler, the validation step's agreement with the human labels.
+- agreement: task x LLM labeler, the validation step's agreement with the human labels; for an
+  ensemble labeler also the mean pairwise kappa among its members.
 - coders: task x LLM labeler, the like-for-like human baseline: single coders against the
   gold recomputed without them, beside the LLM, and the Alternative Annotator Test.
 - data: task, the sizes of its parts, its human prevalence and its duplicate texts, the split's
@@ -174,6 +175,7 @@ AGREEMENT_COLUMNS = [
     "share_consistency_1",
     "coders_pairwise_alpha",
     "n_coders_median",
+    "members_pairwise_kappa",
 ]
 CODERS_COLUMNS = [
     "task",
@@ -384,6 +386,7 @@ DISPLAY = {
         "mean_consistency": "Mean consistency",
         "share_consistency_1": "Share fully consistent",
         "coders_pairwise_alpha": "Pairwise alpha among single coders",
+        "members_pairwise_kappa": "Pairwise kappa among members",
     },
     "coders": {
         "task": "Task",
