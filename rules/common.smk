@@ -87,6 +87,7 @@ COMPARISONS = "results/{task}/comparisons.json"
 CORPUS_CHUNK = "results/{task}/corpus/chunks/{chunk}.parquet"
 CORPUS_LABELS = "results/{task}/corpus/labels.parquet"
 CORPUS_ESTIMATES = "results/{task}/corpus/estimates.json"
+CODEBOOK_CHECK = "results/{task}/codebook_check/{labeler}.json"
 # Converted local LLMs live in MODELS_DIR, shared by every checkout and run (content-addressed,
 # see teachers/local_models.py); a checkout tracks only its record of which folder it uses.
 from labeldistill.teachers.local_models import default_models_dir, local_model_facts
@@ -222,6 +223,19 @@ def combine_inputs(wildcards):
         inputs[part] = SPLIT.replace("{part}", part)
         inputs[f"{part}_labels"] = member_files(LABELS, wildcards, part)
         inputs[f"{part}_usage"] = member_files(USAGE, wildcards, part)
+    return inputs
+
+
+def codebook_check_inputs(wildcards):
+    """The val texts and the pool (few-shot examples, calibration), the codebook, and for a
+    local labeler the record of its converted model; never another job's labels."""
+    inputs = {
+        "val": SPLIT.replace("{part}", "val"),
+        "pool": SPLIT.replace("{part}", "pool"),
+        "codebook": config["tasks"][wildcards.task]["codebook"],
+    }
+    if wildcards.labeler in LOCAL_SOURCES:
+        inputs["model"] = LOCAL_MODEL.format(model=local_model_name(wildcards.labeler))
     return inputs
 
 
