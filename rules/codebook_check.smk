@@ -10,6 +10,7 @@ rule codebook_check_labeler:
         labeler=labeler_pattern(PROMPT_SOURCES),
     params:
         labels=lambda w: config["tasks"][w.task]["labels"],
+        question=lambda w: task_spec(w.task).question,
         labeler=lambda w: labeler_settings(w.labeler),
         texts=config["codebook_check"]["texts"],
         seed=config["codebook_check"]["seed"],

@@ -10,6 +10,7 @@ with job_errors(snakemake.log.main):
         pool_split=inputs.pool,
         codebook=inputs.codebook,
         labels=params.labels,
+        question=params.question,
         labeler=snakemake.wildcards.labeler,
         settings=params.labeler,
         out_json=snakemake.output[0],

@@ -26,7 +26,7 @@ from labeldistill.codebook_check import (
     summarise,
 )
 from labeldistill.contracts import CODEBOOK_CHECK, SPLIT, read_table, write_record
-from labeldistill.prompts import Example, build_prompt
+from labeldistill.prompts import Example, build_prompt, with_question
 from labeldistill.sampling import draw_ids
 from labeldistill.stages.annotate import api_labels, declared, few_shot_examples, local_teacher
 
@@ -69,15 +69,19 @@ def run(
     task: str = "",
     cache_dir: Path | None = None,
     server_log: Path | None = None,
+    question: str = "",
 ) -> None:
+    """`question` is added after the codebook as the labeling stages add it (a one-vs-rest
+    task's); the quoted examples come from the codebook itself."""
     started = time.perf_counter()
     settings = declared(settings, labeler)
     labels = [str(label) for label in labels]
     val, pool = read_table(val_split, SPLIT), read_table(pool_split, SPLIT)
     chosen = set(draw_ids(val["id"], texts, seed))
     sample = val[val["id"].astype(str).isin(chosen)].reset_index(drop=True)
-    text = Path(codebook).read_text(encoding="utf-8")
-    quoted = quoted_examples(text, labels)
+    raw = Path(codebook).read_text(encoding="utf-8")
+    quoted = quoted_examples(raw, labels)
+    text = with_question(raw, question)
     examples = few_shot_examples(pool, settings, labeler)
     prompts = {
         "original": (examples, labels),
