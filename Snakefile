@@ -25,6 +25,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/corpus.smk"
 include: "rules/report.smk"
+include: "rules/codebook_check.smk"
 
 
 # Seconds of work each: on a cluster they run in this process instead of as queued jobs.
@@ -32,12 +33,14 @@ localrules:
     all,
     split,
     agreement,
+    combine,
     fewshot,
     evaluate_student,
     evaluate_fewshot,
     compare,
     report,
     estimate_cost,
+    codebook_check,
     corpus_estimates,
 
 

@@ -79,15 +79,46 @@ rule annotate:
         "../scripts/annotate.py"
 
 
+# An ensemble labeler: its members' labels of every part of a task combined in one job (a
+# Dawid-Skene fit sees all parts at once); it sends no request and loads no model.
+rule combine:
+    input:
+        unpack(combine_inputs),
+    output:
+        **{f"{part}_labels": LABELS.replace("{part}", part) for part in PARTS},
+        **{f"{part}_usage": USAGE.replace("{part}", part) for part in PARTS},
+    wildcard_constraints:
+        labeler=ENSEMBLE_LABELER,
+    params:
+        labels=lambda w: config["tasks"][w.task]["labels"],
+        labeler=lambda w: labeler_settings(w.labeler),
+        members=lambda w: DESIGN.members_of(w.labeler),
+        code=fingerprint("combine"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
+    log:
+        "results/logs/combine/{task}/{labeler}.log",
+    benchmark:
+        "results/benchmarks/combine/{task}/{labeler}.tsv"
+    conda:
+        "../envs/annotate.yaml"
+    script:
+        "../scripts/combine.py"
+
+
 rule agreement:
     input:
         val=SPLIT.replace("{part}", "val"),
         labels=LABELS.replace("{part}", "val"),
         coder_labels=lambda w: config["tasks"][w.task].get("coder_labels", []),
+        # an ensemble's members' labels: their pairwise agreement
+        members=lambda w: member_files(LABELS, w, "val"),
     output:
         AGREEMENT,
     params:
         labels=lambda w: config["tasks"][w.task]["labels"],
+        members=lambda w: DESIGN.members_of(w.labeler),
         positive_label=lambda w: task_spec(w.task).positive_label,
         label_map=lambda w: task_spec(w.task).label_map,
         alt_test=config["evaluation"]["alt_test"],

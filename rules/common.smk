@@ -87,6 +87,7 @@ COMPARISONS = "results/{task}/comparisons.json"
 CORPUS_CHUNK = "results/{task}/corpus/chunks/{chunk}.parquet"
 CORPUS_LABELS = "results/{task}/corpus/labels.parquet"
 CORPUS_ESTIMATES = "results/{task}/corpus/estimates.json"
+CODEBOOK_CHECK = "results/{task}/codebook_check/{labeler}.json"
 # Converted local LLMs live in MODELS_DIR, shared by every checkout and run (content-addressed,
 # see teachers/local_models.py); a checkout tracks only its record of which folder it uses.
 from labeldistill.teachers.local_models import default_models_dir, local_model_facts
@@ -180,6 +181,9 @@ def fingerprint(stage):
 
 
 LOCAL_SOURCES = [source for source in LLM_SOURCES if labeler_block(source)["backend"] == "local"]
+# Ensemble labelers combine other label sources (ensemble.py); the rest label from a prompt.
+ENSEMBLE_SOURCES = [source for source in LLM_SOURCES if labeler_block(source)["backend"] == "ensemble"]
+PROMPT_SOURCES = [source for source in LLM_SOURCES if source not in ENSEMBLE_SOURCES]
 
 
 def labeler_pattern(names):
@@ -187,10 +191,14 @@ def labeler_pattern(names):
     return "|".join(re.escape(name) for name in names) or "(?!)"
 
 
-# A local labeler labels a task's parts in one job (annotate_local), any other labeler one part
-# per job (annotate); these constraints keep the two rules apart.
+# A local labeler labels a task's parts in one job (annotate_local), an ensemble combines its
+# members' labels of a task's parts in one job (combine), any other labeler labels one part per
+# job (annotate); these constraints keep the three rules apart.
 LOCAL_LABELER = labeler_pattern(LOCAL_SOURCES)
-PART_LABELER = labeler_pattern([source for source in SOURCES if source not in LOCAL_SOURCES])
+ENSEMBLE_LABELER = labeler_pattern(ENSEMBLE_SOURCES)
+PART_LABELER = labeler_pattern(
+    [source for source in SOURCES if source not in LOCAL_SOURCES and source not in ENSEMBLE_SOURCES]
+)
 
 
 def annotate_local_inputs(wildcards):
@@ -200,6 +208,35 @@ def annotate_local_inputs(wildcards):
         "codebook": config["tasks"][wildcards.task]["codebook"],
         "model": LOCAL_MODEL.format(model=local_model_name(wildcards.labeler)),
     }
+
+
+def member_files(pattern, wildcards, part):
+    """`pattern` (LABELS or USAGE) of one part for every member of an ensemble, in order."""
+    members = DESIGN.members_of(wildcards.labeler)
+    return [pattern.format(task=wildcards.task, labeler=member, part=part) for member in members]
+
+
+def combine_inputs(wildcards):
+    """Every part of the task, and each member's labels and usage record of every part."""
+    inputs = {}
+    for part in PARTS:
+        inputs[part] = SPLIT.replace("{part}", part)
+        inputs[f"{part}_labels"] = member_files(LABELS, wildcards, part)
+        inputs[f"{part}_usage"] = member_files(USAGE, wildcards, part)
+    return inputs
+
+
+def codebook_check_inputs(wildcards):
+    """The val texts and the pool (few-shot examples, calibration), the codebook, and for a
+    local labeler the record of its converted model; never another job's labels."""
+    inputs = {
+        "val": SPLIT.replace("{part}", "val"),
+        "pool": SPLIT.replace("{part}", "pool"),
+        "codebook": config["tasks"][wildcards.task]["codebook"],
+    }
+    if wildcards.labeler in LOCAL_SOURCES:
+        inputs["model"] = LOCAL_MODEL.format(model=local_model_name(wildcards.labeler))
+    return inputs
 
 
 def annotate_inputs(wildcards):

@@ -1,4 +1,5 @@
-"""Agreement of an LLM labeler with the human labels on `val`, and the human baselines."""
+"""Agreement of an LLM labeler with the human labels on `val`, and the human baselines; for an
+ensemble also the pairwise agreement between its members."""
 
 from labeldistill.logs import job_errors
 from labeldistill.stages import agreement
@@ -15,4 +16,5 @@ with job_errors(snakemake.log[0]):
         # config evaluation.alt_test; None (the defaults) while the rule does not pass it
         alt_test=getattr(snakemake.params, "alt_test", None),
         label_map=snakemake.params.label_map,
+        member_labels=dict(zip(snakemake.params.members, snakemake.input.members, strict=True)),
     )

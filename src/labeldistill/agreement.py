@@ -10,7 +10,8 @@ Also the consistency of the LLM's sampled answers, which stands beside them on `
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,27 @@ def cohen_kappa(a: Sequence, b: Sequence) -> float:
     if expected >= 1.0:
         return math.nan
     return (observed - expected) / (1.0 - expected)
+
+
+def pairwise_kappa(members: Mapping[str, Sequence]) -> dict:
+    """Cohen's kappa of every pair of coders (an ensemble's members) over the texts both
+    labelled, their codes aligned by text; the raw share agreeing beside it; and the mean
+    kappa over pairs (NaN pairs left out)."""
+    pairs = []
+    for a, b in combinations(members, 2):
+        x, y = list(members[a]), list(members[b])
+        both = [(p, q) for p, q in zip(x, y, strict=True) if not _missing(p) and not _missing(q)]
+        pairs.append(
+            {
+                "a": a,
+                "b": b,
+                "n": len(both),
+                "agreement": float(np.mean([p == q for p, q in both])) if both else math.nan,
+                "kappa": cohen_kappa(x, y),
+            }
+        )
+    kappas = [pair["kappa"] for pair in pairs if not math.isnan(pair["kappa"])]
+    return {"mean_kappa": float(np.mean(kappas)) if kappas else math.nan, "pairs": pairs}
 
 
 def _missing(value) -> bool:

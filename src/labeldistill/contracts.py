@@ -261,6 +261,22 @@ CALIBRATION = RecordContract(
         "decision_offsets": (list,),
     },
 )
+# results/{task}/codebook_check/{labeler}.json: the codebook check of one labeler's prompt on a
+# sample of val texts (stages/codebook_check.py); a flip record is null where no other order exists.
+CODEBOOK_CHECK = RecordContract(
+    "codebook check",
+    {
+        "task": (str,),
+        "labeler": (str,),
+        "backend": (str,),
+        "n_texts": (int,),
+        "valid_share": MAYBE_NUMBER,
+        "n_quoted": (int,),
+        "quoted_accuracy": MAYBE_NUMBER,
+        "examples_order": (dict, type(None)),
+        "label_order": (dict, type(None)),
+    },
+)
 # results/{task}/splits/summary.json: sizes, label counts and duplicates of a task's split.
 SPLIT_SUMMARY = RecordContract(
     "split summary",

@@ -6,6 +6,9 @@ students train on whose labels at which sizes, and which prompt draw each seed l
   scored over the draws (as students are over seeds), and the student of the i-th seed learns
   from the i-th draw (cycling), so that one interval covers seeds and prompts at no extra
   training cost. A labeler without `shots_seeds` is its own single label source.
+- An ensemble labeler (`backend: ensemble`) combines the label sources of its `members`: a
+  member labeler with `shots_seeds` gives each of its draws, so one model with several
+  few-shot draws is an ensemble of one member. An ensemble is a single label source itself.
 - Training sizes: `train_sizes` (or the single `train_size`), overridden per labeler by
   `labelers.<name>.train_sizes` and `human.train_sizes`; an augmented labeler
   `human{k}+{llm}` (config `augment`) trains at the LLM's sizes above k unless it gives its own.
@@ -47,6 +50,52 @@ def _sizes(values) -> tuple[str, ...]:
     return tuple(sorted({size_label(value) for value in values}, key=size_key))
 
 
+ENSEMBLE = "ensemble"  # the backend of a labeler that combines others
+
+
+def ensemble_members(name: str, block: Mapping, labelers: Mapping, draws: Mapping) -> tuple[str, ...]:
+    """The label sources an ensemble combines: each member labeler's draws, or a single draw
+    (`gemma~shots1`); at least two, none an ensemble, the human labels or the ensemble itself."""
+    key = f"config key labelers.{name}.members"
+    sources: list[str] = []
+    for member in block.get("members") or []:
+        labeler, draw = parse_source(member)
+        if labeler == HUMAN:
+            raise LabelDistillError(
+                f"{key}: human cannot be a member (the ensemble is scored against the human labels)"
+            )
+        if labeler == name:
+            raise LabelDistillError(f"{key}: an ensemble cannot be its own member")
+        if labeler not in labelers:
+            others = sorted(n for n in labelers if n != name)
+            raise LabelDistillError(f"{key}: {member!r} is not one of labelers {others}")
+        if labelers[labeler].get("backend") == ENSEMBLE:
+            raise LabelDistillError(
+                f"{key}: {member!r} is an ensemble itself; name its members instead (ensembles of "
+                "ensembles are not supported)"
+            )
+        given = draws.get(labeler)
+        if draw is not None and (given is None or draw not in given):
+            raise LabelDistillError(
+                f"{key}: {member!r} is not a prompt draw of {labeler} "
+                f"(its shots_seeds: {list(given) if given else 'none'})"
+            )
+        if draw is not None:
+            chosen = [draw_source(labeler, draw)]
+        else:
+            chosen = [labeler] if given is None else [draw_source(labeler, d) for d in given]
+        twice = [source for source in chosen if source in sources]
+        if twice:
+            raise LabelDistillError(f"{key}: {twice[0]} is a member twice")
+        sources += chosen
+    if len(sources) < 2:
+        raise LabelDistillError(
+            f"{key}: an ensemble needs at least 2 label sources, got {sources} (name two labelers, "
+            "or one with shots_seeds: each of its draws is a member)"
+        )
+    return tuple(sources)
+
+
 @dataclass(frozen=True)
 class StudyDesign:
     seeds: tuple[int, ...]
@@ -55,6 +104,7 @@ class StudyDesign:
     draws: Mapping[str, tuple[int, ...] | None]  # LLM labeler -> its shots_seeds, or None
     train_sizes: Mapping[str, tuple[str, ...]]  # training labeler -> sizes ('250', 'all')
     augmented: Mapping[str, tuple[int, str]]  # augmented labeler -> (k, llm)
+    ensembles: Mapping[str, tuple[str, ...]]  # ensemble labeler -> its member sources
 
     @classmethod
     def from_config(cls, config: Mapping) -> StudyDesign:
@@ -70,6 +120,11 @@ class StudyDesign:
                 if block.get("shots_seeds")
                 else None
             )
+        ensembles = {
+            name: ensemble_members(name, block, labelers, draws)
+            for name, block in labelers.items()
+            if block.get("backend") == ENSEMBLE
+        }
         augmented = {}
         for index, entry in enumerate(config.get("augment") or []):
             k, llm = int(entry["human"]), str(entry["with"])
@@ -99,6 +154,7 @@ class StudyDesign:
             draws=draws,
             train_sizes=sizes,
             augmented=augmented,
+            ensembles=ensembles,
         )
 
     # ---- label sources -----------------------------------------------------------------
@@ -121,6 +177,14 @@ class StudyDesign:
 
     def draw_of_seed(self, labeler: str, seed: int) -> int | None:
         return parse_source(self.source_for_seed(labeler, seed))[1]
+
+    def members_of(self, labeler: str) -> list[str]:
+        """The label sources an ensemble labeler combines ([] for any other labeler)."""
+        return list(self.ensembles.get(labeler, ()))
+
+    @property
+    def ensemble_labelers(self) -> list[str]:
+        return list(self.ensembles)
 
     @staticmethod
     def source_settings(labelers: Mapping, source: str) -> dict:

@@ -98,7 +98,9 @@ SECTIONS = (
             "and Krippendorff's alpha (nominal) correct agreement for chance. Consistency (labelers "
             "that sample several answers per text) is the share of answers agreeing with the label. The "
             "pairwise alpha among single coders is agreement between individual raters, not the "
-            "like-for-like baseline for an LLM scored against the gold label: see the next table."
+            "like-for-like baseline for an LLM scored against the gold label: see the next table. "
+            "An ensemble labeler's row also gives the mean Cohen's kappa between pairs of its "
+            "members on the same texts: members that agree closely add little to one another."
         ),
         (),
     ),

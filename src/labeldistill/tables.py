@@ -13,7 +13,8 @@ Tables:
 - gaps: the paired F1 gaps of PAPER.md per task with paired-bootstrap intervals and p-values,
   and per comparison the median over tasks with its interval, a Wilcoxon signed-rank test and
   the count of tasks where each side wins.
-- agreement: task x LLM labeler, the validation step's agreement with the human labels.
+- agreement: task x LLM labeler, the validation step's agreement with the human labels; for an
+  ensemble labeler also the mean pairwise kappa among its members.
 - coders: task x LLM labeler, the like-for-like human baseline: single coders against the
   gold recomputed without them, beside the LLM, and the Alternative Annotator Test.
 - data: task, the sizes of its parts, its human prevalence and its duplicate texts, the split's
@@ -174,6 +175,7 @@ AGREEMENT_COLUMNS = [
     "share_consistency_1",
     "coders_pairwise_alpha",
     "n_coders_median",
+    "members_pairwise_kappa",
 ]
 CODERS_COLUMNS = [
     "task",
@@ -250,6 +252,8 @@ CORPUS_COLUMNS = [
     "lambda",
     "n_labelled",
     "n_corpus",
+    "n_texts",
+    "n_quoted",
     "effective_labels",
     "half_width",
     "labelled_needed",
@@ -270,6 +274,22 @@ DISPLAY = {
         "max_output_tokens": "Output tokens (max)",
         "dollars_max": "Dollars (max)",
         "token_method": "Tokens counted by",
+    },
+    "codebook_check": {
+        "task": "Task",
+        "labeler": "LLM labeler",
+        "n_texts": "Val texts",
+        "valid_share": "Valid answers",
+        "accuracy": "Accuracy (val sample)",
+        "n_quoted": "Quoted examples",
+        "quoted_accuracy": "Accuracy on quoted examples",
+        "flip_examples_order": "Flips, examples reordered",
+        "flip_examples_order_ci_low": "Examples reordered: 95% CI low",
+        "flip_examples_order_ci_high": "Examples reordered: 95% CI high",
+        "flip_label_order": "Flips, labels reordered",
+        "flip_label_order_ci_low": "Labels reordered: 95% CI low",
+        "flip_label_order_ci_high": "Labels reordered: 95% CI high",
+        "verdict": "Verdict",
     },
     "per_task": {
         "task_group": "Task group",
@@ -384,6 +404,7 @@ DISPLAY = {
         "mean_consistency": "Mean consistency",
         "share_consistency_1": "Share fully consistent",
         "coders_pairwise_alpha": "Pairwise alpha among single coders",
+        "members_pairwise_kappa": "Pairwise kappa among members",
     },
     "coders": {
         "task": "Task",

@@ -6,6 +6,11 @@ texts the LLM did label (`n_labelled`). Where a task has individual coders' labe
 human baselines over the same texts stand beside the LLM's figures: the pairwise alpha among
 single coders, each coder against the majority of the others (leave one coder out), and the
 Alternative Annotator Test of the LLM against the coders (`human_baseline`).
+
+An ensemble labeler's record also holds how far its members agree with each other on the same
+val texts: Cohen's kappa of every pair of members over the texts both labelled, and its mean
+(`members_pairwise_kappa`; null for any other labeler). Members that agree closely add little
+to one another, whatever the combining method.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from labeldistill.agreement import (
     cohen_kappa,
     consistency_figures,
     krippendorff_alpha_nominal,
+    pairwise_kappa,
 )
 from labeldistill.contracts import AGREEMENT, LABELS, SPLIT, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
@@ -53,6 +59,8 @@ HUMAN_KEYS = {
     "alt_test_passed": None,
     "coders": [],
 }
+# The keys `members_agreement` writes, null (or empty) for a labeler that is not an ensemble.
+MEMBER_KEYS = {"members": [], "members_pairwise_kappa": None, "members_pairwise": []}
 
 
 def _examples(ids) -> str:
@@ -148,6 +156,26 @@ def human_agreement(
     }
 
 
+def members_agreement(joined: pd.DataFrame, member_labels: Mapping[str, Path], labels: Sequence[str]) -> dict:
+    """Cohen's kappa between every pair of an ensemble's members on the val texts of `joined`."""
+    aligned = {}
+    for source, path in member_labels.items():
+        member = read_table(path, LABELS)
+        by_id = dict(zip(member["id"].astype(str), member["label"], strict=True))
+        missing = [i for i in joined["id"] if str(i) not in by_id]
+        if missing:
+            raise LabelDistillError(
+                f"{path}: no label row for {len(missing)} val texts (ids {_examples(missing)})"
+            )
+        aligned[source] = [by_id[str(i)] for i in joined["id"]]
+    pairwise = pairwise_kappa(aligned)
+    return {
+        "members": list(member_labels),
+        "members_pairwise_kappa": pairwise["mean_kappa"],
+        "members_pairwise": pairwise["pairs"],
+    }
+
+
 def run(
     val_split: Path,
     val_labels: Path,
@@ -158,8 +186,10 @@ def run(
     out_json: Path,
     alt_test: Mapping | None = None,
     label_map: Mapping[str, str] | None = None,
+    member_labels: Mapping[str, Path] | None = None,
 ) -> None:
-    """Write meta + agreement as JSON; the human keys are null without coder labels.
+    """Write meta + agreement as JSON; the human keys are null without coder labels, the
+    members' keys without `member_labels` (an ensemble's members: source -> val labels).
 
     `alt_test` holds the config's `evaluation.alt_test` settings (epsilon, alpha, min_texts);
     None or missing keys take the defaults of `AltTestSettings`. `label_map` maps the coders'
@@ -171,7 +201,9 @@ def run(
     settings = AltTestSettings.from_config(alt_test)
     joined = read_val(val_split, val_labels, labels)
     order = table_labels(val_labels) or labels
-    result = {**meta, **llm_agreement(joined, labels, positive_label, order), **HUMAN_KEYS}
+    result = {**meta, **llm_agreement(joined, labels, positive_label, order), **HUMAN_KEYS, **MEMBER_KEYS}
+    if member_labels:
+        result.update(members_agreement(joined, member_labels, labels))
     if coder_labels is not None:
         llm_labels = {
             text: label if isinstance(label, str) else None

@@ -226,9 +226,12 @@ def api_labels(
     task: str,
     cache_dir: Path | None,
     server_log: Path | None,
+    examples: Sequence[Example] | None = None,
 ) -> tuple[pd.DataFrame, dict]:
-    """Label through an OpenAI-compatible endpoint (or vLLM in-process), answers cached."""
-    examples = few_shot_examples(pool, settings, labeler)
+    """Label through an OpenAI-compatible endpoint (or vLLM in-process), answers cached.
+    `examples` replaces the labeler's own few-shot examples (the codebook check reorders them)."""
+    if examples is None:
+        examples = few_shot_examples(pool, settings, labeler)
     texts, ids = list(part["text"]), [str(i) for i in part["id"]]
     if settings["backend"] == "vllm":
         from labeldistill.teachers.vllm_offline import label_with_vllm

@@ -188,10 +188,49 @@ class OpenAISettings(SamplingSettings):
         return asdict(self)
 
 
+# How an ensemble turns its members' labels into one (labeldistill.ensemble).
+ENSEMBLE_METHODS = ("majority", "dawid_skene")
+
+
+def member_name(value: Any) -> str | None:
+    ok = isinstance(value, str) and bool(value.strip())
+    return None if ok else "a labeler's name (gemma) or one prompt draw of it (gemma~shots1)"
+
+
+@dataclass(frozen=True)
+class EnsembleSettings:
+    """A labeler that combines other labelers' labels of the same texts (labeldistill.ensemble).
+
+    It sends no request and has no model or prompt: its labels, probabilities and consistency
+    come from its members' labels, and its students, few-shot condition and agreement follow as
+    for any LLM labeler. Which members exist is checked with the study's design (design.py).
+    """
+
+    members: list = setting(
+        check=list_of(member_name, 1),
+        doc="labelers (a labeler with shots_seeds: each of its draws) or single draws (gemma~shots1)",
+    )
+    backend: str = setting("ensemble", one_of("ensemble"))
+    method: str = setting(
+        "majority",
+        one_of(*ENSEMBLE_METHODS),
+        "majority: the most votes; dawid_skene: Dawid-Skene's posterior",
+    )
+    seed: int = setting(0, integer, "majority: seeds the draw that breaks a tie")
+    iterations: int = setting(100, positive_int, "dawid_skene: most EM iterations (crowd-kit's n_iter)")
+    tolerance: float = setting(1e-5, positive_number, "dawid_skene: EM stops when the loss moves less")
+    threads: int = setting(1, positive_int, "CPU threads of the combining job")
+    max_failed_share: float = setting(0.2, share, "share of a part's texts no member may label")
+    train_sizes: list | None = setting(
+        None, optional(list_of(train_size, 1)), "training sizes of this labeler's students"
+    )
+
+
 SETTINGS_BY_BACKEND: dict[str, type] = {
     "local": LocalSettings,
     "openai": OpenAISettings,
     "vllm": VllmSettings,
+    "ensemble": EnsembleSettings,
 }
 
 
