@@ -379,10 +379,12 @@ def advance(state: State, config: Config, entry: dict) -> dict:
         total = obj["request_counts"]["total"]
         share = min(1.0, elapsed / config.batch_latency) if config.batch_latency else 1.0
         obj["request_counts"]["completed"] = int(total * share * 0.9)
-        if share >= 1.0:
-            obj.update(status="finalizing", finalizing_at=int(time.time()))
-        elif share >= 0.5 and entry["number"] in config.batch_expire:
+        # A batch set to expire does so whenever it is first read past half its time, even
+        # past all of it: a client slowed by a loaded machine must still see it expire.
+        if share >= 0.5 and entry["number"] in config.batch_expire:
             finish_batch(state, config, entry, "expired")
+        elif share >= 1.0:
+            obj.update(status="finalizing", finalizing_at=int(time.time()))
     if obj["status"] == "finalizing":
         finish_batch(state, config, entry, "completed")
     if obj["status"] == "cancelling":
