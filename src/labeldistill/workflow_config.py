@@ -189,6 +189,11 @@ def cross_problems(config: Mapping) -> list[str]:
             problems.append(
                 f"config key tasks.{name}.positive_label: {positive!r} is not one of labels {task['labels']}"
             )
+    if config.get("train_sizes") and config.get("train_size") is not None:
+        problems.append(
+            f"config key train_size: give train_sizes or train_size, not both (train_sizes "
+            f"{config['train_sizes']} would silently replace train_size {config['train_size']})"
+        )
     try:
         design = StudyDesign.from_config(config)
     except LabelDistillError as error:

@@ -92,3 +92,13 @@ def test_paper_gaps_pair_equal_sizes_and_smaller_human_sizes_with_the_llms_large
         (GAP_FEWSHOT, "fewshot@gpt", "s@gpt:250"),
         (GAP_FEWSHOT, "fewshot@gpt", "s@gpt:1000"),
     }
+
+
+def test_train_size_and_train_sizes_together_are_refused_at_parse():
+    from labeldistill.workflow_config import cross_problems
+
+    config = {"tasks": {}, "train_size": 250, "train_sizes": [100, 250], "labelers": {}, "seeds": [1]}
+    assert any(
+        line.startswith("config key train_size: give train_sizes or train_size")
+        for line in cross_problems(config)
+    )
