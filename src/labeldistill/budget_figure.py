@@ -1,9 +1,10 @@
 """The label-budget figure: F1 against the number of training labels (or their cost), one line
 per training labeler with a band over seeds, one panel per student and task.
 
-A line's points are the mean F1 over seeds at each training size; its band spans the lowest
-and the highest seed. A labeler's few-shot F1 (no training labels) is a dashed line in its
-colour. In the cost view, x is what the training labels cost (label_budget.py says how).
+A line's points are the mean F1 over seeds at each training size (circles: human labels,
+squares: augmented, triangles: an LLM's); its band and bars span the lowest and the highest
+seed. A labeler's few-shot F1 (no training labels) is a dashed line in its colour. In the cost
+view, x is what the training labels cost (label_budget.py says how).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from matplotlib.figure import Figure
 from labeldistill.figures import _empty, _save
 from labeldistill.label_budget import MEDIAN_ROW
 
+MARKERS = {"human": "o", "augmented": "s", "llm": "^"}
 COLORS = ("#1f77b4", "#9467bd", "#ff7f0e", "#2ca02c", "#d62728", "#8c564b", "#e377c2", "#17becf")
 VIEWS = {
     "labels": ("training labels (texts)", lambda frame: frame["n_human_labels"] + frame["n_llm_labels"]),
@@ -58,7 +60,10 @@ def plot_label_budget(budget: pd.DataFrame, per_task: pd.DataFrame, path: Path, 
                 color = colors[labeler]
                 band = (line["f1_min"], line["f1_max"])
                 ax.fill_between(line["x"], *band, color=color, alpha=0.2, linewidth=0)
-                ax.plot(line["x"], line["f1_mean"], marker="o", color=color, label=labeler)
+                # A bar per point too: a labeler trained at one size has no band to show.
+                ax.vlines(line["x"], *band, color=color, alpha=0.6, linewidth=1.5)
+                marker = MARKERS[line["labeler_kind"].iloc[0]]
+                ax.plot(line["x"], line["f1_mean"], marker=marker, color=color, label=labeler)
             for row in fewshot[fewshot["task"] == task].itertuples(index=False):
                 if np.isfinite(row.f1_mean):
                     color = colors.get(row.labeler, "grey")
