@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from labeldistill.errors import LabelDistillError
@@ -38,6 +38,14 @@ def parse_source(source: str) -> tuple[str, int | None]:
     if mark and labeler and draw.lstrip("-").isdigit():
         return labeler, int(draw)
     return str(source), None
+
+
+# The split stage reads it too: here, not in metrics.py, so that scoring code is no part of
+# the split's code fingerprint.
+def headline_metric(labels: Sequence[str], positive_label: str | None) -> str:
+    """`f1` (of the positive label) for a two-label task that names its positive label; else
+    `macro_f1`."""
+    return "f1" if len(labels) == 2 and positive_label is not None else "macro_f1"
 
 
 def augmented_name(human_count: int, llm: str) -> str:

@@ -10,7 +10,7 @@ share one vectorised code path. Undefined ratios (no predicted or no gold positi
 as scikit-learn's `zero_division=0` does. `intervals` reuses the public helpers (`encode_runs`,
 `indicators`, `metrics_from_counts`, `bootstrap_counts`) for intervals over several seeds.
 
-The headline of a task (`headline_metric`) is the F1 of its positive label when it has two
+The headline of a task (`conditions.headline_metric`) is the F1 of its positive label when it has two
 labels and names one, else macro-F1 (the mean F1 over labels): with three or more categories
 no single one speaks for the task. `per_class_metrics` and `confusion_counts` give what a
 multi-category task is read by: each label's precision, recall, F1 and support (as scikit-learn's
@@ -28,12 +28,6 @@ import pandas as pd
 METRICS = ("f1", "precision", "recall", "accuracy", "macro_f1")
 HEADLINES = ("f1", "macro_f1")  # the positive label's F1, or the mean F1 over labels
 FAILED = -1  # the code of a missing prediction
-
-
-def headline_metric(labels: Sequence[str], positive_label: str | None) -> str:
-    """`f1` (of the positive label) for a two-label task that names its positive label; else
-    `macro_f1`."""
-    return "f1" if len(labels) == 2 and positive_label is not None else "macro_f1"
 
 
 def _is_missing(value) -> bool:

@@ -22,7 +22,7 @@ Tables:
 - per_class: tasks scored by macro-F1 (more than two labels, or no positive label named) x
   condition x label: precision, recall, F1 (mean over seeds) and the label's test texts.
 
-Every task has a headline metric (`metrics.headline_metric`): the positive label's F1, or
+Every task has a headline metric (`conditions.headline_metric`): the positive label's F1, or
 macro-F1. per_task, medians and gaps name it (`headline`, `metric`) and give its value; medians
 and the median gaps are taken over the tasks of one headline only. Tasks expanded from one
 `one_vs_rest` task carry its name in `task_group` and sit together. Where a label the headline

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from labeldistill.conditions import headline_metric
 from labeldistill.errors import LabelDistillError
-from labeldistill.metrics import headline_metric
 from labeldistill.table_files import read_user_table, row_reference
 
 ONE_VS_REST_KEY = "one_vs_rest_of"  # set on the binary tasks a one_vs_rest task expands into

@@ -9,6 +9,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
 from labeldistill import metrics
+from labeldistill.conditions import headline_metric
 from labeldistill.contracts import jsonable
 from labeldistill.metrics import bootstrap_ci, classification_metrics, encode_runs
 
@@ -194,4 +195,4 @@ def test_confusion_counts_equal_sklearn_and_count_failures_apart():
     ],
 )
 def test_headline_metric(labels, positive, headline):
-    assert metrics.headline_metric(labels, positive) == headline
+    assert headline_metric(labels, positive) == headline

@@ -12,7 +12,8 @@ from runner import REPO, TASKS, planned_jobs, planned_outputs, snakemake, write_
 
 pytestmark = pytest.mark.workflow
 
-CONDITIONS = {"tfidf-logreg@human", "tfidf-logreg@gemma", "minilm@human", "minilm@gemma", "fewshot@gemma"}
+STUDENTS = {f"{s}@{labeler}:14" for s in ("tfidf-logreg", "minilm") for labeler in ("human", "gemma")}
+CONDITIONS = STUDENTS | {"fewshot@gemma"}
 
 
 def test_tables_hold_every_task_and_condition(finished_run):
@@ -196,4 +197,4 @@ def test_cost_estimate_sends_nothing_and_labels_nothing(tmp_path):
     estimate = pd.read_csv(tmp_path / "results/tables/cost_estimate.csv")
     assert estimate["requests"].tolist() == [36 * 2, 36 * 2]  # the task, then the total
     assert (estimate["dollars_max"] > 0).all()
-    assert "mini (gpt-4o-mini): 72 requests to send" in result.stderr
+    assert "mini (gpt-4o-mini, api sync): 72 requests to send" in result.stderr

@@ -5,7 +5,7 @@ of test texts and the variation over seeds (`intervals.seed_mean_interval`); per
 comparison of PAPER.md, the gap with a paired bootstrap interval and a p-value, the same
 resampled test texts serving both conditions (`intervals.paired_gap_interval`). The gaps are
 of the task's headline metric: the positive label's F1, or macro-F1 for a task with more than
-two labels or none named positive (`metrics.headline_metric`).
+two labels or none named positive (`conditions.headline_metric`).
 """
 
 from __future__ import annotations

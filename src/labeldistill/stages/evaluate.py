@@ -5,7 +5,7 @@ Besides the classification metrics: how well the positive label's probability is
 and the share of texts predicted positive beside the human share, since a labeler that shifts
 the prevalence trades precision for recall. For every task also each label's precision, recall,
 F1 and support, the confusion matrix, and which metric is the task's headline (the positive
-label's F1 for a two-label task that names one, else macro-F1; see `metrics.headline_metric`).
+label's F1 for a two-label task that names one, else macro-F1; see `conditions.headline_metric`).
 """
 
 from __future__ import annotations
