@@ -70,13 +70,16 @@ class TfidfLogRegSettings:
 @dataclass(frozen=True)
 class TransformerSettings:
     model: str = setting("minilm-l6", non_empty_string, "short name, local folder or hub name")
-    epochs: int = setting(3, positive_int)
+    pooling: str = setting("mean", one_of("mean", "cls"), "mean: sentence embedding; cls: model's head")
+    head_init: str = setting("probe", one_of("probe", "random"), "probe: logistic regression first")
+    probe_C: float = setting(3.0, positive_number, "inverse regularisation of that logistic regression")
+    epochs: int = setting(4, positive_int)
     batch_size: int = setting(16, positive_int)
     learning_rate: float = setting(5e-5, positive_number)
     max_length: int = setting(128, positive_int, "tokens; longer texts are truncated")
     weight_decay: float = setting(0.01, non_negative_number)
     warmup_ratio: float = setting(0.1, fraction, "share of all steps spent warming up")
-    patience: int = setting(1, non_negative_int, "epochs without validation improvement; 0: never stop")
+    patience: int = setting(2, non_negative_int, "epochs without validation improvement; 0: never stop")
     select_by: str = setting("macro_f1", one_of("macro_f1", "loss"), "validation score that picks the epoch")
     eval_batch_size: int = setting(64, positive_int)
     inference_dtype: str = setting("float32", one_of("float32", "int8"), "int8: quantised Linear on CPU")
@@ -84,6 +87,12 @@ class TransformerSettings:
     max_grad_norm: float | None = setting(1.0, optional(positive_number))
     class_weight: str | None = setting(None, optional(one_of("balanced")), "balanced: by inverse frequency")
     targets: str = setting("hard", one_of(*TARGETS), "hard: the labeler's label; soft: its probabilities")
+
+    @staticmethod
+    def cross_check(values: dict) -> list[tuple[str, str]]:
+        if values["head_init"] == "probe" and values["pooling"] != "mean":
+            return [("head_init", "probe needs pooling: mean (with pooling: cls, use head_init: random)")]
+        return []
 
 
 SETTINGS_BY_KIND: dict[str, type] = {"tfidf-logreg": TfidfLogRegSettings, "transformer": TransformerSettings}
