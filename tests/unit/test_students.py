@@ -1,4 +1,4 @@
-"""Students: real models on tiny corpora (tf-idf + logistic regression, MiniLM fine-tuning)."""
+"""Students: real models on tiny corpora (tf-idf + logistic regression, MiniLM fine-tuning, SetFit)."""
 
 from __future__ import annotations
 
@@ -302,6 +302,8 @@ def test_predict_proba_of_no_texts():
         ({"kind": "transformer", "inference_dtype": "float16"}, r"inference_dtype.*\['float32', 'int8'\]"),
         ({"kind": "transformer", "pooling": "cls"}, r"students.base.head_init: probe needs pooling: mean"),
         ({"kind": "transformer", "pooling": "max"}, r"pooling.*\['mean', 'cls'\]"),
+        ({"kind": "setfit", "num_iterations": 0}, r"students.base.num_iterations: 0 .*an integer >= 1"),
+        ({"kind": "setfit", "targets": "soft"}, r"unknown setting for a 'setfit' student"),
     ],
 )
 def test_bad_settings_name_the_key_and_what_is_valid(settings, named):
@@ -310,7 +312,7 @@ def test_bad_settings_name_the_key_and_what_is_valid(settings, named):
 
 
 def test_student_kinds():
-    assert STUDENT_KINDS == ("tfidf-logreg", "transformer")
+    assert STUDENT_KINDS == ("tfidf-logreg", "transformer", "setfit")
 
 
 def test_a_label_outside_the_label_set_is_refused():
@@ -586,3 +588,70 @@ def test_transformer_int8_setting_survives_save_and_load(minilm, tmp_path):
     np.testing.assert_allclose(
         loaded.predict_proba(HELD_OUT), int8_student(minilm["a"]).predict_proba(HELD_OUT), rtol=0, atol=1e-6
     )
+
+
+# -- setfit (the same MiniLM as a sentence-transformer) --------------------------------------
+TINY_SETFIT = {"kind": "setfit", "num_iterations": 1, "max_length": 32}
+
+
+@pytest.fixture(scope="module")
+def setfit_students():
+    """Three SetFit students on the corpus: seed 1 twice, seed 2 once."""
+    fitted = {}
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        student = make_student(TINY_SETFIT, LABELS, seed=seed, threads=2)
+        fitted[name] = student.fit(TEXTS, TARGETS, VAL_TEXTS, VAL_LABELS)
+    return fitted
+
+
+def test_setfit_learns_the_corpus(setfit_students):
+    student = setfit_students["a"]
+    proba = student.predict_proba(HELD_OUT + TEXTS)
+    assert proba.shape == (len(HELD_OUT) + len(TEXTS), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert student.predict(HELD_OUT) == HELD_OUT_LABELS
+    assert student.predict(TEXTS) == TARGETS
+    info = student.fit_info
+    assert info["n_pairs"] == 2 * len(TEXTS) and info["train_accuracy"] == 1.0
+    assert info["n_val"] == len(VAL_TEXTS) and info["val_macro_f1"] == 1.0
+    assert student.predict_proba([]).shape == (0, 2)
+
+
+def test_setfit_seed_determinism(setfit_students):
+    a, b, c = (setfit_students[k].predict_proba(HELD_OUT) for k in "abc")
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    assert np.abs(a - c).max() > 1e-4
+
+
+def test_setfit_save_load_round_trip(setfit_students, tmp_path):
+    setfit_students["a"].save(tmp_path / "s")
+    names = {path.name for path in (tmp_path / "s").iterdir()}
+    assert {"student.json", "model_head.pkl", "modules.json", "model.safetensors"} <= names
+    meta = json.loads((tmp_path / "s" / "student.json").read_text())
+    assert meta["kind"] == "setfit" and meta["seed"] == 1 and meta["settings"]["max_length"] == 32
+    assert meta["settings"]["C"] == 1.0  # defaults filled
+    loaded = load_student(tmp_path / "s", threads=2)
+    assert loaded.labels == LABELS
+    np.testing.assert_array_equal(loaded.predict_proba(MIXED), setfit_students["a"].predict_proba(MIXED))
+
+
+def test_setfit_absent_label_single_label_and_zero_weights(tmp_path):
+    three = make_student(TINY_SETFIT, ["neg", "neutral", "pos"], seed=0, threads=2).fit(TEXTS, TARGETS)
+    proba = three.predict_proba(HELD_OUT)
+    assert proba.shape == (4, 3) and (proba[:, 1] == 0).all()
+    assert three.predict(HELD_OUT) == HELD_OUT_LABELS
+
+    single = make_student(TINY_SETFIT, LABELS, seed=0, threads=2).fit(POSITIVE[:4], ["pos"] * 4)
+    assert single.predict(HELD_OUT) == ["pos"] * len(HELD_OUT)
+    single.save(tmp_path / "single")
+    assert load_student(tmp_path / "single").predict(HELD_OUT) == ["pos"] * len(HELD_OUT)
+
+    texts, labels = POSITIVE[:4] + NEGATIVE[:4], ["pos"] * 4 + ["neg"] * 4
+    weights = np.array([1.0, 0.0, 0.5, 1.0, 1.0, 2.0, 0.0, 1.0])
+    kept = np.flatnonzero(weights > 0)
+    zero = make_student(TINY_SETFIT, LABELS, seed=3, threads=2).fit(texts, labels, sample_weight=weights)
+    without = make_student(TINY_SETFIT, LABELS, seed=3, threads=2).fit(
+        [texts[i] for i in kept], [labels[i] for i in kept], sample_weight=weights[kept]
+    )
+    np.testing.assert_array_equal(zero.predict_proba(HELD_OUT), without.predict_proba(HELD_OUT))
+    assert zero.fit_info["n_train"] == 6 and zero.fit_info["n_pairs"] == 12

@@ -27,7 +27,7 @@ from labeldistill.settings import (
     unknown_key_error,
 )
 
-STUDENT_KINDS = ("tfidf-logreg", "transformer")
+STUDENT_KINDS = ("tfidf-logreg", "transformer", "setfit")
 TARGETS = ("hard", "soft")
 
 
@@ -41,11 +41,12 @@ class StudentPlacement:
 
     @staticmethod
     def cross_check(values: dict) -> list[tuple[str, str]]:
-        if values["device"] == "gpu" and values["kind"] != "transformer":
+        if values["device"] == "gpu" and values["kind"] not in ("transformer", "setfit"):
             return [
                 (
                     "device",
-                    f"a {values['kind']!r} student runs on the CPU only (device: gpu is for transformer)",
+                    f"a {values['kind']!r} student runs on the CPU only "
+                    "(device: gpu is for transformer and setfit)",
                 )
             ]
         return []
@@ -95,7 +96,25 @@ class TransformerSettings:
         return []
 
 
-SETTINGS_BY_KIND: dict[str, type] = {"tfidf-logreg": TfidfLogRegSettings, "transformer": TransformerSettings}
+@dataclass(frozen=True)
+class SetFitSettings:
+    model: str = setting("minilm-l6", non_empty_string, "short name, local folder or hub name")
+    num_iterations: int = setting(1, positive_int, "positive and negative pairs per training text")
+    epochs: int = setting(1, positive_int, "passes over the pairs")
+    batch_size: int = setting(16, positive_int, "pairs per batch")
+    learning_rate: float = setting(2e-5, positive_number, "of the contrastive phase")
+    warmup_ratio: float = setting(0.1, fraction, "share of the contrastive steps spent warming up")
+    max_length: int = setting(128, positive_int, "tokens; longer texts are truncated")
+    C: float = setting(1.0, positive_number, "inverse regularisation of the logistic regression head")
+    class_weight: str | None = setting("balanced", optional(one_of("balanced")), "of the head")
+    eval_batch_size: int = setting(64, positive_int)
+
+
+SETTINGS_BY_KIND: dict[str, type] = {
+    "tfidf-logreg": TfidfLogRegSettings,
+    "transformer": TransformerSettings,
+    "setfit": SetFitSettings,
+}
 
 
 def check_student(name: str, block: dict) -> dict:
