@@ -14,7 +14,7 @@ from labeldistill.schema import schema_defaults
 FAMILIES = ("default", "prepare_local_model", "annotate", "train", "predict")
 GPU_FAMILIES = ("annotate", "train", "predict")
 GPU_BACKENDS = frozenset({"vllm"})
-GPU_STUDENT_KINDS = frozenset({"transformer"})
+GPU_STUDENT_KINDS = frozenset({"transformer", "setfit"})
 
 
 def family_settings(config: dict, family: str) -> dict:

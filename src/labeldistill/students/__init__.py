@@ -31,6 +31,15 @@ def student_class(kind: str, config_key: str = "student") -> type[Student]:
         from labeldistill.students.transformer import TransformerStudent
 
         return TransformerStudent
+    if kind == "setfit":
+        try:
+            from labeldistill.students.setfit_student import SetFitStudent
+        except ImportError as err:
+            raise LabelDistillError(
+                f"{config_key}.kind: a setfit student needs the package 'setfit' ({err}); "
+                "pip install 'setfit>=1.2'"
+            ) from err
+        return SetFitStudent
     raise LabelDistillError(
         f"{config_key}.kind: unknown student kind {kind!r} (valid: {list(STUDENT_KINDS)})"
     )

@@ -27,7 +27,7 @@ from labeldistill.settings import (
     unknown_key_error,
 )
 
-STUDENT_KINDS = ("tfidf-logreg", "transformer")
+STUDENT_KINDS = ("tfidf-logreg", "transformer", "setfit")
 TARGETS = ("hard", "soft")
 
 
@@ -41,11 +41,12 @@ class StudentPlacement:
 
     @staticmethod
     def cross_check(values: dict) -> list[tuple[str, str]]:
-        if values["device"] == "gpu" and values["kind"] != "transformer":
+        if values["device"] == "gpu" and values["kind"] not in ("transformer", "setfit"):
             return [
                 (
                     "device",
-                    f"a {values['kind']!r} student runs on the CPU only (device: gpu is for transformer)",
+                    f"a {values['kind']!r} student runs on the CPU only "
+                    "(device: gpu is for transformer and setfit)",
                 )
             ]
         return []
@@ -70,13 +71,16 @@ class TfidfLogRegSettings:
 @dataclass(frozen=True)
 class TransformerSettings:
     model: str = setting("minilm-l6", non_empty_string, "short name, local folder or hub name")
-    epochs: int = setting(3, positive_int)
+    pooling: str = setting("mean", one_of("mean", "cls"), "mean: sentence embedding; cls: model's head")
+    head_init: str = setting("probe", one_of("probe", "random"), "probe: logistic regression first")
+    probe_C: float = setting(3.0, positive_number, "inverse regularisation of that logistic regression")
+    epochs: int = setting(4, positive_int)
     batch_size: int = setting(16, positive_int)
     learning_rate: float = setting(5e-5, positive_number)
     max_length: int = setting(128, positive_int, "tokens; longer texts are truncated")
     weight_decay: float = setting(0.01, non_negative_number)
     warmup_ratio: float = setting(0.1, fraction, "share of all steps spent warming up")
-    patience: int = setting(1, non_negative_int, "epochs without validation improvement; 0: never stop")
+    patience: int = setting(2, non_negative_int, "epochs without validation improvement; 0: never stop")
     select_by: str = setting("macro_f1", one_of("macro_f1", "loss"), "validation score that picks the epoch")
     eval_batch_size: int = setting(64, positive_int)
     inference_dtype: str = setting("float32", one_of("float32", "int8"), "int8: quantised Linear on CPU")
@@ -85,8 +89,32 @@ class TransformerSettings:
     class_weight: str | None = setting(None, optional(one_of("balanced")), "balanced: by inverse frequency")
     targets: str = setting("hard", one_of(*TARGETS), "hard: the labeler's label; soft: its probabilities")
 
+    @staticmethod
+    def cross_check(values: dict) -> list[tuple[str, str]]:
+        if values["head_init"] == "probe" and values["pooling"] != "mean":
+            return [("head_init", "probe needs pooling: mean (with pooling: cls, use head_init: random)")]
+        return []
 
-SETTINGS_BY_KIND: dict[str, type] = {"tfidf-logreg": TfidfLogRegSettings, "transformer": TransformerSettings}
+
+@dataclass(frozen=True)
+class SetFitSettings:
+    model: str = setting("minilm-l6", non_empty_string, "short name, local folder or hub name")
+    num_iterations: int = setting(1, positive_int, "positive and negative pairs per training text")
+    epochs: int = setting(1, positive_int, "passes over the pairs")
+    batch_size: int = setting(16, positive_int, "pairs per batch")
+    learning_rate: float = setting(2e-5, positive_number, "of the contrastive phase")
+    warmup_ratio: float = setting(0.1, fraction, "share of the contrastive steps spent warming up")
+    max_length: int = setting(128, positive_int, "tokens; longer texts are truncated")
+    C: float = setting(1.0, positive_number, "inverse regularisation of the logistic regression head")
+    class_weight: str | None = setting("balanced", optional(one_of("balanced")), "of the head")
+    eval_batch_size: int = setting(64, positive_int)
+
+
+SETTINGS_BY_KIND: dict[str, type] = {
+    "tfidf-logreg": TfidfLogRegSettings,
+    "transformer": TransformerSettings,
+    "setfit": SetFitSettings,
+}
 
 
 def check_student(name: str, block: dict) -> dict:
