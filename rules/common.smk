@@ -350,13 +350,20 @@ STUDENT_ON_GPU = {name: res.student_on_gpu(config["students"][name]) for name in
 
 
 # ---- targets ---------------------------------------------------------------------------
+def student_file(pattern, task, condition, seed):
+    """`pattern` of one student condition and seed of a task."""
+    return pattern.format(
+        task=task,
+        student=condition.student,
+        labeler=condition.labeler,
+        size=condition.size,
+        seed=seed,
+    )
+
+
 def student_files(pattern, task):
     """`pattern` for every student condition and seed of a task."""
-    return [
-        pattern.format(task=task, student=c.student, labeler=c.labeler, size=c.size, seed=seed)
-        for c in DESIGN.student_conditions()
-        for seed in SEEDS
-    ]
+    return [student_file(pattern, task, c, seed) for c in DESIGN.student_conditions() for seed in SEEDS]
 
 
 def metric_files():
@@ -369,12 +376,7 @@ def task_predictions(task):
     """{condition: {seed, or the prompt draw of a few-shot condition ("" for its only one):
     predictions file}} of one task."""
     conditions = {
-        c.name: {
-            str(seed): STUDENT_PREDICTIONS.format(
-                task=task, student=c.student, labeler=c.labeler, size=c.size, seed=seed
-            )
-            for seed in SEEDS
-        }
+        c.name: {str(seed): student_file(STUDENT_PREDICTIONS, task, c, seed) for seed in SEEDS}
         for c in DESIGN.student_conditions()
     }
     for labeler in LLM_LABELERS:
@@ -389,28 +391,15 @@ def task_predictions(task):
 def train_inputs(wildcards):
     """The split's parts and the labels a student learns from: its seed's label source (an
     augmented student also reads the human labels of the pool)."""
-    augmented = DESIGN.augmentation(wildcards.labeler)
-    source = DESIGN.source_for_seed(augmented_base(wildcards.labeler), int(wildcards.seed))
+    source = DESIGN.source_for_seed(DESIGN.rest_labeler(wildcards.labeler), int(wildcards.seed))
     inputs = {
         **{f"{part}_texts": SPLIT.replace("{part}", part) for part in PARTS},
         "pool_labels": LABELS.replace("{labeler}", source).replace("{part}", "pool"),
         "val_labels": LABELS.replace("{labeler}", source).replace("{part}", "val"),
     }
-    if augmented:
+    if DESIGN.human_count(wildcards.labeler) is not None:
         inputs["human_pool_labels"] = LABELS.replace("{labeler}", HUMAN).replace("{part}", "pool")
     return inputs
-
-
-def augmented_base(labeler):
-    """The LLM labeler behind an augmented labeler's rest (any other labeler: itself)."""
-    augmented = DESIGN.augmentation(labeler)
-    return augmented[1] if augmented else labeler
-
-
-def augment_params(wildcards):
-    """How many of an augmented student's training texts keep their human label (None: not one)."""
-    augmented = DESIGN.augmentation(wildcards.labeler)
-    return None if augmented is None else augmented[0]
 
 
 def comparison_files():

@@ -35,7 +35,7 @@ rule evaluate_student:
             "labeler": w.labeler,
             "train_size": w.size,
             "seed": int(w.seed),
-            "shots_seed": DESIGN.draw_of_seed(augmented_base(w.labeler), int(w.seed)),
+            "shots_seed": DESIGN.draw_of_seed(DESIGN.rest_labeler(w.labeler), int(w.seed)),
         },
         n_boot=config["evaluation"]["n_boot"],
         code=fingerprint("evaluate"),

@@ -12,7 +12,7 @@ rule train:
         student=lambda w: student_settings(w.student),
         labels=lambda w: config["tasks"][w.task]["labels"],
         train_size=lambda w: None if w.size == "all" else int(w.size),
-        human_count=augment_params,
+        human_count=lambda w: DESIGN.human_count(w.labeler),
         training=config["training"],
         code=fingerprint("train"),
     threads: lambda w: student_threads(w.student)

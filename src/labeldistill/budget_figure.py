@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from labeldistill.figures import _empty, _save
+from labeldistill.conditions import LABELER_KIND_ORDER
+from labeldistill.figures import empty_figure, save_figure
 from labeldistill.label_budget import MEDIAN_ROW
 
 MARKERS = {"human": "o", "augmented": "s", "llm": "^"}
@@ -28,9 +29,8 @@ VIEWS = {
 
 def labeler_colors(budget: pd.DataFrame) -> dict[str, str]:
     """Human first, then augmented, then LLM labelers, each its own colour."""
-    order = {"human": 0, "augmented": 1, "llm": 2}
     labelers = budget.drop_duplicates("labeler").sort_values(
-        "labeler_kind", key=lambda kind: kind.map(order), kind="stable"
+        "labeler_kind", key=lambda kind: kind.map(LABELER_KIND_ORDER), kind="stable"
     )["labeler"]
     return {labeler: COLORS[i % len(COLORS)] for i, labeler in enumerate(labelers)}
 
@@ -40,10 +40,12 @@ def plot_label_budget(budget: pd.DataFrame, per_task: pd.DataFrame, path: Path, 
     axis_label, x_of = VIEWS[view]
     rows = budget[budget["task"] != MEDIAN_ROW]
     if rows.empty:
-        return _empty(path, "No student conditions to plot")
+        return empty_figure(path, "No student conditions to plot")
     rows = rows.assign(x=x_of(rows).astype(float))
     if view == "dollars" and not rows["x"].notna().any():
-        return _empty(path, "No label costs known (set human.cost_per_label; API labelers are measured)")
+        return empty_figure(
+            path, "No label costs known (set human.cost_per_label; API labelers are measured)"
+        )
     tasks, students = sorted(rows["task"].unique()), list(dict.fromkeys(rows["student"]))
     colors = labeler_colors(rows)
     fewshot = per_task[per_task["kind"] == "fewshot"] if len(per_task) else per_task
@@ -88,4 +90,4 @@ def plot_label_budget(budget: pd.DataFrame, per_task: pd.DataFrame, path: Path, 
     )
     figure.suptitle("F1 against the label budget" + (" (equal cost)" if view == "dollars" else ""))
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)

@@ -59,6 +59,10 @@ def parse_augmented(labeler: str) -> tuple[int, str] | None:
     return (int(match.group(1)), match.group(2)) if match else None
 
 
+# Display order of whose labels a student learned from, in every table and figure.
+LABELER_KIND_ORDER = {HUMAN: 0, "augmented": 1, "llm": 2}
+
+
 def labeler_kind(labeler: str) -> str:
     """'human', 'augmented' or 'llm': whose labels a student learned from."""
     if labeler == HUMAN:
@@ -102,7 +106,7 @@ class Condition:
         """Display order: human-label, augmented and LLM-label students, then the few-shot LLM."""
         if self.kind == FEWSHOT:
             return 3
-        return {HUMAN: 0, "augmented": 1, "llm": 2}[self.labeler_kind]
+        return LABELER_KIND_ORDER[self.labeler_kind]
 
     @property
     def sort_key(self) -> tuple:

@@ -221,3 +221,15 @@ class StudyDesign:
     def augmentation(self, labeler: str) -> tuple[int, str] | None:
         """(k, llm) of an augmented labeler, None for any other."""
         return self.augmented.get(labeler)
+
+    def rest_labeler(self, labeler: str) -> str:
+        """Whose labels a training labeler's texts carry beyond its human ones: the LLM behind an
+        augmented labeler, any other labeler itself."""
+        augmented = self.augmentation(labeler)
+        return augmented[1] if augmented else labeler
+
+    def human_count(self, labeler: str) -> int | None:
+        """How many of an augmented labeler's training texts keep their human label (None: not
+        an augmented labeler)."""
+        augmented = self.augmentation(labeler)
+        return None if augmented is None else augmented[0]

@@ -76,7 +76,8 @@ def _score_label(per_task: pd.DataFrame) -> str:
     return "F1 of the positive class"
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def save_figure(figure: Figure, path: Path) -> Path:
+    """Write `figure` as a PNG at `path` (its folder made), without a GUI backend."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
@@ -84,17 +85,18 @@ def _save(figure: Figure, path: Path) -> Path:
     return path
 
 
-def _empty(path: Path, message: str) -> Path:
+def empty_figure(path: Path, message: str) -> Path:
+    """A figure that says why there is nothing to plot (the workflow's outputs always exist)."""
     figure = Figure(figsize=(6, 2))
     figure.text(0.5, 0.5, message, ha="center", va="center")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_f1_by_task(per_task: pd.DataFrame, path: Path) -> Path:
     """Grouped bars: mean F1 per task (groups) and condition (bars); error bars: the 95%
     interval of the seed-mean (test texts and seeds), or the sd over seeds where it is missing."""
     if per_task.empty:
-        return _empty(path, "No metrics to plot")
+        return empty_figure(path, "No metrics to plot")
     tasks = sorted(per_task["task"].unique())
     styles = condition_styles(per_task)
     conditions = list(styles)
@@ -145,13 +147,13 @@ def plot_f1_by_task(per_task: pd.DataFrame, path: Path) -> Path:
     ax.yaxis.grid(True, linewidth=0.4, alpha=0.6)
     ax.set_axisbelow(True)
     ax.legend(title="condition", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_f1_by_condition(per_task: pd.DataFrame, path: Path) -> Path:
     """Per condition, the per-task mean F1 of every task as dots and their median as a bar."""
     if per_task.empty:
-        return _empty(path, "No metrics to plot")
+        return empty_figure(path, "No metrics to plot")
     styles = condition_styles(per_task)
     conditions = list(styles)
     figure = Figure(figsize=(7, max(2.5, 0.9 + 0.45 * len(conditions))))
@@ -173,7 +175,7 @@ def plot_f1_by_condition(per_task: pd.DataFrame, path: Path) -> Path:
     ax.set_title("F1 per condition over tasks (mean over seeds)")
     ax.xaxis.grid(True, linewidth=0.4, alpha=0.6)
     ax.set_axisbelow(True)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def labeling_cost(cost: pd.DataFrame) -> tuple[pd.Series, str]:
@@ -205,7 +207,7 @@ def plot_f1_against_cost(per_task: pd.DataFrame, cost: pd.DataFrame | None, path
     """Each LLM-label condition per task at its labeler's cost for that task; students trained
     on human labels as dashed lines at their median F1 (human coding cost is not recorded)."""
     if per_task.empty or cost is None or cost.empty:
-        return _empty(path, "No LLM labeling cost recorded")
+        return empty_figure(path, "No LLM labeling cost recorded")
     spent, axis_label = labeling_cost(cost)
     points = cost_points(per_task, spent)
     styles = condition_styles(per_task)
@@ -232,14 +234,14 @@ def plot_f1_against_cost(per_task: pd.DataFrame, cost: pd.DataFrame | None, path
     ax.grid(True, linewidth=0.4, alpha=0.6)
     ax.set_axisbelow(True)
     ax.legend(title="condition", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_gaps_by_task(gaps: pd.DataFrame, path: Path) -> Path:
     """Forest plot: each paired gap per task with its 95% interval, the median over tasks below
     each comparison's tasks; a zero line. One panel per comparison."""
     if gaps is None or gaps.empty:
-        return _empty(path, "No paired comparisons to plot")
+        return empty_figure(path, "No paired comparisons to plot")
     comparisons = list(dict.fromkeys(gaps["comparison"]))
     rows_per_panel = [len(gaps[gaps["comparison"] == c]) for c in comparisons]
     figure = Figure(figsize=(8, 1.2 + 0.32 * sum(rows_per_panel) + 0.6 * len(comparisons)))
@@ -282,7 +284,7 @@ def plot_gaps_by_task(gaps: pd.DataFrame, path: Path) -> Path:
         "Gap (A - B) of the headline score (F1 or macro-F1) with 95% interval: paired bootstrap"
     )
     figure.tight_layout()
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def pooled_reliability(metrics: list[dict]) -> dict[tuple[str, str], pd.DataFrame]:
@@ -323,7 +325,7 @@ def plot_reliability(per_task: pd.DataFrame, metrics: list[dict], path: Path) ->
     grows with the number of texts in the bin. The diagonal is perfect calibration."""
     curves = pooled_reliability(metrics)
     if not curves:
-        return _empty(path, "No predicted probabilities to plot")
+        return empty_figure(path, "No predicted probabilities to plot")
     tasks = sorted({task for task, _ in curves})
     styles = condition_styles(per_task) if not per_task.empty else {}
     figure = Figure(figsize=(4.2 * len(tasks) + 2.5, 4.4))
@@ -354,7 +356,7 @@ def plot_reliability(per_task: pd.DataFrame, metrics: list[dict], path: Path) ->
     axes[0].set_ylabel("observed share positive (human test labels)")
     axes[-1].legend(title="condition", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     figure.suptitle("Reliability of predicted probabilities against the human test labels")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 CORPUS_METHOD_STYLES = {
@@ -391,7 +393,7 @@ def plot_corpus_shares(estimates: list[dict], path: Path) -> Path:
     """Per task, the share of its positive label in the corpus with the 95% interval of each
     method; beside it, per covariate, the same by level."""
     if not estimates:
-        return _empty(path, "No corpus estimates to plot")
+        return empty_figure(path, "No corpus estimates to plot")
     widths = [1 + len(record["by_group"]) for record in estimates]
     columns = max(widths)
     figure = Figure(figsize=(4.0 + 3.5 * (columns - 1), 3.2 * len(estimates)), layout="constrained")
@@ -421,7 +423,7 @@ def plot_corpus_shares(estimates: list[dict], path: Path) -> Path:
             ax.set_axisbelow(True)
     handles, names = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, names, loc="outside lower center", ncols=2, fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def pooled_confusion(metrics: list[dict]) -> dict[tuple[str, str], dict]:
@@ -456,7 +458,7 @@ def plot_confusion(per_task: pd.DataFrame, metrics: list[dict], path: Path) -> P
     A failed prediction belongs to no column: a row then sums to less than 1."""
     pooled = pooled_confusion(metrics)
     if not pooled:
-        return _empty(path, "No confusion matrices to plot")
+        return empty_figure(path, "No confusion matrices to plot")
     tasks = list(dict.fromkeys(per_task["task"])) if not per_task.empty else []
     tasks += sorted({task for task, _ in pooled} - set(tasks))
     order = condition_order(per_task) if not per_task.empty else []
@@ -497,7 +499,7 @@ def plot_confusion(per_task: pd.DataFrame, metrics: list[dict], path: Path) -> P
                 ax.set_xlabel("predicted", fontsize="x-small")
     if image is not None:
         figure.colorbar(image, ax=axes, shrink=0.6, label="share of the human label's texts")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def write_figures(

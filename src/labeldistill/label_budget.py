@@ -18,7 +18,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from labeldistill.conditions import ALL, HUMAN, labeler_kind, parse_augmented, parse_source, size_key
+from labeldistill.conditions import (
+    ALL,
+    HUMAN,
+    LABELER_KIND_ORDER,
+    labeler_kind,
+    parse_augmented,
+    parse_source,
+    size_key,
+)
 
 MEDIAN_ROW = "median"
 SELF_HOSTED = ("local", "vllm")
@@ -132,10 +140,9 @@ def label_budget_table(
         .assign(task=MEDIAN_ROW)
     )
     table = pd.concat([table, medians], ignore_index=True)[COLUMNS]
-    order = {"human": 0, "augmented": 1, "llm": 2}
     table = table.assign(
         _median=table["task"] == MEDIAN_ROW,
-        _kind=table["labeler_kind"].map(order),
+        _kind=table["labeler_kind"].map(LABELER_KIND_ORDER),
         _size=table["train_size"].map(size_key),
     )
     table = table.sort_values(["_median", "task", "student", "_kind", "labeler", "_size"], kind="stable")

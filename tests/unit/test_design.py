@@ -54,6 +54,9 @@ def test_a_label_source_keeps_its_labelers_settings_but_not_the_studys():
 def test_augmented_labelers_train_above_their_human_count():
     design = StudyDesign.from_config(config(augment=[{"human": 250, "with": "gpt"}]))
     assert design.augmentation("human250+gpt") == (250, "gpt")
+    # its rest comes from gpt's labels, and its first 250 texts keep the human's
+    assert design.rest_labeler("human250+gpt") == "gpt" and design.human_count("human250+gpt") == 250
+    assert design.rest_labeler("gemma") == "gemma" and design.human_count("gemma") is None
     assert design.train_sizes["human250+gpt"] == ("1000",)
     assert design.training_labelers == ["human", "human250+gpt", "gemma", "gpt"]
     names = {c.name for c in design.student_conditions()}

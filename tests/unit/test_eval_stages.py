@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 from sklearn.metrics import brier_score_loss
+from three_label_data import GOLD3, LABELS3, PRED3
 
 from labeldistill.contracts import LABELS, PREDICTIONS, SPLIT, read_table, table_labels, write_table
 from labeldistill.errors import LabelDistillError
@@ -215,13 +216,6 @@ def test_evaluate_rejects_positive_label_outside_the_task(tmp_path):
 
 
 # ---- a task of three labels: macro-F1 headline, per-class figures, confusion, gaps ---------
-LABELS3 = ["negative", "neutral", "positive"]
-GOLD3 = ["negative"] * 5 + ["neutral"] * 8 + ["positive"] * 7
-PRED3 = (
-    ["negative", "negative", "neutral", "positive", None]
-    + ["neutral"] * 5 + ["negative", "positive", None]
-    + ["positive"] * 4 + ["neutral", "neutral", "negative"]
-)  # fmt: skip
 
 
 def _three_label_files(tmp_path):

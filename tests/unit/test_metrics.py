@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+from three_label_data import GOLD3, LABELS3, PRED3
 
 from labeldistill import metrics
 from labeldistill.conditions import headline_metric
@@ -130,13 +131,6 @@ def test_bootstrap_counts_come_in_bounded_chunks():
 
 
 # ---- multi-category tasks: per-class figures, confusion matrix, headline -------------------
-LABELS3 = ["negative", "neutral", "positive"]
-GOLD3 = ["negative"] * 5 + ["neutral"] * 8 + ["positive"] * 7
-PRED3 = (
-    ["negative", "negative", "neutral", "positive", None]
-    + ["neutral"] * 5 + ["negative", "positive", None]
-    + ["positive"] * 4 + ["neutral", "neutral", "negative"]
-)  # fmt: skip
 
 
 def test_per_class_figures_equal_sklearn_classification_report():
