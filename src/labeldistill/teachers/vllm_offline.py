@@ -1,4 +1,5 @@
-"""The `vllm` backend: offline batched inference in-process, on a GPU node or on the CPU.
+"""The `vllm` backend: offline batched inference in-process, on a GPU node or on the CPU
+(`VllmTeacher`, the Teacher the factory makes; `label_with_vllm` for scripts and benchmarks).
 
 Kept small: it shares everything else with the `openai` backend: the chat prompt (chat_prompt),
 answer parsing (answers), consistency over samples (consistency) and the response cache
