@@ -36,12 +36,14 @@ from labeldistill.calibration import (
     prior_matching_offsets,
 )
 from labeldistill.metrics import classification_metrics
-from labeldistill.prompts import build_prompt
 from labeldistill.splits import SplitSizes, split_task
-from labeldistill.stages.annotate import calibration_sample, declared, few_shot_examples
 from labeldistill.tasks import TaskSpec, load_texts
+from labeldistill.teachers.completion_prompt import build_prompt
+from labeldistill.teachers.few_shot import few_shot_examples
 from labeldistill.teachers.local import LocalTeacher
+from labeldistill.teachers.local_calibration import calibration_sample
 from labeldistill.teachers.local_models import prepare_local_model
+from labeldistill.teachers.settings import check_labeler
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("none", "uniform", "examples", "em")
@@ -60,7 +62,7 @@ def label_task(name: str, config: dict, labeler: str, model_dir: Path, threads: 
     split = config["split"]
     parts = split_task(load_texts(task), SplitSizes.from_config(split), int(split["seed"]), name)
     pool, test = parts["pool"], parts["test"]
-    settings = declared(config["labelers"][labeler], labeler)
+    settings = check_labeler(labeler, dict(config["labelers"][labeler]))
     examples = few_shot_examples(pool, settings, labeler)
     calibration = calibration_sample(pool, examples, settings["calibration_texts"], settings["shots_seed"])
     labels = list(task.labels)

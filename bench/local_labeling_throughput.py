@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeldistill.prompts import build_prompt, draw_examples
+from labeldistill.teachers.completion_prompt import build_prompt
+from labeldistill.teachers.examples import draw_examples
 from labeldistill.teachers.local import LocalTeacher
 from labeldistill.teachers.local_models import prepare_local_model
 

@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fake_openai_server import FakeOpenAIServer  # noqa: E402
 
-from labeldistill.prompts import Example  # noqa: E402
 from labeldistill.teachers import response_cache  # noqa: E402
 from labeldistill.teachers.chat_prompt import build_chat_prompt  # noqa: E402
+from labeldistill.teachers.examples import Example  # noqa: E402
 from labeldistill.teachers.openai_api import OpenAITeacher  # noqa: E402
 from labeldistill.teachers.openai_settings import parse_settings  # noqa: E402
 

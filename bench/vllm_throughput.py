@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeldistill.prompts import draw_examples
+from labeldistill.teachers.examples import draw_examples
 from labeldistill.teachers.vllm_offline import (
     chat_template,
     label_with_vllm,

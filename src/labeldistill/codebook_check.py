@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from labeldistill.prompts import Example
+from labeldistill.teachers.examples import Example
 
 VARIANTS = ("original", "examples_order", "label_order")
 # What a reordering changes, as the verdict says it.

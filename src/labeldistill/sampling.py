@@ -5,7 +5,7 @@ order), so that a rerun draws the same texts:
 - the split into pool / val / test (`splits.py`): stratified by the human label, with texts
   that are the same after normalisation (letter case, whitespace) kept in one part, so that a
   test text never has a twin in the pool or among the few-shot examples;
-- the few-shot examples of an LLM's prompt (`prompts.draw_examples`): stratified, at least one
+- the few-shot examples of an LLM's prompt (`teachers.examples.draw_examples`): stratified, at least one
   example per label, no two examples with the same normalised text;
 - the training texts of a student (`draw_ids`): a simple random sample of pool ids that reads no
   label, so that for one seed every labeler's student trains on exactly the same texts and a

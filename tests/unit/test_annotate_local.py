@@ -12,6 +12,8 @@ import pytest
 from labeldistill.contracts import SPLIT, write_table
 from labeldistill.errors import LabelDistillError
 from labeldistill.stages import annotate, calibrate
+from labeldistill.teachers.base import TaskContext
+from labeldistill.teachers.factory import make_teacher
 from labeldistill.teachers.local import LocalTeacher
 from labeldistill.teachers.local_models import write_model_record
 
@@ -45,6 +47,13 @@ def task(tmp_path, local_model_dir):
     (tmp_path / "codebook.md").write_text("Is the text negative in tone?")
     write_model_record(tmp_path / "model.json", "gemma3-270m", local_model_dir, converted=False)
     return tmp_path
+
+
+def label_alone(texts, pool, settings, model_dir):
+    """A part labelled on its own, the model loaded for it, as the annotate stage labels one."""
+    context = TaskContext("demo", LABELS, "Is the text negative in tone?", pool)
+    teacher = make_teacher("gemma", settings, context, model_dir=model_dir, threads=2)
+    return annotate.label_part(teacher, texts)
 
 
 def run_local(task, settings=SETTINGS):
@@ -82,9 +91,7 @@ def test_one_job_gives_the_labels_of_one_job_per_part(task, local_model_dir):
     assert json.loads((out / "calibration.json").read_text()) == json.loads((task / "alone.json").read_text())
     for part in PARTS:
         texts = pd.read_parquet(task / f"{part}.parquet")
-        alone = annotate.local_llm_labels(
-            texts, pool, "Is the text negative in tone?", LABELS, "gemma", SETTINGS, local_model_dir, 2
-        )
+        alone = label_alone(texts, pool, SETTINGS, local_model_dir)
         together = pd.read_parquet(out / f"labels/{part}.parquet")
         assert together["label"].tolist() == alone["label"].tolist()
         assert np.stack(together["probabilities"]) == pytest.approx(
@@ -103,9 +110,7 @@ def test_no_calibration_texts_give_raw_probabilities_and_a_record_saying_so(task
     assert record["method"] == "none" and record["n_texts"] == 0
     pool = pd.read_parquet(task / "pool.parquet")
     texts = pd.read_parquet(task / "test.parquet")
-    alone = annotate.local_llm_labels(
-        texts, pool, "Is the text negative in tone?", LABELS, "gemma", settings, local_model_dir, 2
-    )
+    alone = label_alone(texts, pool, settings, local_model_dir)
     together = pd.read_parquet(out / "labels/test.parquet")
     assert np.stack(together["probabilities"]) == pytest.approx(np.stack(alone["probabilities"]), abs=1e-9)
 

@@ -11,7 +11,12 @@ from fake_openai_server import FakeOpenAIServer
 
 from labeldistill.contracts import SPLIT, write_table
 from labeldistill.errors import LabelDistillError
+from labeldistill.labelled_parts import check_failures
 from labeldistill.stages import annotate
+from labeldistill.teachers.base import TaskContext
+from labeldistill.teachers.factory import make_teacher
+from labeldistill.teachers.few_shot import few_shot_examples
+from labeldistill.teachers.result import TeacherLabel, labels_table
 
 LABELS = ["negative", "other"]
 
@@ -89,16 +94,16 @@ def frame(errors: list[str | None]) -> pd.DataFrame:
 def test_every_backend_has_the_same_limit(backend):
     errors = [None] * 7 + ["answer 'maybe' is not one of the labels", "answer 'hm' is not one of the labels"]
     settings = {"backend": backend, "model": "m"}
-    annotate.check_failures(frame(errors + [None]), "small", settings)  # 2 of 10: fine
+    check_failures(frame(errors + [None]), "small", settings)  # 2 of 10: fine
     with pytest.raises(LabelDistillError) as raised:
-        annotate.check_failures(frame(errors + ["CUDA error: out of memory"]), "small", settings)
+        check_failures(frame(errors + ["CUDA error: out of memory"]), "small", settings)
     assert str(raised.value).startswith(
         "labeler small: 3 of 10 texts failed, more than labelers.small.max_failed_share (0.2); "
         "most common error (2 texts): answer 'maybe' is not one of the labels; no labels were written"
     )
-    annotate.check_failures(frame(errors + ["x"]), "small", {**settings, "max_failed_share": 0.3})
+    check_failures(frame(errors + ["x"]), "small", {**settings, "max_failed_share": 0.3})
     with pytest.raises(LabelDistillError, match="1 of 10 texts failed"):
-        annotate.check_failures(frame([None] * 9 + ["x"]), "s", {**settings, "max_failed_share": 0})
+        check_failures(frame([None] * 9 + ["x"]), "s", {**settings, "max_failed_share": 0})
 
 
 def test_a_vllm_part_that_fails_writes_nothing(parts, monkeypatch):
@@ -117,22 +122,36 @@ def test_a_vllm_part_that_fails_writes_nothing(parts, monkeypatch):
     assert not (parts / "out" / "usage.json").exists()
 
 
+def local_labels(part, pool, codebook, settings, model_dir, calibration_path=None):
+    """A part labelled on its own by a local labeler, as the annotate stage labels it."""
+    task = TaskContext("demo", LABELS, codebook, pool)
+    teacher = make_teacher(
+        "gemma", settings, task, model_dir=model_dir, threads=2, calibration_path=calibration_path
+    )
+    ids = list(part["id"])
+    return labels_table(teacher.label(list(part["text"]), ids), ids, "gemma", teacher.backend)
+
+
 @pytest.mark.parametrize("setting", [None, "examples", "em", "uniform"])
 def test_the_local_calibration_prior_follows_the_config(parts, monkeypatch, setting):
+    import numpy as np
+
     from labeldistill.teachers import local
 
     seen = {}
 
-    class Teacher:
-        model_name = "stub"
-        provenance: dict = {}
-        calibration_size = 0
+    class Teacher(local.LocalTeacher):
+        """The local teacher without a model: every text is 'other'."""
 
-        def __init__(self, *args, **kwargs):
+        def __init__(self, model_dir, labels, prompt, **kwargs):
             seen.update(kwargs)
+            self.labels, self.prompt, self.calibration_size = list(labels), prompt, 0
 
-        def label(self, texts):
-            return [local.LabelResult(label="other", probabilities=[0.0, 1.0]) for _ in texts]
+        def raw_probabilities(self, texts, progress=True):
+            return np.full((len(texts), len(self.labels)), 0.5)
+
+        def label(self, texts, ids=None, progress=True):
+            return [TeacherLabel(label="other", probabilities=[0.0, 1.0]) for _ in texts]
 
     monkeypatch.setattr(local, "LocalTeacher", Teacher)
     settings = {"backend": "local", "model": "m", "shots": 4}
@@ -140,9 +159,9 @@ def test_the_local_calibration_prior_follows_the_config(parts, monkeypatch, sett
         settings["calibration_prior"] = setting
     pool = pd.read_parquet(parts / "pool.parquet")
     part = pd.read_parquet(parts / "part.parquet")
-    annotate.local_llm_labels(part, pool, "cb", LABELS, "small", settings, parts, 1)
+    local_labels(part, pool, "cb", settings, parts)
     if setting in (None, "examples"):
-        examples = annotate.few_shot_examples(pool, settings, "small")
+        examples = few_shot_examples(pool, settings, "small")
         shares = [
             (sum(e.label == label for e in examples) + 0.5) / (len(examples) + 0.5 * len(LABELS))
             for label in LABELS
@@ -165,14 +184,12 @@ def test_calibration_measured_once_equals_calibration_in_the_job(parts, local_mo
     )
     pool = pd.read_parquet(parts / "pool.parquet")
     part = pd.read_parquet(parts / "part.parquet").head(6)
-    args = (part, pool, "Is the text negative?", LABELS, "gemma", settings, local_model_dir, 2)
-    in_job = annotate.local_llm_labels(*args)
-    measured = annotate.local_llm_labels(*args, calibration_path=record)
+    args = (part, pool, "Is the text negative?", settings, local_model_dir)
+    in_job = local_labels(*args)
+    measured = local_labels(*args, calibration_path=record)
     assert measured["label"].tolist() == in_job["label"].tolist()
     for a, b in zip(measured["probabilities"], in_job["probabilities"], strict=True):
         assert a == pytest.approx(b, abs=1e-9)
     other = {**settings, "shots": 2}
     with pytest.raises(LabelDistillError, match="measure the calibration again"):
-        annotate.local_llm_labels(
-            part, pool, "Is the text negative?", LABELS, "gemma", other, local_model_dir, 2, record
-        )
+        local_labels(part, pool, "Is the text negative?", other, local_model_dir, record)

@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from labeldistill.prompts import Example
 from labeldistill.teachers.answers import (
     SampleAnswer,
     json_schema_format,
@@ -18,6 +17,7 @@ from labeldistill.teachers.answers import (
 )
 from labeldistill.teachers.chat_prompt import build_chat_prompt
 from labeldistill.teachers.consistency import SampleOutcome, aggregate
+from labeldistill.teachers.examples import Example
 
 LABELS = ["positive", "negative", "neutral"]
 

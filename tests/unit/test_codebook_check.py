@@ -24,9 +24,9 @@ from labeldistill.codebook_check import (
     wilson_interval,
 )
 from labeldistill.contracts import SPLIT, write_table
-from labeldistill.prompts import Example
 from labeldistill.sampling import draw_ids
 from labeldistill.stages import codebook_check, codebook_check_table
+from labeldistill.teachers.examples import Example
 
 REPO = Path(__file__).resolve().parents[2]
 LABELS = ["negative", "other"]

@@ -10,7 +10,7 @@ from fake_openai_server import FakeOpenAIServer
 
 from labeldistill.contracts import SPLIT, write_table
 from labeldistill.stages import estimate_cost
-from labeldistill.stages.annotate import few_shot_examples
+from labeldistill.teachers.few_shot import few_shot_examples
 from labeldistill.teachers.openai_api import label_with_api
 from labeldistill.teachers.token_count import token_counter
 

@@ -9,14 +9,16 @@ import pytest
 import torch
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.prompts import Example, build_prompt
-from labeldistill.teachers.local import LabelResult, LocalTeacher
+from labeldistill.teachers.completion_prompt import build_prompt
+from labeldistill.teachers.examples import Example
+from labeldistill.teachers.local import LocalTeacher
 from labeldistill.teachers.local_models import (
     KNOWN_LOCAL_MODELS,
     _distribution_version,
     prepare_local_model,
     read_provenance,
 )
+from labeldistill.teachers.result import TeacherLabel
 
 CODEBOOK = "Decide whether the tone of the text is negative or positive."
 LABELS = ["negative", "positive"]
@@ -52,7 +54,7 @@ def results(teacher):
     return teacher.label(TEXTS, progress=False)
 
 
-def probabilities(results: list[LabelResult]) -> np.ndarray:
+def probabilities(results: list[TeacherLabel]) -> np.ndarray:
     return np.array([r.probabilities for r in results])
 
 

@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from labeldistill.contracts import SPLIT, SPLIT_SUMMARY, read_record, read_table
-from labeldistill.prompts import build_prompt, with_question
 from labeldistill.splits import SplitSizes, task_split_settings
 from labeldistill.stages import split
 from labeldistill.tasks import TaskSpec, load_coder_labels
+from labeldistill.teachers.completion_prompt import build_prompt
+from labeldistill.teachers.examples import with_question
 from labeldistill.workflow_config import ConfigProblems, prepare_config
 
 LABELS = ["negative", "neutral", "positive"]

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.prompts import Example, FewShotPrompt, build_prompt, draw_examples
+from labeldistill.teachers.completion_prompt import FewShotPrompt, build_prompt
+from labeldistill.teachers.examples import Example, draw_examples
 
 
 def make_pool(counts: dict[str, int]) -> pd.DataFrame:

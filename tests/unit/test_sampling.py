@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from labeldistill.prompts import draw_examples
 from labeldistill.sampling import allocate, draw_ids, duplicate_summary, normalise, stratified_draw
 from labeldistill.splits import SplitSizes, split_task
+from labeldistill.teachers.examples import draw_examples
 
 
 def texts_with_twins(n=120, twins=30):

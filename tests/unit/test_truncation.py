@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from labeldistill.prompts import flatten
+from labeldistill.teachers.examples import flatten
 from labeldistill.teachers.token_count import TokenCounter, token_counter
 from labeldistill.teachers.truncation import truncate, truncate_texts, warn_truncated
 

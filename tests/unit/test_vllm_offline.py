@@ -11,12 +11,13 @@ from types import SimpleNamespace
 import pytest
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.prompts import Example, build_prompt
 from labeldistill.teachers.chat_prompt import (
     ANSWER_INSTRUCTION,
     FEW_SHOT_CHAT_TEMPLATE,
     build_chat_prompt,
 )
+from labeldistill.teachers.completion_prompt import build_prompt
+from labeldistill.teachers.examples import Example
 from labeldistill.teachers.truncation import truncate
 from labeldistill.teachers.vllm_offline import (
     chat_template,

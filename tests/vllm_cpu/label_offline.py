@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from labeldistill.prompts import Example
+from labeldistill.teachers.examples import Example
 from labeldistill.teachers.vllm_offline import label_with_vllm
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

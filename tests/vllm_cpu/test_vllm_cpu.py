@@ -124,7 +124,7 @@ def free_port() -> int:
 
 
 def test_managed_vllm_serve_labels_through_the_openai_backend(vllm_venv, local_model_dir, tmp_path):
-    from labeldistill.prompts import Example
+    from labeldistill.teachers.examples import Example
     from labeldistill.teachers.managed_server import managed_server
     from labeldistill.teachers.openai_api import label_with_api
     from labeldistill.teachers.settings import check_labeler

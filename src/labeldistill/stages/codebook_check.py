@@ -17,8 +17,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-
 from labeldistill.codebook_check import (
     quoted_examples,
     reordered_examples,
@@ -26,32 +24,14 @@ from labeldistill.codebook_check import (
     summarise,
 )
 from labeldistill.contracts import CODEBOOK_CHECK, SPLIT, read_table, write_record
-from labeldistill.prompts import Example, build_prompt, with_question
 from labeldistill.sampling import draw_ids
-from labeldistill.stages.annotate import api_labels, declared, few_shot_examples, local_teacher
+from labeldistill.teachers.base import TaskContext
+from labeldistill.teachers.examples import with_question
+from labeldistill.teachers.factory import make_teacher
+from labeldistill.teachers.few_shot import few_shot_examples
+from labeldistill.teachers.settings import check_labeler
 
 log = logging.getLogger(__name__)
-
-
-def local_labels(
-    model_dir: Path,
-    pool: pd.DataFrame,
-    codebook: str,
-    labels: Sequence[str],
-    examples: Sequence[Example],
-    texts: Sequence[str],
-    settings: dict,
-    threads: int,
-) -> tuple[list, str]:
-    """A local labeler's labels of `texts` with this prompt, calibrated on it as annotate does."""
-    from labeldistill.stages.calibrate import measure_calibration
-
-    prompt = build_prompt(codebook, labels, examples)
-    teacher = local_teacher(model_dir, labels, prompt, settings, threads)
-    calibration = measure_calibration(teacher, pool, examples, labels, settings)
-    if calibration is not None:
-        teacher.use_calibration(calibration)
-    return [result.label for result in teacher.label(list(texts), progress=False)], prompt.hash
 
 
 def run(
@@ -74,7 +54,7 @@ def run(
     """`question` is added after the codebook as the labeling stages add it (a one-vs-rest
     task's); the quoted examples come from the codebook itself."""
     started = time.perf_counter()
-    settings = declared(settings, labeler)
+    settings = check_labeler(labeler, dict(settings))
     labels = [str(label) for label in labels]
     val, pool = read_table(val_split, SPLIT), read_table(pool_split, SPLIT)
     chosen = set(draw_ids(val["id"], texts, seed))
@@ -107,17 +87,21 @@ def run(
             log.info("%s: no other order to try", variant)
             continue
         asked = list(sample["text"]) + ([example.text for example in quoted] if variant == "original" else [])
-        if settings["backend"] == "local":
-            answers, hashes[variant] = local_labels(
-                model_dir, pool, text, order, shown, asked, settings, threads
-            )
-        else:
-            frame = pd.DataFrame({"id": [f"check-{i}" for i in range(len(asked))], "text": asked})
-            labelled, _ = api_labels(
-                frame, pool, text, order, labeler, settings, task, cache_dir, server_log, examples=shown
-            )
-            answers = [label if isinstance(label, str) else None for label in labelled["label"]]
-            hashes[variant] = next((h for h in labelled["prompt_hash"] if isinstance(h, str)), None)
+        # A local teacher is loaded (and calibrated) for each prompt; an API teacher's answers
+        # to the original prompt come from the response cache.
+        teacher = make_teacher(
+            labeler,
+            settings,
+            TaskContext(task, order, text, pool),
+            examples=shown,
+            threads=threads,
+            model_dir=model_dir,
+            cache_dir=cache_dir,
+            server_log=server_log,
+        )
+        results = teacher.label(asked, [f"check-{i}" for i in range(len(asked))])
+        answers = [result.label for result in results]
+        hashes[variant] = teacher.provenance["prompt_hash"]
         given[variant] = answers[: len(sample)]
         if variant == "original":
             quoted_answers = answers[len(sample) :]

@@ -21,7 +21,8 @@ import pandas as pd
 from labeldistill.contracts import LABELS, SPLIT, USAGE, read_table, write_record, write_table
 from labeldistill.ensemble import combine
 from labeldistill.errors import LabelDistillError
-from labeldistill.stages.annotate import check_failures, declared, usage_record
+from labeldistill.labelled_parts import check_failures, usage_record
+from labeldistill.teachers.settings import check_labeler
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def run(
     """`member_labels[part]` and `member_usage_paths[part]` hold one file per member, in the
     order of `members`. Nothing is written unless every part passes `check_failures`."""
     started = time.perf_counter()
-    settings = declared(settings, labeler)
+    settings = check_labeler(labeler, dict(settings))
     labels = [str(label) for label in labels]
     parts = {part: read_table(path, SPLIT) for part, path in splits.items()}
     frames = {

@@ -17,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from labeldistill.contracts import SPLIT, read_table
-from labeldistill.prompts import with_question
-from labeldistill.stages.annotate import few_shot_examples
 from labeldistill.tables import write_tables
+from labeldistill.teachers.examples import with_question
+from labeldistill.teachers.few_shot import few_shot_examples
 from labeldistill.teachers.openai_api import estimate_api_cost
 from labeldistill.usage import total_or_unknown
 

@@ -1,4 +1,5 @@
-"""Teachers: the labelers that produce training labels. `human` copies the gold column; LLM
-backends (one module each) label from the codebook behind the same `label(texts)` interface."""
-
-BACKENDS = ("human", "local")
+"""Teachers: the labelers that produce training labels, one module per backend behind the
+`Teacher` interface of `base` (`human` copies the gold column; `local`, `openai_endpoint` and
+`vllm_offline` label from the codebook). `factory.make_teacher` makes the one a labeler's
+settings ask for. Kept empty: everything here is in the code fingerprint of every stage that
+imports any teacher module (see factory.py)."""

@@ -81,11 +81,12 @@ class BudgetExceeded(LabelDistillError):
 
 @dataclass
 class Usage:
-    """Counts for one labeler on one task (one run), serialisable with `to_dict`."""
+    """Counts for one labeler on one task (one run), serialisable with `to_dict`; every teacher
+    keeps one (the counts that do not apply to it stay 0)."""
 
     labeler: str
     task: str
-    model: str
+    model: str | None  # None: the human labeler
     requests_sent: int = 0  # HTTP requests, retries included
     responses: int = 0  # answers received and cached (paid)
     cache_hits: int = 0

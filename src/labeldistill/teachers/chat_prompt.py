@@ -10,7 +10,7 @@ such as vLLM and OpenAI, reuse it). Shared by every chat backend (`openai`, `vll
 
 A base model has no chat template (the default local model, Gemma 3 270M, has none), and vLLM
 refuses to chat with it. `FEW_SHOT_CHAT_TEMPLATE` renders these messages as the completion-style
-few-shot prompt of prompts.py (the answer follows "Label:"): the `vllm` backend uses it for such
+few-shot prompt of completion_prompt.py (the answer follows "Label:"): the `vllm` backend uses it for such
 a model, and `vllm serve MODEL --chat-template {few_shot_chat_template}` serves it. It is code,
 not a data file, so that the stages' fingerprints follow it (fingerprint.py).
 """
@@ -21,7 +21,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from labeldistill.prompts import Example, build_prompt, flatten
+from labeldistill.teachers.completion_prompt import build_prompt
+from labeldistill.teachers.examples import Example, flatten
 from labeldistill.teachers.response_cache import canonical_json
 
 ANSWER_INSTRUCTION = "Answer with the label only: exactly one of the valid labels, nothing else."

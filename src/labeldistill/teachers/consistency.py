@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from labeldistill.teachers.answers import SampleAnswer
+from labeldistill.teachers.result import TeacherLabel
 
 
 @dataclass(frozen=True)
@@ -28,24 +29,6 @@ class SampleOutcome:
     cached: bool = False
     model: str | None = None  # as the server reports it
     system_fingerprint: str | None = None
-
-
-@dataclass
-class TextLabel:
-    """The teacher's verdict on one text."""
-
-    id: str
-    label: str | None  # one of the labels, or None: every sample failed
-    probabilities: list[float]  # aligned with the labels; [] for a failure
-    consistency: float | None  # share of labelled samples agreeing with `label`
-    n_samples: int
-    n_failed_samples: int
-    error: str | None = None  # why the text failed (the first sample's error)
-    raw: list[str] = field(default_factory=list)  # raw answers of the failed samples
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_hits: int = 0
-    provenance: dict = field(default_factory=dict)
 
 
 def tie_break(tied: Sequence[int], text_id: str, seed: int = 0) -> int:
@@ -63,7 +46,7 @@ def aggregate(
     labels: Sequence[str],
     provenance: dict | None = None,
     seed: int | None = None,
-) -> TextLabel:
+) -> TeacherLabel:
     """Mode, consistency and vote shares; a lone sample with logprobs keeps those probabilities.
 
     `seed` (the labeler's `seed` setting; None counts as 0) fixes the draw that breaks a tie.
@@ -90,7 +73,7 @@ def aggregate(
         error = errors[0] if errors else "no answer"
         if len(samples) > 1:
             error = f"all {len(samples)} samples failed; first: {error}"
-        return TextLabel(label=None, probabilities=[], consistency=None, error=error, **common)
+        return TeacherLabel(label=None, probabilities=[], consistency=None, error=error, **common)
     counts = [votes.count(label) for label in labels]
     top = max(counts)
     tied = [i for i, count in enumerate(counts) if count == top]
@@ -99,7 +82,7 @@ def aggregate(
     lone = samples[0].answer.probabilities if len(samples) == 1 else None
     if lone is not None:
         probabilities = list(lone)
-    return TextLabel(
+    return TeacherLabel(
         label=labels[best],
         probabilities=probabilities,
         consistency=counts[best] / len(votes),

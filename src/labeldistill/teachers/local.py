@@ -24,7 +24,7 @@ import copy
 import inspect
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,22 +39,25 @@ from labeldistill.calibration import (
     label_prior,
 )
 from labeldistill.errors import LabelDistillError
-from labeldistill.prompts import FewShotPrompt, flatten
+from labeldistill.teachers.accounting import Usage
+from labeldistill.teachers.base import TaskContext, Teacher
+from labeldistill.teachers.completion_prompt import FewShotPrompt, build_prompt
+from labeldistill.teachers.examples import Example, flatten
+from labeldistill.teachers.few_shot import few_shot_examples
+from labeldistill.teachers.local_calibration import (
+    measure_calibration,
+    read_calibration,
+    target_prior_setting,
+)
 from labeldistill.teachers.local_models import read_provenance
-from labeldistill.teachers.settings import LabelerSettings
+from labeldistill.teachers.result import TeacherLabel
+from labeldistill.teachers.settings import LabelerSettings, check_labeler
 
-__all__ = ["LabelResult", "LocalTeacher", "label_prior"]
+__all__ = ["LocalTeacher", "label_prior"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 8
-
-
-@dataclass
-class LabelResult:
-    label: str | None
-    probabilities: list[float] = field(default_factory=list)
-    error: str | None = None
 
 
 @dataclass
@@ -68,8 +71,9 @@ class _Row:
     targets: list[list[int]]  # per position, the token ids whose log-probability is wanted
 
 
-class LocalTeacher:
-    """Label texts with a converted local model folder (see `prepare_local_model`).
+class LocalTeacher(Teacher):
+    """Label texts with a converted local model folder (see `prepare_local_model`); `for_labeler`
+    makes one as a labeler's settings ask for it.
 
     Parameters
     ----------
@@ -99,6 +103,7 @@ class LocalTeacher:
         prediction, i.e. no correction; see `labeldistill.calibration`).
     calibration: a calibration measured before for this prompt (`calibration.fit_calibration`
         of `raw_probabilities` of the calibration texts); replaces `calibration_texts`.
+    labeler, task: for the usage record.
     """
 
     backend = "local"
@@ -116,6 +121,8 @@ class LocalTeacher:
         calibration_texts: Sequence[str] | None = None,
         calibration_prior: str | Sequence[float] = "uniform",
         calibration: Calibration | None = None,
+        labeler: str = "local",
+        task: str = "",
     ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -143,6 +150,8 @@ class LocalTeacher:
         provenance = read_provenance(model_dir)
         self.model_name = model_name or provenance.get("model") or model_dir.name
         self.fingerprint = provenance.get("gguf_sha256")
+        self.labeler = labeler
+        self.usage = Usage(labeler=labeler, task=task, model=self.model_name)
 
         torch.set_num_threads(self.threads)
         self._torch = torch
@@ -171,6 +180,7 @@ class LocalTeacher:
         self.decision_offsets = np.zeros(len(self.labels))
         self.calibration_method = "none"
         self.calibration_size = 0
+        self.calibration: Calibration | None = None  # in use, for the calibration record
         if calibration is not None:
             self.use_calibration(calibration)
         elif calibration_texts:
@@ -195,6 +205,7 @@ class LocalTeacher:
             raise LabelDistillError(
                 f"a calibration of {len(calibration.mean_prediction)} labels for {len(self.labels)} labels"
             )
+        self.calibration = calibration
         self.mean_prediction = np.array(calibration.mean_prediction)
         self.target_prior = np.array(calibration.target_prior)
         self.decision_offsets = np.array(calibration.decision_offsets)
@@ -363,7 +374,9 @@ class LocalTeacher:
         probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
         return probabilities / probabilities.sum(axis=1, keepdims=True), errors
 
-    def label(self, texts: Sequence[str], progress: bool = True) -> list[LabelResult]:
+    def label(
+        self, texts: Sequence[str], ids: Sequence[str] | None = None, progress: bool = True
+    ) -> list[TeacherLabel]:
         """One result per text, in order; the label is always one of the label set.
 
         With calibration texts the probabilities are divided by the mean prediction, multiplied
@@ -377,20 +390,80 @@ class LocalTeacher:
         probabilities, errors = self._probabilities(texts, progress)
         if self.mean_prediction is not None and len(texts):
             probabilities = calibrate(probabilities, self.mean_prediction, self.target_prior)
+        named = {"model": self.model_name, "prompt_hash": self.prompt.hash}
         results = []
         for i, row in enumerate(probabilities):
+            text_id = None if ids is None else str(ids[i])
             if i in errors:
-                results.append(LabelResult(label=None, probabilities=[], error=errors[i]))
+                results.append(TeacherLabel(label=None, error=errors[i], id=text_id, provenance=dict(named)))
             else:
+                label = self.labels[
+                    int(np.argmax(np.log(np.clip(row, MIN_MEAN, None)) + self.decision_offsets))
+                ]
                 results.append(
-                    LabelResult(
-                        label=self.labels[
-                            int(np.argmax(np.log(np.clip(row, MIN_MEAN, None)) + self.decision_offsets))
-                        ],
+                    TeacherLabel(
+                        label=label,
                         probabilities=[float(p) for p in row],
+                        id=text_id,
+                        provenance=dict(named),
                     )
                 )
+        self.usage = Usage(
+            labeler=self.labeler,
+            task=self.usage.task,
+            model=self.model_name,
+            texts=len(results),
+            failed_texts=len(errors),
+            truncated_texts=self.truncated,
+        )
         return results
+
+    @classmethod
+    def for_labeler(
+        cls,
+        labeler: str,
+        settings: dict,
+        task: TaskContext,
+        model_dir: Path,
+        threads: int = 1,
+        calibration_path: Path | None = None,
+        examples: Sequence[Example] | None = None,
+    ) -> LocalTeacher:
+        """The teacher of a `local` labeler: its prompt from the codebook and its few-shot
+        examples (`examples` replaces them: the codebook check reorders them), calibrated as
+        recorded at `calibration_path` or else on its calibration texts in the pool."""
+        settings = check_labeler(labeler, dict(settings))
+        labels = [str(label) for label in task.labels]
+        if examples is None:
+            examples = few_shot_examples(task.pool, settings, labeler)
+        prompt = build_prompt(task.codebook, labels, examples)
+        measured = (
+            None if calibration_path is None else read_calibration(calibration_path, prompt.hash, labels)
+        )
+        teacher = cls(
+            model_dir,
+            labels,
+            prompt,
+            threads=threads,
+            model_name=str(settings["model"]),
+            max_text_tokens=int(settings["max_text_tokens"]),
+            calibration_prior=target_prior_setting(settings, examples, labels),
+            calibration=measured,
+            labeler=labeler,
+            task=task.name,
+        )
+        if measured is None:
+            calibration = measure_calibration(teacher, task.pool, examples, labels, settings)
+            if calibration is not None:
+                teacher.use_calibration(calibration)
+        log.info(
+            "%s: %d examples, %d calibration texts, prompt %s",
+            labeler,
+            len(examples),
+            teacher.calibration_size,
+            prompt.hash,
+        )
+        return teacher
 
 
 def _floats(values: np.ndarray | None) -> list[float] | None:

@@ -48,7 +48,6 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.prompts import Example
 from labeldistill.teachers.accounting import (
     Accountant,
     BudgetExceeded,
@@ -66,10 +65,12 @@ from labeldistill.teachers.answers import (
 )
 from labeldistill.teachers.chat_prompt import ChatPrompt, build_chat_prompt
 from labeldistill.teachers.chat_transport import OPENAI_BASE_URL, HttpAnswer, TransportError, open_transport
-from labeldistill.teachers.consistency import SampleOutcome, TextLabel, aggregate
+from labeldistill.teachers.consistency import SampleOutcome, aggregate
+from labeldistill.teachers.examples import Example
 from labeldistill.teachers.openai_settings import OpenAISettings, parse_settings, resolve_api_key
 from labeldistill.teachers.rate_limit import RateLimiter
 from labeldistill.teachers.response_cache import ResponseCache, request_key
+from labeldistill.teachers.result import TeacherLabel
 from labeldistill.teachers.retry import backoff_delay, is_retryable_status, parse_retry_after
 from labeldistill.teachers.token_count import TokenCounter, token_counter
 from labeldistill.teachers.truncation import truncate_texts, warn_truncated
@@ -260,8 +261,8 @@ class OpenAITeacher:
 
     async def label(
         self, texts: Sequence[str], ids: Sequence[str] | None = None, fresh: Set[str] = frozenset()
-    ) -> list[TextLabel]:
-        """One TextLabel per text, in order. Raises LabelDistillError on a hard error or budget.
+    ) -> list[TeacherLabel]:
+        """One TeacherLabel per text, in order. Raises LabelDistillError on a hard error or budget.
 
         `fresh`: cache keys whose answers this run paid for already (through the Batch API, see
         teachers/openai_batch.py): found in the cache, but not counted as cache hits."""
@@ -282,7 +283,7 @@ class OpenAITeacher:
         # What the cache holds, looked up in one go off the event loop: on a shared file system
         # every lookup is a round trip to the file server.
         cached = await asyncio.to_thread(self.cache.get_many, {key for plan in plans for _, key in plan})
-        results: list[TextLabel | None] = [None] * len(texts)
+        results: list[TeacherLabel | None] = [None] * len(texts)
         waiting: list[int] = []
         for index, plan in enumerate(plans):
             if all(key in cached for _, key in plan):
@@ -365,7 +366,7 @@ class OpenAITeacher:
 
     async def _label_text(
         self, text_id: str, plan: list[tuple[dict, str]], cached: dict, provenance: dict, progress: tqdm
-    ) -> TextLabel:
+    ) -> TeacherLabel:
         if len(plan) == 1:  # the common case, without the tasks gather would make
             payload, key = plan[0]
             samples = [await self._sample(payload, key, cached.get(key))]
@@ -563,8 +564,8 @@ def label_with_api(
     cache_dir: str | Path | None = None,
     labeler: str = "openai",
     task: str = "",
-) -> tuple[list[TextLabel], dict]:
-    """Label `texts` through an OpenAI-compatible endpoint; returns (one TextLabel per text, in
+) -> tuple[list[TeacherLabel], dict]:
+    """Label `texts` through an OpenAI-compatible endpoint; returns (one TeacherLabel per text, in
     order; the run's usage as a JSON-serialisable dict).
 
     The prompt is built from `codebook`, `labels` and the few-shot `examples` (see
@@ -604,7 +605,7 @@ def label_with_api(
                                 batch_deadline_hours, batch_poll_seconds, batch_poll_cap: see
                                 teachers/openai_batch.py)
 
-    Each TextLabel has: id, label (one of `labels`, or None), probabilities (aligned with
+    Each TeacherLabel has: id, label (one of `labels`, or None), probabilities (aligned with
     `labels`: vote shares, or with one sample in logprobs mode the token probabilities; [] for
     a failure), consistency, n_samples, n_failed_samples, error, raw (raw answers of failed
     samples), input_tokens, output_tokens, cache_hits, provenance (backend, model,

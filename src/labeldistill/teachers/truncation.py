@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from labeldistill.prompts import flatten
+from labeldistill.teachers.examples import flatten
 from labeldistill.teachers.token_count import TokenCounter
 
 log = logging.getLogger(__name__)

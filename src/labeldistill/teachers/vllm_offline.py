@@ -1,4 +1,5 @@
-"""The `vllm` backend: offline batched inference in-process, on a GPU node or on the CPU.
+"""The `vllm` backend: offline batched inference in-process, on a GPU node or on the CPU
+(`VllmTeacher`, the Teacher the factory makes; `label_with_vllm` for scripts and benchmarks).
 
 Kept small: it shares everything else with the `openai` backend: the chat prompt (chat_prompt),
 answer parsing (answers), consistency over samples (consistency) and the response cache
@@ -36,12 +37,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.prompts import Example
+from labeldistill.teachers.accounting import Usage
 from labeldistill.teachers.answers import parse_answer
+from labeldistill.teachers.base import TaskContext, Teacher
 from labeldistill.teachers.chat_prompt import FEW_SHOT_CHAT_TEMPLATE, build_chat_prompt
-from labeldistill.teachers.consistency import SampleOutcome, TextLabel, aggregate
+from labeldistill.teachers.consistency import SampleOutcome, aggregate
+from labeldistill.teachers.examples import Example
+from labeldistill.teachers.few_shot import few_shot_examples
 from labeldistill.teachers.response_cache import ResponseCache, request_key
-from labeldistill.teachers.settings import VllmSettings, parse_backend_settings
+from labeldistill.teachers.result import TeacherLabel
+from labeldistill.teachers.settings import VllmSettings, check_labeler, parse_backend_settings
 from labeldistill.teachers.token_count import TokenCounter, token_counter, tokenizer_counter
 from labeldistill.teachers.truncation import truncate_texts, warn_truncated
 
@@ -164,7 +169,13 @@ def trimmed_response(request_output, sample: int, model: str) -> dict:
     }
 
 
-def label_with_vllm(
+def label_with_vllm(*args, **kwargs) -> tuple[list[TeacherLabel], dict]:
+    """`vllm_labels`, its Usage as a JSON-serialisable dict."""
+    results, usage = vllm_labels(*args, **kwargs)
+    return results, usage.to_dict()
+
+
+def vllm_labels(
     texts: Sequence[str],
     ids: Sequence[str],
     codebook: str,
@@ -176,8 +187,9 @@ def label_with_vllm(
     task: str = "",
     generate=None,
     counter: TokenCounter | None = None,
-) -> tuple[list[TextLabel], dict]:
-    """Label texts with vLLM; answers already in the cache are never generated again.
+) -> tuple[list[TeacherLabel], Usage]:
+    """Label texts with vLLM; answers already in the cache are never generated again. Returns
+    one result per text and what the run cost.
 
     `generate(conversations, sampling) -> list[RequestOutput]` is vLLM's `LLM.chat` by default
     (`vllm_generate`: pass one to label with an engine already loaded); `counter` cuts texts to
@@ -246,19 +258,68 @@ def label_with_vllm(
         ]
         results.append(aggregate(str(text_id), outcomes, labels, provenance, sampling["seed"]))
     generated = [(i, j) for i in range(len(texts)) for j in range(sampling["n"]) if (i, j) not in cached]
-    usage = {
-        "model": model,
-        "requests_sent": len(generated),
-        "responses": len(generated),
-        "cache_hits": len(cached),
-        "input_tokens": sum(responses[i][j]["usage"]["input_tokens"] for i, j in generated),
-        "output_tokens": sum(responses[i][j]["usage"]["output_tokens"] for i, j in generated),
-        "failed_texts": sum(result.label is None for result in results),
-        "truncated_texts": truncated,
-        "dollars": 0.0,
-        "wall_seconds": round(time.perf_counter() - started, 3),
-    }
+    usage = Usage(
+        labeler=labeler,
+        task=task,
+        model=model,
+        requests_sent=len(generated),
+        responses=len(generated),
+        cache_hits=len(cached),
+        input_tokens=sum(responses[i][j]["usage"]["input_tokens"] for i, j in generated),
+        output_tokens=sum(responses[i][j]["usage"]["output_tokens"] for i, j in generated),
+        texts=len(results),
+        failed_texts=sum(result.label is None for result in results),
+        failed_samples=sum(result.n_failed_samples for result in results),
+        truncated_texts=truncated,
+        wall_seconds=round(time.perf_counter() - started, 3),
+    )
     return results, usage
+
+
+class VllmTeacher(Teacher):
+    """The `vllm` backend behind the Teacher interface (see `label_with_vllm`)."""
+
+    backend = BACKEND
+
+    def __init__(
+        self,
+        labeler: str,
+        settings: dict,
+        task: TaskContext,
+        examples: Sequence[Example] | None = None,
+        cache_dir: Path | None = None,
+    ):
+        self.labeler = labeler
+        self.settings = check_labeler(labeler, dict(settings))
+        if examples is None:
+            examples = few_shot_examples(task.pool, self.settings, labeler)
+        self.labels = [str(label) for label in task.labels]
+        self.codebook = task.codebook
+        self.examples = list(examples)
+        self.task = task.name
+        self.cache_dir = cache_dir
+        self.prompt_hash = build_chat_prompt(self.codebook, self.labels, self.examples).hash
+        self.usage = Usage(labeler=labeler, task=task.name, model=str(self.settings["model"]))
+
+    @property
+    def provenance(self) -> dict:
+        return {"backend": self.backend, "model": self.settings["model"], "prompt_hash": self.prompt_hash}
+
+    def label(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[TeacherLabel]:
+        texts = list(texts)
+        ids = [str(i) for i in (ids if ids is not None else range(len(texts)))]
+        results, self.usage = vllm_labels(
+            texts,
+            ids,
+            self.codebook,
+            self.labels,
+            self.examples,
+            self.settings,
+            self.cache_dir,
+            self.labeler,
+            self.task,
+        )
+        return results
 
 
 def vllm_generate(model: str, engine: Mapping, template: str | None = None, threads: int = 1):
