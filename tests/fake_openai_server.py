@@ -248,7 +248,9 @@ def draw_fault(config: Config, request: dict, body_hash: str, attempt: int) -> s
     directive = DIRECTIVE.search(str(messages[-1].get("content", "")))
     if directive and attempt == 0:
         return f"429={directive.group(1)}"
-    if config.faults and unit_draw(config.seed, body_hash, attempt) < config.fault_rate:
+    if not config.faults or config.fault_rate <= 0:
+        return None  # none to draw: no hash per request
+    if unit_draw(config.seed, body_hash, attempt) < config.fault_rate:
         kind = int(unit_draw("kind", config.seed, body_hash, attempt) * len(config.faults))
         return config.faults[kind]
     return None
@@ -530,6 +532,10 @@ def make_app(config: Config, state: State):
         return json_response(200, {"epoch": state.epoch})
 
     async def chat(request):
+        # The latency counts from the request's arrival: the server's own work happens within it,
+        # as a real server's does, so that the ideal rate (concurrency / latency) is the rate of
+        # a client that adds nothing.
+        arrival = time.monotonic()
         body = await request.read()
         if state.dying:
             reset_connection(request)
@@ -543,8 +549,15 @@ def make_app(config: Config, state: State):
         body_hash = hashlib.sha256(body).hexdigest()
         attempt = state.attempt(body_hash)
         fault = draw_fault(config, payload, body_hash, attempt)
+        answer = canonical = None
+        if fault in (None, "outside", "truncated"):
+            # Built before the wait; the counts change only after it (a request cut off by a
+            # dying server is not answered).
+            answer = completion(payload, body_hash, fault, config)
+            answer = json_response(200, answer, cut=fault == "truncated")
+            canonical = canonical_hash(payload) if fault != "truncated" else None
         if config.latency:
-            await asyncio.sleep(config.latency)
+            await asyncio.sleep(arrival + config.latency - time.monotonic())
         if state.dying:  # died while this request waited
             reset_connection(request)
             return web.Response(status=500)
@@ -564,12 +577,12 @@ def make_app(config: Config, state: State):
             return error_response(int(fault), "The server had an error (fake)", headers)
         state.record(body_hash, fault)
         state.answered += 1
-        if fault in (None, "outside"):
-            state.request(canonical_hash(payload))["chat_answered"] += 1
+        if canonical is not None:
+            state.request(canonical)["chat_answered"] += 1
         if config.die_after is not None and state.answered >= config.die_after:
             state.dying = True  # this answer still goes out; then the process ends
             asyncio.get_running_loop().call_later(0.05, os._exit, 0)
-        return json_response(200, completion(payload, body_hash, fault, config), cut=fault == "truncated")
+        return answer
 
     app = web.Application(client_max_size=64 * 1024**2)
     if config.models:
@@ -584,7 +597,7 @@ def make_app(config: Config, state: State):
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="0: a free port (printed on stdout)")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds before every answer")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds from a request to its answer")
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--faults", default=",".join(FAULTS), help=f"comma-separated, from {FAULTS}")
     parser.add_argument("--retry-after", default="0", help="Retry-After value sent with 429 and 503")

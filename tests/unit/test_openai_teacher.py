@@ -28,6 +28,7 @@ from labeldistill.teachers import openai_api
 from labeldistill.teachers.accounting import BudgetExceeded
 from labeldistill.teachers.chat_prompt import build_chat_prompt
 from labeldistill.teachers.chat_transport import TransportError, classify
+from labeldistill.teachers.examples import Example
 from labeldistill.teachers.openai_api import OpenAITeacher, estimate_api_cost, label_with_api
 from labeldistill.teachers.openai_settings import parse_settings
 from labeldistill.teachers.response_cache import ResponseCache
@@ -306,11 +307,11 @@ def test_a_burst_of_refusals_is_confirmed_before_the_run_stops(server, tmp_path,
             self.inner = real_open(*args)
             self.refusals = 5
 
-        async def post(self, payload):
+        async def post(self, payload, body=None):
             if self.refusals:
                 self.refusals -= 1
                 raise TransportError("connection refused", "refused")
-            return await self.inner.post(payload)
+            return await self.inner.post(payload, body)
 
         def __getattr__(self, name):
             return getattr(self.inner, name)
@@ -460,3 +461,31 @@ def test_processes_running_at_once_share_one_cache(server, tmp_path):
     # Two processes racing for the same text may both ask; the cache stays whole either way.
     sent = sum(o["usage"]["requests_sent"] for o in outputs)
     assert 40 <= sent <= 80 and os.path.isdir(cache_dir)
+
+
+@pytest.mark.parametrize("mode", ["text", "logprobs", "json_schema", "choice"])
+def test_spliced_bodies_and_keys_are_the_plain_encodings(tmp_path, mode):
+    """Bodies and cache keys spliced around each text (teachers/request_template.py) are byte
+    for byte what encoding the whole request gives: the same keys as before, the same bodies."""
+    settings = parse_settings(
+        {"model": "gpt-4o-mini", "mode": mode, "samples": 3, "temperature": 0.7, "seed": 5}, "gpt"
+    )
+    teacher = OpenAITeacher(
+        settings, LABELS, build_chat_prompt(CODEBOOK, LABELS, []), ResponseCache(tmp_path), "k", "gpt"
+    )
+    texts = ['a "quoted"\ttext\n', "émoji 🙂 and \\ slash", "\x00labeldistill-text\x00", ""]
+    for text in texts:
+        for sample, (payload, key) in enumerate(teacher._plan(text)):
+            assert key == openai_api.payload_key(payload, sample)
+            body = teacher._templates[sample].body(payload["messages"][-1]["content"])
+            assert body == json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def test_a_prompt_holding_the_placeholder_is_encoded_whole(tmp_path):
+    # an example whose text is the placeholder itself: it occurs twice in the encoding
+    prompt = build_chat_prompt(CODEBOOK, LABELS, [Example("\x00labeldistill-text\x00", LABELS[0])])
+    settings = parse_settings({"model": "gpt-4o-mini"}, "gpt")
+    teacher = OpenAITeacher(settings, LABELS, prompt, ResponseCache(tmp_path), "k", "gpt")
+    assert teacher._templates == [None]
+    ((payload, key),) = teacher._plan("some text")
+    assert key == openai_api.payload_key(payload, 0)

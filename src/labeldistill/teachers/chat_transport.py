@@ -155,7 +155,8 @@ class OpenAIClientTransport:
         )
         self.timeout = timeout
 
-    async def post(self, payload: dict) -> HttpAnswer:
+    async def post(self, payload: dict, body: bytes | None = None) -> HttpAnswer:
+        """`body` (the payload encoded already) is not used: the package encodes it."""
         import openai
 
         try:
@@ -202,8 +203,9 @@ class AiohttpTransport:
             headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
         )
 
-    async def post(self, payload: dict) -> HttpAnswer:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    async def post(self, payload: dict, body: bytes | None = None) -> HttpAnswer:
+        """`body`: the payload as json.dumps encodes it, where the caller has it already."""
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8") if body is None else body
         try:
             async with self._session.post(self.url, data=data, proxy=self.proxy) as response:
                 body = await response.read()

@@ -69,7 +69,8 @@ from labeldistill.teachers.consistency import SampleOutcome, aggregate
 from labeldistill.teachers.examples import Example
 from labeldistill.teachers.openai_settings import OpenAISettings, parse_settings, resolve_api_key
 from labeldistill.teachers.rate_limit import RateLimiter
-from labeldistill.teachers.response_cache import ResponseCache, request_key
+from labeldistill.teachers.request_template import PLACEHOLDER, RequestTemplate, request_template
+from labeldistill.teachers.response_cache import ResponseCache, key_of, request_identity
 from labeldistill.teachers.result import TeacherLabel
 from labeldistill.teachers.retry import backoff_delay, is_retryable_status, parse_retry_after
 from labeldistill.teachers.token_count import TokenCounter, token_counter
@@ -155,8 +156,13 @@ def request_payload(
 
 
 def payload_key(payload: dict, sample: int) -> str:
+    return key_of(payload_identity(payload, sample))
+
+
+def payload_identity(payload: dict, sample: int) -> str:
+    """What `payload_key` hashes."""
     sampling = {name: value for name, value in payload.items() if name not in ("model", "messages")}
-    return request_key(BACKEND, payload["model"], payload["messages"], sampling, sample)
+    return request_identity(BACKEND, payload["model"], payload["messages"], sampling, sample)
 
 
 def prompt_overhead_tokens(counter: TokenCounter, prompt: ChatPrompt) -> int:
@@ -202,6 +208,15 @@ class OpenAITeacher:
         self._connect_failures = 0  # in a row, with no HTTP answer between them
         self._texts_done = 0
         self._fresh: Set[str] = frozenset()
+        # Per sample, the body and key of any text spliced from one encoding (None: encoded whole).
+        self._templates = [self._template(sample) for sample in range(settings.samples)]
+
+    def _template(self, sample: int) -> RequestTemplate | None:
+        messages = self.prompt.messages(PLACEHOLDER)
+        if messages[-1]["content"] != PLACEHOLDER:
+            return None
+        payload = request_payload(self.settings, self.labels, messages, sample)
+        return request_template(payload, payload_identity(payload, sample))
 
     @property
     def usage(self) -> Usage:
@@ -358,10 +373,15 @@ class OpenAITeacher:
     def _plan(self, text: str) -> list[tuple[dict, str]]:
         """(request body, cache key) of each sample of one text, as it is sent (cut already)."""
         messages = self.prompt.messages(text)
+        content = messages[-1]["content"]
         plan = []
-        for sample in range(self.settings.samples):
+        for sample, template in enumerate(self._templates):
             payload = request_payload(self.settings, self.labels, messages, sample)
-            plan.append((payload, payload_key(payload, sample)))
+            if template is None:
+                key = payload_key(payload, sample)
+            else:
+                key = key_of(template.identity(content))
+            plan.append((payload, key))
         return plan
 
     async def _label_text(
@@ -369,14 +389,16 @@ class OpenAITeacher:
     ) -> TeacherLabel:
         if len(plan) == 1:  # the common case, without the tasks gather would make
             payload, key = plan[0]
-            samples = [await self._sample(payload, key, cached.get(key))]
+            samples = [await self._sample(payload, key, cached.get(key), 0)]
         else:
-            samples = await asyncio.gather(*(self._sample(p, k, cached.get(k)) for p, k in plan))
+            samples = await asyncio.gather(
+                *(self._sample(p, k, cached.get(k), i) for i, (p, k) in enumerate(plan))
+            )
         progress.update(1)
         self._texts_done += 1
         return aggregate(text_id, samples, self.labels, provenance, self.settings.seed)
 
-    async def _sample(self, payload: dict, key: str, response: dict | None) -> SampleOutcome:
+    async def _sample(self, payload: dict, key: str, response: dict | None, sample: int) -> SampleOutcome:
         if response is None:
             response = self._answered.get(key)
         if response is not None:
@@ -392,7 +414,7 @@ class OpenAITeacher:
             pending = asyncio.get_running_loop().create_future()
             self._inflight[key] = pending
             try:
-                response = await self._fetch(payload, key)
+                response = await self._fetch(payload, key, sample)
             except asyncio.CancelledError:
                 pending.cancel()
                 raise
@@ -427,7 +449,7 @@ class OpenAITeacher:
 
     # -- one request, with retries ---------------------------------------------------------
 
-    async def _fetch(self, payload: dict, key: str) -> dict | str:
+    async def _fetch(self, payload: dict, key: str, sample: int = 0) -> dict | str:
         """The trimmed response, cached as soon as it arrives; or, after the last retry, the
         reason it failed (a string)."""
         settings = self.settings
@@ -451,7 +473,7 @@ class OpenAITeacher:
                     if self._tokens is not None:
                         await self._tokens.acquire(estimated_input + settings.answer_tokens)
                     try:
-                        response = await self._send(payload)
+                        response = await self._send(payload, sample)
                     except _Retryable as failure:
                         if failure.cannot_connect:
                             await self._still_there()
@@ -515,11 +537,13 @@ class OpenAITeacher:
         elapsed = time.perf_counter() - started
         self._cache_write_seconds = 0.9 * self._cache_write_seconds + 0.1 * elapsed
 
-    async def _send(self, payload: dict) -> dict:
+    async def _send(self, payload: dict, sample: int = 0) -> dict:
         """One HTTP request; raises _Retryable or, for a hard error, LabelDistillError."""
         self.usage.requests_sent += 1
+        template = self._templates[sample] if sample < len(self._templates) else None
+        body = None if template is None else template.body(payload["messages"][-1]["content"])
         try:
-            answer = await self._transport.post(payload)
+            answer = await self._transport.post(payload, body)
         except TransportError as error:
             raise _Retryable(self.redact(str(error)), cannot_connect=error.cannot_connect) from None
         self._connect_failures = 0

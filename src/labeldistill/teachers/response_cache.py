@@ -73,6 +73,12 @@ def request_key(
     logprobs, top_logprobs, response_format, seed...). The endpoint's URL is left out on purpose:
     the same model behind another URL gives the same answer.
     """
+    return key_of(request_identity(backend, model, messages, sampling, sample))
+
+
+def request_identity(backend: str, model: str, messages: list[dict], sampling: dict, sample: int) -> str:
+    """The canonical JSON that `request_key` hashes (teachers/request_template.py splices texts
+    into it)."""
     payload = {
         "backend": backend,
         "model": model,
@@ -80,7 +86,11 @@ def request_key(
         "sampling": sampling,
         "sample": int(sample),
     }
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    return canonical_json(payload)
+
+
+def key_of(identity: str) -> str:
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
