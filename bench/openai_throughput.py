@@ -16,12 +16,18 @@ side by side; `--repeat` runs each level that often and prints medians (and the 
 or more cores the server is pinned to one and the client to the others, as with a remote server;
 `--no-pin` lets them share every core (lower figures on 2 cores). On a busy machine the figures
 drop (see `uptime`): compare kinds within one run, not across runs.
+
+Each level also runs a bare aiohttp client (`--no-reference` skips it): the same requests,
+pre-encoded, with neither cache, accounting nor answer parsing. What it loses to the ideal is
+the fake server's and the loopback's (timer rounding, wake-ups), not the teacher's: the
+teacher's share of the bare client's rate is the part of the gap its own code makes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import statistics
@@ -66,6 +72,30 @@ def cache_at(revision: str) -> type:
     return module.ResponseCache
 
 
+async def bare_client(url: str, batch: list[str], concurrency: int) -> float:
+    """Labels per second of the least a client can do: post pre-encoded bodies, read answers."""
+    import aiohttp
+
+    bodies = [
+        json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]}).encode()
+        for text in batch
+    ]
+    pending = iter(bodies)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(
+        connector=connector, headers={"Content-Type": "application/json"}
+    ) as session:
+
+        async def worker() -> None:
+            for body in pending:
+                async with session.post(url, data=body) as answer:
+                    await answer.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return len(bodies) / (time.perf_counter() - started)
+
+
 def label(cache, batch: list[str], settings: dict) -> dict:
     """One run of the teacher as label_with_api makes it, over `cache`; its usage record."""
     teacher = OpenAITeacher(
@@ -104,6 +134,12 @@ def main() -> None:
         "--repeat", type=int, default=1, help="runs per level and cache kind (medians printed)"
     )
     parser.add_argument("--compare", metavar="REV", help="also run the response cache of this git revision")
+    parser.add_argument(
+        "--reference",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run a bare aiohttp client at each level: the ceiling of the server and loopback",
+    )
     parser.add_argument("--cache-root", default=None, help="where the caches go (default: the system's temp)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -130,6 +166,8 @@ def main() -> None:
         header = f"{'concurrency':>11} {'texts':>6} {'ideal/s':>7}"
         for name in kinds:
             header += f" | {name[:12]:>12} labels/s  share (range)  ms CPU/label"
+        if args.reference:
+            header += " | bare client labels/s share; the teacher's rate as a share of it"
         print(header)
         settings = {
             "model": "gpt-4o-mini",
@@ -169,6 +207,15 @@ def main() -> None:
                 flag = "*" if share < TARGETS.get(concurrency, 0.90) else " "
                 line += f" | {rate:>21.1f} {share:>5.0%}{flag} ({low:.0%}-{high:.0%})"
                 line += f" {statistics.median(cpu[name]) * 1000:>12.2f}"
+            if args.reference:
+                url = f"{server.base_url}/chat/completions"
+                bare = [
+                    asyncio.run(bare_client(url, texts(n, f"bare{r}-{concurrency}"), concurrency))
+                    for r in range(args.repeat)
+                ]
+                best = statistics.median(bare)
+                teacher = statistics.median(rates[list(kinds)[-1]])
+                line += f" | bare {best:>7.1f} {best / ideal:>4.0%}; teacher {teacher / best:>4.0%} of bare"
             print(line)
         print("* below target (95% at 32, 90% elsewhere)")
         # Warm cache: each kind's last texts again, over its cache.

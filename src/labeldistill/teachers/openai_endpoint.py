@@ -14,19 +14,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from labeldistill.teachers.accounting import Usage
-from labeldistill.teachers.base import TaskContext, Teacher
-from labeldistill.teachers.chat_prompt import build_chat_prompt
+from labeldistill.teachers.base import TaskContext
+from labeldistill.teachers.chat_teacher import ChatTeacher
 from labeldistill.teachers.examples import Example
-from labeldistill.teachers.few_shot import few_shot_examples
 from labeldistill.teachers.openai_api import estimate_api_cost, label_with_api
 from labeldistill.teachers.result import TeacherLabel
-from labeldistill.teachers.settings import check_labeler
 
 log = logging.getLogger(__name__)
 
 
-class OpenAIEndpointTeacher(Teacher):
-    """Labels through the endpoint of `settings` (see `label_with_api` for the settings)."""
+class OpenAIEndpointTeacher(ChatTeacher):
+    """Labels through the endpoint of `settings` (see `label_with_api` for the settings);
+    `server_log` is the log of a server it starts."""
 
     backend = "openai"
 
@@ -39,18 +38,8 @@ class OpenAIEndpointTeacher(Teacher):
         cache_dir: Path | None = None,
         server_log: Path | None = None,
     ):
-        self.labeler = labeler
-        self.settings = check_labeler(labeler, dict(settings))
-        if examples is None:
-            examples = few_shot_examples(task.pool, self.settings, labeler)
-        self.labels = [str(label) for label in task.labels]
-        self.codebook = task.codebook
-        self.examples = list(examples)
-        self.task = task.name
-        self.cache_dir = cache_dir
+        super().__init__(labeler, settings, task, examples, cache_dir)
         self.server_log = server_log
-        self.prompt_hash = build_chat_prompt(self.codebook, self.labels, self.examples).hash
-        self.usage = Usage(labeler=labeler, task=task.name, model=str(self.settings["model"]))
 
     @property
     def provenance(self) -> dict:

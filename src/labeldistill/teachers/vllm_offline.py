@@ -39,14 +39,13 @@ from pathlib import Path
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.accounting import Usage
 from labeldistill.teachers.answers import parse_answer
-from labeldistill.teachers.base import TaskContext, Teacher
 from labeldistill.teachers.chat_prompt import FEW_SHOT_CHAT_TEMPLATE, build_chat_prompt
+from labeldistill.teachers.chat_teacher import ChatTeacher
 from labeldistill.teachers.consistency import SampleOutcome, aggregate
 from labeldistill.teachers.examples import Example
-from labeldistill.teachers.few_shot import few_shot_examples
 from labeldistill.teachers.response_cache import ResponseCache, request_key
 from labeldistill.teachers.result import TeacherLabel
-from labeldistill.teachers.settings import VllmSettings, check_labeler, parse_backend_settings
+from labeldistill.teachers.settings import VllmSettings, parse_backend_settings
 from labeldistill.teachers.token_count import TokenCounter, token_counter, tokenizer_counter
 from labeldistill.teachers.truncation import truncate_texts, warn_truncated
 
@@ -276,30 +275,10 @@ def vllm_labels(
     return results, usage
 
 
-class VllmTeacher(Teacher):
+class VllmTeacher(ChatTeacher):
     """The `vllm` backend behind the Teacher interface (see `label_with_vllm`)."""
 
     backend = BACKEND
-
-    def __init__(
-        self,
-        labeler: str,
-        settings: dict,
-        task: TaskContext,
-        examples: Sequence[Example] | None = None,
-        cache_dir: Path | None = None,
-    ):
-        self.labeler = labeler
-        self.settings = check_labeler(labeler, dict(settings))
-        if examples is None:
-            examples = few_shot_examples(task.pool, self.settings, labeler)
-        self.labels = [str(label) for label in task.labels]
-        self.codebook = task.codebook
-        self.examples = list(examples)
-        self.task = task.name
-        self.cache_dir = cache_dir
-        self.prompt_hash = build_chat_prompt(self.codebook, self.labels, self.examples).hash
-        self.usage = Usage(labeler=labeler, task=task.name, model=str(self.settings["model"]))
 
     @property
     def provenance(self) -> dict:
