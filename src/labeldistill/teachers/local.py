@@ -393,21 +393,21 @@ class LocalTeacher(Teacher):
         named = {"model": self.model_name, "prompt_hash": self.prompt.hash}
         results = []
         for i, row in enumerate(probabilities):
-            text_id = None if ids is None else str(ids[i])
-            if i in errors:
-                results.append(TeacherLabel(label=None, error=errors[i], id=text_id, provenance=dict(named)))
-            else:
-                label = self.labels[
-                    int(np.argmax(np.log(np.clip(row, MIN_MEAN, None)) + self.decision_offsets))
-                ]
-                results.append(
-                    TeacherLabel(
-                        label=label,
-                        probabilities=[float(p) for p in row],
-                        id=text_id,
-                        provenance=dict(named),
-                    )
+            failed = i in errors
+            label = (
+                None
+                if failed
+                else self.labels[int(np.argmax(np.log(np.clip(row, MIN_MEAN, None)) + self.decision_offsets))]
+            )
+            results.append(
+                TeacherLabel(
+                    label=label,
+                    probabilities=[] if failed else [float(p) for p in row],
+                    error=errors.get(i),
+                    id=None if ids is None else str(ids[i]),
+                    provenance=dict(named),
                 )
+            )
         self.usage = Usage(
             labeler=self.labeler,
             task=self.usage.task,

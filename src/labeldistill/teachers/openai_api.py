@@ -449,7 +449,7 @@ class OpenAITeacher:
 
     # -- one request, with retries ---------------------------------------------------------
 
-    async def _fetch(self, payload: dict, key: str, sample: int = 0) -> dict | str:
+    async def _fetch(self, payload: dict, key: str, sample: int) -> dict | str:
         """The trimmed response, cached as soon as it arrives; or, after the last retry, the
         reason it failed (a string)."""
         settings = self.settings
@@ -537,10 +537,10 @@ class OpenAITeacher:
         elapsed = time.perf_counter() - started
         self._cache_write_seconds = 0.9 * self._cache_write_seconds + 0.1 * elapsed
 
-    async def _send(self, payload: dict, sample: int = 0) -> dict:
+    async def _send(self, payload: dict, sample: int) -> dict:
         """One HTTP request; raises _Retryable or, for a hard error, LabelDistillError."""
         self.usage.requests_sent += 1
-        template = self._templates[sample] if sample < len(self._templates) else None
+        template = self._templates[sample]
         body = None if template is None else template.body(payload["messages"][-1]["content"])
         try:
             answer = await self._transport.post(payload, body)
