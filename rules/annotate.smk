@@ -120,6 +120,7 @@ rule agreement:
         labels=lambda w: config["tasks"][w.task]["labels"],
         members=lambda w: DESIGN.members_of(w.labeler),
         positive_label=lambda w: task_spec(w.task).positive_label,
+        headline=lambda w: task_spec(w.task).headline,
         label_map=lambda w: task_spec(w.task).label_map,
         alt_test=config["evaluation"]["alt_test"],
         code=fingerprint("agreement"),

@@ -17,4 +17,5 @@ with job_errors(snakemake.log[0]):
         alt_test=getattr(snakemake.params, "alt_test", None),
         label_map=snakemake.params.label_map,
         member_labels=dict(zip(snakemake.params.members, snakemake.input.members, strict=True)),
+        headline=snakemake.params.headline,
     )

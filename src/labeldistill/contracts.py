@@ -217,6 +217,7 @@ AGREEMENT = RecordContract(
         "n_failed": (int,),
         **{name: MAYBE_NUMBER for name in ("accuracy", "f1", "cohen_kappa", "krippendorff_alpha")},
     },
+    optional={"headline": (str,), "macro_f1": MAYBE_NUMBER},
 )
 # results/{task}/usage/{labeler}/{part}.json: what labeling one part cost.
 USAGE = RecordContract(

@@ -13,9 +13,9 @@ so `assumption_checks` compares what can be compared without labels:
 
 - text length: the corpus's median length in characters against the test texts' (a ratio
   beyond `LENGTH_RATIO` either way is flagged);
-- the student's mean predicted probability of the positive label on the corpus against the
-  test texts: under the assumption they differ by sampling noise only; a z beyond `SHARE_Z`
-  (two-sided p < 0.003) is flagged;
+- the student's mean predicted probability of the positive label (of every label, for a task
+  of more than two) on the corpus against the test texts: under the assumption they differ by
+  sampling noise only; a z beyond `SHARE_Z` (two-sided p < 0.003) is flagged;
 - corpus texts that were the student's training or validation texts (e.g. a corpus that
   holds the task's own texts): the student has fitted its labeler's labels there, so its
   predictions on them are better than on new texts; their share is flagged when above 0.
@@ -43,7 +43,7 @@ from labeldistill.estimation import (
 log = logging.getLogger(__name__)
 
 LENGTH_RATIO = 1.5  # corpus median length over the test texts' beyond this (or its inverse): flagged
-SHARE_Z = 3.0  # |z| of the corpus-test difference in mean predicted positive probability: flagged
+SHARE_Z = 3.0  # |z| of the corpus-test difference in a label's mean predicted probability: flagged
 MAX_DUMMY_LEVELS = 30  # a non-numeric covariate with more levels is left out of the regression
 
 
@@ -77,15 +77,29 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
+def probability_shift_z(corpus_probability: np.ndarray, test_probability: np.ndarray) -> float:
+    """z of the difference in mean predicted probability of one label, corpus minus test texts
+    (two independent samples; 0 where neither varies)."""
+    se = math.sqrt(
+        corpus_probability.var() / len(corpus_probability) + test_probability.var() / len(test_probability)
+    )
+    difference = float(corpus_probability.mean() - test_probability.mean())
+    return difference / se if se > 0 else 0.0
+
+
 def assumption_checks(
     corpus_chars: np.ndarray,
     test_chars: np.ndarray,
-    corpus_positive: np.ndarray,
-    test_positive: np.ndarray,
+    corpus_probabilities: np.ndarray,
+    test_probabilities: np.ndarray,
+    labels: Sequence[str],
+    positive_label: str,
     n_in_training: int,
 ) -> tuple[dict, list[str]]:
     """Figures that would show the test texts are not a random sample of the corpus, and the
-    warnings (plain sentences) they raise."""
+    warnings (plain sentences) they raise. The probabilities are (texts, labels) matrices; a
+    two-label task is checked on its positive label (the other is its complement), a task of
+    more labels on every label."""
     warnings = []
     median_corpus, median_test = float(np.median(corpus_chars)), float(np.median(test_chars))
     ratio = median_corpus / median_test if median_test > 0 else math.inf
@@ -96,15 +110,20 @@ def assumption_checks(
             "corpus's population, and then only the naive figure describes the corpus (without a valid "
             "interval)."
         )
-    share_corpus, share_test = float(corpus_positive.mean()), float(test_positive.mean())
-    se = math.sqrt(corpus_positive.var() / len(corpus_positive) + test_positive.var() / len(test_positive))
-    z = (share_corpus - share_test) / se if se > 0 else 0.0
-    if abs(z) > SHARE_Z:
-        warnings.append(
-            f"The student's mean predicted probability of the positive label is {share_corpus:.3f} on "
-            f"the corpus and {share_test:.3f} on the test texts (z = {z:.1f}): more than sampling noise, "
-            "so the test texts are likely not a random sample of the corpus's population."
-        )
+    labels = list(labels)
+    checked = [positive_label] if len(labels) == 2 else labels
+    z_by_label = {}
+    for label in checked:
+        k = labels.index(label)
+        corpus_k, test_k = corpus_probabilities[:, k], test_probabilities[:, k]
+        z_by_label[label] = z = probability_shift_z(corpus_k, test_k)
+        if abs(z) > SHARE_Z:
+            warnings.append(
+                f"The student's mean predicted probability of {label!r} is {corpus_k.mean():.3f} on "
+                f"the corpus and {test_k.mean():.3f} on the test texts (z = {z:.1f}): more than sampling "
+                "noise, so the test texts are likely not a random sample of the corpus's population."
+            )
+    positive = labels.index(positive_label)
     share_training = n_in_training / len(corpus_chars)
     if n_in_training:
         warnings.append(
@@ -117,9 +136,12 @@ def assumption_checks(
         "median_chars_corpus": median_corpus,
         "median_chars_test": median_test,
         "length_ratio": ratio,
-        "mean_positive_probability_corpus": share_corpus,
-        "mean_positive_probability_test": share_test,
-        "positive_probability_z": z,
+        "mean_positive_probability_corpus": float(corpus_probabilities[:, positive].mean()),
+        "mean_positive_probability_test": float(test_probabilities[:, positive].mean()),
+        "positive_probability_z": probability_shift_z(
+            corpus_probabilities[:, positive], test_probabilities[:, positive]
+        ),
+        "probability_z": z_by_label,  # per label checked
         "n_corpus_in_training": int(n_in_training),
         "share_corpus_in_training": share_training,
     }
@@ -172,12 +194,13 @@ def estimate_corpus(
     shares = label_shares(*args, level=level)
     worth = effective_labels(*args)
     plan = plan_labels(*args, half_width=half_width, level=level)
-    k = labels.index(positive_label)
     checks, warnings = assumption_checks(
         corpus["n_chars"].to_numpy(dtype=float),
         test["text"].str.len().to_numpy(dtype=float),
-        probs_corpus[:, k],
-        probs_test[:, k],
+        probs_corpus,
+        probs_test,
+        labels,
+        positive_label,
         int(corpus["id"].astype(str).isin(set(map(str, training_ids))).sum()),
     )
     checks["n_test_in_corpus"] = int(test["id"].astype(str).isin(set(corpus["id"].astype(str))).sum())

@@ -57,9 +57,9 @@ from labeldistill.agreement import cohen_kappa
 from labeldistill.errors import LabelDistillError
 from labeldistill.metrics import classification_metrics
 
-SUMMARY_METRICS = ("accuracy", "f1", "kappa")
+SUMMARY_METRICS = ("accuracy", "f1", "macro_f1", "kappa")
 SUMMARY_STATS = ("median", "q25", "q75", "min", "max")
-CODER_COLUMNS = ["coder", "n", "n_ties", "accuracy", "f1", "kappa"]
+CODER_COLUMNS = ["coder", "n", "n_ties", "accuracy", "f1", "macro_f1", "kappa"]
 ALT_TEST_COLUMNS = ["coder", "n", "rho_f", "rho_h", "p", "p_adjusted", "rejected"]
 
 
@@ -168,7 +168,7 @@ def coder_scores(
     """Each coder against the majority of the other coders, over `ids`: one row per coder.
 
     Columns: coder, n (texts scored), n_ties (texts whose leave-one-out majority was a tie,
-    broken by a draw seeded with `seed`), accuracy, f1 (of `positive_label`), kappa. Coders
+    broken by a draw seeded with `seed`), accuracy, f1 (of `positive_label`), macro_f1, kappa. Coders
     with fewer than `min_texts` texts shared with another coder are left out.
     """
     labels = [str(label) for label in labels]
@@ -187,6 +187,7 @@ def coder_scores(
                 "n_ties": n_ties,
                 "accuracy": scores["accuracy"],
                 "f1": scores["f1"],
+                "macro_f1": scores["macro_f1"],
                 "kappa": cohen_kappa(gold, own),
             }
         )

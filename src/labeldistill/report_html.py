@@ -94,7 +94,9 @@ SECTIONS = (
         "agreement",
         "Validation: LLM labels against human labels",
         (
-            "The LLM's labels of the validation texts against the human gold labels. Cohen's kappa "
+            "The LLM's labels of the validation texts against the human gold labels: the positive "
+            "label's F1 and macro-F1 side by side, the task's headline (the one it is read by) named. "
+            "Cohen's kappa "
             "and Krippendorff's alpha (nominal) correct agreement for chance. Consistency (labelers "
             "that sample several answers per text) is the share of answers agreeing with the label. The "
             "pairwise alpha among single coders is agreement between individual raters, not the "
@@ -110,7 +112,8 @@ SECTIONS = (
         (
             "Each coder against the gold label recomputed without that coder (majority of the other "
             "coders), on the same validation texts as the LLM: median and quartiles over coders, "
-            "beside the LLM against the gold label. The Alternative Annotator Test (Calderon, "
+            "beside the LLM against the gold label (F1 of the positive label and macro-F1: a task of "
+            "more than two labels is read by the second). The Alternative Annotator Test (Calderon, "
             "Reichart and Dror, 2025) asks, coder by coder, whether the LLM agrees with the other "
             "coders at least as often as the left-out coder does, up to the margin epsilon "
             "(one-sided paired t-tests, Benjamini-Yekutieli correction over coders); the winning rate "

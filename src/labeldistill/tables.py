@@ -13,10 +13,11 @@ Tables:
 - gaps: the paired F1 gaps of PAPER.md per task with paired-bootstrap intervals and p-values,
   and per comparison the median over tasks with its interval, a Wilcoxon signed-rank test and
   the count of tasks where each side wins.
-- agreement: task x LLM labeler, the validation step's agreement with the human labels; for an
-  ensemble labeler also the mean pairwise kappa among its members.
+- agreement: task x LLM labeler, the validation step's agreement with the human labels (the
+  positive label's F1 and macro-F1 side by side, the task's headline named); for an ensemble
+  labeler also the mean pairwise kappa among its members.
 - coders: task x LLM labeler, the like-for-like human baseline: single coders against the
-  gold recomputed without them, beside the LLM, and the Alternative Annotator Test.
+  gold recomputed without them, beside the LLM (both F1s), and the Alternative Annotator Test.
 - data: task, the sizes of its parts, its human prevalence and its duplicate texts, the split's
   seed, the test texts per label and a note where a label is too thin in the test part.
 - per_class: tasks scored by macro-F1 (more than two labels, or no positive label named) x
@@ -162,10 +163,12 @@ AGREEMENT_COLUMNS = [
     "labeler",
     "n",
     "n_failed",
+    "headline",
     "accuracy",
     "f1",
     "precision",
     "recall",
+    "macro_f1",
     "cohen_kappa",
     "krippendorff_alpha",
     "positive_rate",
@@ -183,11 +186,13 @@ CODERS_COLUMNS = [
     "n_coders_scored",
     "coder_accuracy_median",
     "coder_f1_median",
+    "coder_macro_f1_median",
     "coder_kappa_median",
     "coder_kappa_q25",
     "coder_kappa_q75",
     "accuracy",
     "f1",
+    "macro_f1",
     "cohen_kappa",
     "alt_test_n_coders",
     "alt_test_epsilon",
@@ -392,10 +397,12 @@ DISPLAY = {
         "labeler": "LLM labeler",
         "n": "Texts",
         "n_failed": "Failed",
+        "headline": "Headline",
         "accuracy": "Accuracy",
-        "f1": "F1",
+        "f1": "F1 (positive label)",
         "precision": "Precision",
         "recall": "Recall",
+        "macro_f1": "Macro-F1",
         "cohen_kappa": "Cohen's kappa",
         "krippendorff_alpha": "Krippendorff's alpha",
         "positive_rate": "LLM positive share",
@@ -412,11 +419,13 @@ DISPLAY = {
         "n_coders_scored": "Coders",
         "coder_accuracy_median": "Coder accuracy (median)",
         "coder_f1_median": "Coder F1 (median)",
+        "coder_macro_f1_median": "Coder macro-F1 (median)",
         "coder_kappa_median": "Coder kappa (median)",
         "coder_kappa_q25": "Coder kappa q25",
         "coder_kappa_q75": "Coder kappa q75",
         "accuracy": "LLM accuracy",
         "f1": "LLM F1",
+        "macro_f1": "LLM macro-F1",
         "cohen_kappa": "LLM kappa",
         "alt_test_epsilon": "Epsilon",
         "alt_test_advantage": "LLM advantage probability",
@@ -561,9 +570,10 @@ def load_agreement_records(files: Iterable[Path]) -> pd.DataFrame:
         data = read_record(path, AGREEMENT)
         if data.get("coders_pairwise_alpha") is None and "human_human_alpha" in data:
             data["coders_pairwise_alpha"] = data["human_human_alpha"]  # records before the rename
+        data.setdefault("headline", "f1")  # records before multi-category headlines
         rows.append({column: data.get(column) for column in columns})
     frame = pd.DataFrame(rows, columns=columns)
-    numeric = [c for c in columns if c not in ("task", "labeler", "alt_test_passed")]
+    numeric = [c for c in columns if c not in ("task", "labeler", "headline", "alt_test_passed")]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
     return frame
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from sklearn.metrics import cohen_kappa_score
+from sklearn.metrics import cohen_kappa_score, f1_score
+from three_label_data import GOLD3, LABELS3, PRED3
 
 from labeldistill.agreement import (
     coders_alpha,
@@ -258,6 +259,63 @@ def test_agreement_stage_values(tmp_path):
         0.05,
         2,
     )
+
+
+def test_three_label_agreement_names_macro_f1_and_matches_sklearn(tmp_path):
+    """A three-label task is read by macro-F1: the record names it, and it and the coders'
+    macro-F1 are scikit-learn's (a failed LLM label is wrong, never a label of its own)."""
+    ids = [f"t{i:02d}" for i in range(len(GOLD3))]
+    split, labels = tmp_path / "val.parquet", tmp_path / "llm_val.parquet"
+    write_table(pd.DataFrame({"id": ids, "text": "x", "label": GOLD3}), split, SPLIT, labels=LABELS3)
+    write_table(
+        pd.DataFrame(
+            {
+                "id": ids,
+                "label": PRED3,
+                "probabilities": None,
+                "error": [None if p else "no answer" for p in PRED3],
+                **{"labeler": "llm", "backend": "local", "model": "m", "prompt_hash": "h"},
+            }
+        ),
+        labels,
+        LABELS,
+        labels=LABELS3,
+    )
+    # Three coders: two code as the gold, one as the LLM (negative where it failed). The
+    # third's leave-one-out gold is then the gold itself, with no tie to draw.
+    as_llm = [p or "negative" for p in PRED3]
+    coders = pd.DataFrame(
+        [(i, coder, g) for coder in ("gold_a", "gold_b") for i, g in zip(ids, GOLD3, strict=True)]
+        + [(i, "like_llm", p) for i, p in zip(ids, as_llm, strict=True)],
+        columns=["id", "coder", "label"],
+    )
+    coders.to_csv(tmp_path / "coders.csv", index=False)
+    out = tmp_path / "agreement.json"
+    meta = {"task": "t", "labeler": "llm"}
+    stage.run(
+        split,
+        labels,
+        tmp_path / "coders.csv",
+        LABELS3,
+        "negative",
+        meta,
+        out,
+        alt_test={"min_texts": 5},
+        headline="macro_f1",
+    )
+    result = json.loads(out.read_text())
+    failed_as_wrong = [p or "failed" for p in PRED3]
+    assert result["headline"] == "macro_f1"
+    assert result["macro_f1"] == pytest.approx(
+        f1_score(GOLD3, failed_as_wrong, labels=LABELS3, average="macro")
+    )
+    assert result["f1"] == pytest.approx(f1_score(GOLD3, failed_as_wrong, labels=LABELS3, average=None)[0])
+    rows = {row["coder"]: row for row in result["coders"]}
+    assert sorted(rows) == ["gold_a", "gold_b", "like_llm"]
+    assert rows["like_llm"]["macro_f1"] == pytest.approx(f1_score(GOLD3, as_llm, average="macro"))
+    assert rows["like_llm"]["f1"] == pytest.approx(f1_score(GOLD3, as_llm, average=None, labels=LABELS3)[0])
+    macro = sorted(row["macro_f1"] for row in rows.values())
+    assert result["coder_macro_f1_median"] == pytest.approx(macro[1])
 
 
 def test_agreement_stage_without_coders_writes_nulls(tmp_path):

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from labeldistill.contracts import (
     CORPUS_ESTIMATES,
@@ -142,26 +143,58 @@ def test_the_record_holds_what_estimation_gives_on_the_same_arrays(tmp_path):
     json.dumps(record)  # plain JSON
 
 
+def _two_labels(positive: np.ndarray) -> np.ndarray:
+    return np.column_stack([positive, 1 - positive])
+
+
 def test_a_corpus_unlike_the_test_texts_raises_warnings():
     rng = np.random.default_rng(1)
+    corpus_positive, test_positive = rng.beta(5, 2, 5000), rng.beta(2, 5, 200)
     checks, warnings = assumption_checks(
         corpus_chars=rng.integers(200, 400, 5000).astype(float),
         test_chars=rng.integers(20, 80, 200).astype(float),
-        corpus_positive=rng.beta(5, 2, 5000),
-        test_positive=rng.beta(2, 5, 200),
+        corpus_probabilities=_two_labels(corpus_positive),
+        test_probabilities=_two_labels(test_positive),
+        labels=LABELS,
+        positive_label="negative",
         n_in_training=0,
     )
-    assert checks["length_ratio"] > 3 and checks["positive_probability_z"] > 10
-    assert len(warnings) == 2
-    assert "median text" in warnings[0] and "mean predicted probability" in warnings[1]
+    difference = corpus_positive.mean() - test_positive.mean()
+    # Welch's t is the same statistic but for the variances' n - 1 (0.5% apart at 200 texts)
+    z = stats.ttest_ind(corpus_positive, test_positive, equal_var=False).statistic
+    assert checks["length_ratio"] > 3 and checks["positive_probability_z"] == pytest.approx(z, rel=0.005)
+    assert difference > 0 and checks["probability_z"] == {"negative": pytest.approx(z, rel=0.005)}
+    assert len(warnings) == 2  # one for the length, one for the two-label task's positive label
+    assert "median text" in warnings[0] and "probability of 'negative'" in warnings[1]
     checks, warnings = assumption_checks(
         corpus_chars=rng.integers(20, 80, 5000).astype(float),
         test_chars=rng.integers(20, 80, 200).astype(float),
-        corpus_positive=rng.beta(2, 5, 5000),
-        test_positive=rng.beta(2, 5, 200),
+        corpus_probabilities=_two_labels(rng.beta(2, 5, 5000)),
+        test_probabilities=_two_labels(rng.beta(2, 5, 200)),
+        labels=LABELS,
+        positive_label="negative",
         n_in_training=0,
     )
     assert warnings == [] and abs(checks["length_ratio"] - 1) < 0.1
+
+
+def test_a_three_label_corpus_is_checked_on_every_label():
+    """The positive label's share is the same on both sides, another label's is not: the check
+    of a task of three labels names that label."""
+    rng = np.random.default_rng(2)
+
+    def probabilities(n, middle_share):
+        first = rng.uniform(0.25, 0.35, n)
+        middle = rng.uniform(middle_share - 0.1, middle_share + 0.1, n)
+        return np.column_stack([first, middle, 1 - first - middle])
+
+    chars = rng.integers(20, 80, 200).astype(float)
+    checks, warnings = assumption_checks(
+        chars, chars, probabilities(3000, 0.5), probabilities(200, 0.3), ["a", "b", "c"], "a", 0
+    )
+    assert abs(checks["positive_probability_z"]) < 3 and set(checks["probability_z"]) == {"a", "b", "c"}
+    assert checks["probability_z"]["b"] > 10 and checks["probability_z"]["c"] < -10
+    assert len(warnings) == 2 and "'b'" in warnings[0] and "'c'" in warnings[1]
 
 
 def test_covariates_are_strings_by_id_and_numbers_or_dummies_in_the_regression():

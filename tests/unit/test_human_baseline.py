@@ -17,6 +17,7 @@ from sklearn.metrics import cohen_kappa_score, f1_score
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.human_baseline import (
+    CODER_COLUMNS,
     AltTestSettings,
     alt_test,
     coder_scores,
@@ -128,6 +129,31 @@ def test_coder_scores_without_ties_match_plain_loop_on_simulated_data():
         assert scores.loc[coder, "kappa"] == pytest.approx(cohen_kappa_score(gold, own))
 
 
+def test_coder_scores_of_three_labels_give_sklearn_macro_f1():
+    """A three-label task is read by macro-F1: each coder's, against the majority of the
+    others. Four others can tie; a drawn tie may go either way, so each coder is scored on the
+    texts where the others' majority is clear."""
+    rng = np.random.default_rng(11)
+    labels = ["neg", "neu", "pos"]
+    ids = [f"t{i:03d}" for i in range(80)]
+    truth = rng.choice(labels, len(ids), p=[0.2, 0.5, 0.3])
+    table = {
+        f"c{j}": {
+            t: (rng.choice(labels) if rng.random() < 0.25 else y) for t, y in zip(ids, truth, strict=True)
+        }
+        for j in range(5)
+    }
+    for coder in table:
+        gold, own, _ = _plain_loo(table, coder, set(ids))
+        clear = [t for t, g in zip(sorted(ids), gold, strict=True) if g is not None]
+        scores = coder_scores(_long(table), clear, labels, "neg").set_index("coder")
+        assert scores.loc[coder, "n_ties"] == 0
+        kept = [(g, o) for g, o in zip(gold, own, strict=True) if g is not None]
+        expected = f1_score([g for g, _ in kept], [o for _, o in kept], average="macro")
+        assert scores.loc[coder, "macro_f1"] == pytest.approx(expected)
+        assert scores.loc[coder, "macro_f1"] != pytest.approx(scores.loc[coder, "f1"])
+
+
 def test_summary_over_coders():
     scores = pd.DataFrame(
         {
@@ -136,6 +162,7 @@ def test_summary_over_coders():
             "n_ties": [0, 1, 0, 2, 0],
             "accuracy": [0.9, 0.8, 0.7, 0.6, 0.5],
             "f1": [0.1, 0.2, 0.3, 0.4, 0.5],
+            "macro_f1": [0.6, 0.4, 0.2, 0.8, 0.9],
             "kappa": [0.5, np.nan, 0.1, 0.3, 0.2],
         }
     )
@@ -145,9 +172,10 @@ def test_summary_over_coders():
     assert summary["coder_accuracy_q25"] == pytest.approx(0.6)
     assert summary["coder_accuracy_q75"] == pytest.approx(0.8)
     assert (summary["coder_f1_min"], summary["coder_f1_max"]) == (0.1, 0.5)
+    assert summary["coder_macro_f1_median"] == 0.6
     assert summary["coder_kappa_median"] == pytest.approx(0.25)  # NaN left out
     assert summary["coder_kappa_q25"] == pytest.approx(0.175)
-    empty = summarise_coders(pd.DataFrame(columns=["coder", "n", "n_ties", "accuracy", "f1", "kappa"]))
+    empty = summarise_coders(pd.DataFrame(columns=CODER_COLUMNS))
     assert empty["n_coders_scored"] == 0 and math.isnan(empty["coder_kappa_median"])
 
 

@@ -257,21 +257,20 @@ def test_agreement_table_drops_human_and_sorts(tmp_path):
         ("t1", "human", 1.0),
     ]:
         path = tmp_path / f"{task}-{labeler}.json"
-        path.write_text(
-            json.dumps(
-                {
-                    "task": task,
-                    "labeler": labeler,
-                    "accuracy": accuracy,
-                    "f1": 0.5,
-                    "n": 50,
-                    "n_failed": 0,
-                    "cohen_kappa": 0.5,
-                    "krippendorff_alpha": 0.5,
-                    "human_human_alpha": 0.4,
-                }
-            )
-        )
+        record = {
+            "task": task,
+            "labeler": labeler,
+            "accuracy": accuracy,
+            "f1": 0.5,
+            "n": 50,
+            "n_failed": 0,
+            "cohen_kappa": 0.5,
+            "krippendorff_alpha": 0.5,
+            "human_human_alpha": 0.4,
+        }
+        if task == "t2":  # a three-label task: read by macro-F1
+            record.update(headline="macro_f1", macro_f1=0.45, coder_macro_f1_median=0.6)
+        path.write_text(json.dumps(record))
         paths.append(path)
     table = agreement_table(load_agreement_records(paths))
     assert list(zip(table["task"], table["labeler"], strict=True)) == [
@@ -281,6 +280,9 @@ def test_agreement_table_drops_human_and_sorts(tmp_path):
     ]
     assert table["accuracy"].tolist() == [0.7, 0.6, 0.8]
     assert (table["coders_pairwise_alpha"] == 0.4).all()  # read from records before the rename
+    # records before headlines are read by the positive label's F1
+    assert table["headline"].tolist() == ["f1", "f1", "macro_f1"]
+    assert table["macro_f1"].isna().tolist() == [True, True, False] and table["macro_f1"].iloc[2] == 0.45
 
 
 def test_load_records_from_json_and_duplicates(tmp_path):

@@ -54,7 +54,8 @@ def multiclass_run(tmp_path_factory, local_model_dir):
         },
         "students": {"tfidf-logreg": {"kind": "tfidf-logreg", "cv_folds": 2}},
         "seeds": [1],
-        "evaluation": {"n_boot": 200},
+        # 9 val texts: coders who coded 5 of them are scored (the like-for-like baseline)
+        "evaluation": {"n_boot": 200, "alt_test": {"min_texts": 5}},
         "models_dir": str(workdir / "models"),
     }
     write_config(workdir, config)
@@ -85,6 +86,14 @@ def test_a_three_label_task_is_scored_by_macro_f1_with_per_class_figures(multicl
     assert set(per_class["task"]) == {"tone"}
     gaps = pd.read_csv(tables / "gaps.csv")
     assert set(gaps.loc[gaps["task"] == "tone", "metric"]) == {"macro_f1"}
+    # the validation step names the headline too, with the LLM's and the coders' macro-F1
+    agreement = pd.read_csv(tables / "agreement.csv").set_index("task")
+    assert (
+        agreement.loc["tone", "headline"] == "macro_f1"
+        and agreement.loc["tone_ovr.neutral", "headline"] == "f1"
+    )
+    coders = pd.read_csv(tables / "coders.csv").set_index("task")
+    assert coders.loc["tone", ["macro_f1", "coder_macro_f1_median"]].notna().all()
     html = (workdir / "results/report.html").read_text()
     assert "Per label: tasks scored by macro-F1" in html and "confusion" in html
 

@@ -187,13 +187,15 @@ def run(
     alt_test: Mapping | None = None,
     label_map: Mapping[str, str] | None = None,
     member_labels: Mapping[str, Path] | None = None,
+    headline: str = "f1",
 ) -> None:
     """Write meta + agreement as JSON; the human keys are null without coder labels, the
     members' keys without `member_labels` (an ensemble's members: source -> val labels).
 
     `alt_test` holds the config's `evaluation.alt_test` settings (epsilon, alpha, min_texts);
     None or missing keys take the defaults of `AltTestSettings`. `label_map` maps the coders'
-    labels to the task's (a one-vs-rest task, `TaskSpec.label_map`).
+    labels to the task's (a one-vs-rest task, `TaskSpec.label_map`). `headline` names the score
+    the task is read by (`TaskSpec.headline`): the tables put it first.
     """
     labels = [str(label) for label in labels]
     if positive_label not in labels:
@@ -201,7 +203,13 @@ def run(
     settings = AltTestSettings.from_config(alt_test)
     joined = read_val(val_split, val_labels, labels)
     order = table_labels(val_labels) or labels
-    result = {**meta, **llm_agreement(joined, labels, positive_label, order), **HUMAN_KEYS, **MEMBER_KEYS}
+    result = {
+        **meta,
+        "headline": headline,
+        **llm_agreement(joined, labels, positive_label, order),
+        **HUMAN_KEYS,
+        **MEMBER_KEYS,
+    }
     if member_labels:
         result.update(members_agreement(joined, member_labels, labels))
     if coder_labels is not None:
