@@ -27,14 +27,13 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 from labeldistill.calibration import (
-    brier_score,
     calibrate,
     calibration_target,
     check_target,
-    expected_calibration_error,
     label_prior,
     prior_matching_offsets,
 )
+from labeldistill.calibration_metrics import brier_score, expected_calibration_error
 from labeldistill.metrics import classification_metrics
 from labeldistill.splits import SplitSizes, split_task
 from labeldistill.tasks import TaskSpec, load_texts

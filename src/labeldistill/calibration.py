@@ -20,9 +20,8 @@ text's probabilities by the mean prediction and multiplies by a target prior:
   correction and returns the raw probabilities up to EM's tolerance. It is kept as an option
   because it says so in numbers.
 
-Measuring (used by the evaluate stage): Brier score, expected calibration error and reliability
-bins of the positive label's probability against the human labels. Rows without probabilities
-(a failed text: None, [] or NaN) are left out, and `positive_probabilities` counts them.
+How well the result is calibrated against the human labels is measured in
+`labeldistill.calibration_metrics` (the evaluate stage's; this module is the local teacher's).
 """
 
 from __future__ import annotations
@@ -239,97 +238,4 @@ def fit_calibration(raw_probabilities, prior) -> Calibration:
         mean_prediction=tuple(float(v) for v in mean),
         target_prior=tuple(float(v) for v in target),
         decision_offsets=tuple(float(v) for v in offsets),
-    )
-
-
-# -- calibration quality against gold labels --------------------------------------------------
-
-
-def is_missing_row(row) -> bool:
-    """Whether a probabilities cell is missing: None, NaN, empty, or holding a NaN."""
-    if row is None:
-        return True
-    if isinstance(row, float):
-        return math.isnan(row)
-    values = np.asarray(row, dtype=np.float64)
-    return values.size == 0 or bool(np.isnan(values).any())
-
-
-def positive_probabilities(
-    y_true: Sequence, probabilities: Sequence, labels: Sequence[str], positive_label: str
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Gold 0/1 (is it the positive label) and the positive label's probability, for the rows
-    that have probabilities (aligned with `labels`); and the number of rows without them."""
-    labels = [str(label) for label in labels]
-    if positive_label not in labels:
-        raise ValueError(f"positive label {positive_label!r} is not one of {labels}")
-    if len(y_true) != len(probabilities):
-        raise ValueError(f"{len(y_true)} gold labels but {len(probabilities)} probability rows")
-    column = labels.index(positive_label)
-    gold, predicted, missing = [], [], 0
-    for i, (label, row) in enumerate(zip(y_true, probabilities, strict=True)):
-        if is_missing_row(row):
-            missing += 1
-            continue
-        values = np.asarray(row, dtype=np.float64)
-        if values.shape != (len(labels),):
-            raise ValueError(f"row {i}: {values.size} probabilities for {len(labels)} labels {labels}")
-        gold.append(str(label) == positive_label)
-        predicted.append(values[column])
-    return np.array(gold, dtype=np.float64), np.array(predicted, dtype=np.float64), missing
-
-
-def brier_score(y_true, probabilities, labels, positive_label) -> float:
-    """Mean squared difference of the positive probability and the 0/1 gold (NaN: no rows)."""
-    gold, predicted, _ = positive_probabilities(y_true, probabilities, labels, positive_label)
-    return float(np.mean((predicted - gold) ** 2)) if len(gold) else math.nan
-
-
-def _bins(predicted: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-width bin edges on [0, 1] and each probability's bin.
-
-    Bins are closed on the right, the first also on the left ([0, 0.1], (0.1, 0.2], ...), as
-    scikit-learn's calibration_curve(strategy="uniform") does.
-    """
-    if n_bins < 1:
-        raise ValueError(f"n_bins must be at least 1, not {n_bins}")
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    return edges, np.searchsorted(edges[1:-1], predicted, side="left")
-
-
-def reliability_bins(y_true, probabilities, labels, positive_label, n_bins: int = 10) -> dict:
-    """Per equal-width bin of the positive probability: bin_low, bin_high, mean_predicted,
-    observed (share of gold positives) and count; empty bins are kept with None values."""
-    gold, predicted, _ = positive_probabilities(y_true, probabilities, labels, positive_label)
-    edges, which = _bins(predicted, n_bins)
-    out: dict[str, list] = {"bin_low": [], "bin_high": [], "mean_predicted": [], "observed": [], "count": []}
-    for b in range(n_bins):
-        inside = which == b
-        count = int(inside.sum())
-        out["bin_low"].append(float(edges[b]))
-        out["bin_high"].append(float(edges[b + 1]))
-        out["mean_predicted"].append(float(predicted[inside].mean()) if count else None)
-        out["observed"].append(float(gold[inside].mean()) if count else None)
-        out["count"].append(count)
-    return out
-
-
-def expected_calibration_error(y_true, probabilities, labels, positive_label, n_bins: int = 10) -> float:
-    """Sum over equal-width bins of (share of rows in the bin) * |mean predicted - observed|."""
-    return ece_from_bins(reliability_bins(y_true, probabilities, labels, positive_label, n_bins))
-
-
-def ece_from_bins(bins: dict) -> float:
-    """The expected calibration error of `reliability_bins` (NaN without rows)."""
-    total = sum(bins["count"])
-    if not total:
-        return math.nan
-    return float(
-        sum(
-            count / total * abs(mean - observed)
-            for count, mean, observed in zip(
-                bins["count"], bins["mean_predicted"], bins["observed"], strict=True
-            )
-            if count
-        )
     )

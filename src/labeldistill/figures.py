@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from labeldistill.calibration_metrics import TOP_LABEL
 from labeldistill.conditions import FEWSHOT, HUMAN
 from labeldistill.tables import MEDIAN_ROW, condition_order
 
@@ -322,8 +323,11 @@ def pooled_reliability(metrics: list[dict]) -> dict[tuple[str, str], pd.DataFram
 def plot_reliability(per_task: pd.DataFrame, metrics: list[dict], path: Path) -> Path:
     """Reliability diagrams, one panel per task: for every condition, the observed share of the
     positive class against the mean predicted probability per bin (seeds pooled); marker size
-    grows with the number of texts in the bin. The diagonal is perfect calibration."""
+    grows with the number of texts in the bin. The diagonal is perfect calibration. A task of
+    more than two labels is read by its top label: the share predicted right against the
+    probability of the label predicted."""
     curves = pooled_reliability(metrics)
+    top_label = {record["task"] for record in metrics if record.get("calibration_of") == TOP_LABEL}
     if not curves:
         return empty_figure(path, "No predicted probabilities to plot")
     tasks = sorted({task for task, _ in curves})
@@ -350,10 +354,14 @@ def plot_reliability(per_task: pd.DataFrame, metrics: list[dict], path: Path) ->
             )
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
-        ax.set_title(task, fontsize="medium")
-        ax.set_xlabel("mean predicted probability of the positive label")
+        if task in top_label:
+            ax.set_title(f"{task}\n(top label: share predicted right)", fontsize="medium")
+            ax.set_xlabel("mean probability of the label predicted")
+        else:
+            ax.set_title(task, fontsize="medium")
+            ax.set_xlabel("mean predicted probability of the positive label")
         ax.grid(True, linewidth=0.4, alpha=0.6)
-    axes[0].set_ylabel("observed share positive (human test labels)")
+    axes[0].set_ylabel("observed share (human test labels)")
     axes[-1].legend(title="condition", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     figure.suptitle("Reliability of predicted probabilities against the human test labels")
     return save_figure(figure, path)

@@ -72,7 +72,9 @@ SECTIONS = (
             "only the texts vary. The predicted positive share stands beside the human one: a labeler "
             "or student that over- or under-predicts the positive label shows here. Brier score and "
             "expected calibration error (10 equal-width bins) measure the predicted probability of the "
-            "positive label against the human labels. The headline is the score a task is read by: "
+            "positive label against the human labels (in a task of more than two labels, the "
+            "probability of the label predicted against whether it is right). The headline is the "
+            "score a task is read by: "
             "the positive label's F1 for a task of two labels that names one, else macro-F1 (the mean "
             "F1 over labels), with the 95% interval of its seed-mean. A note marks a task whose test "
             "part holds fewer than 30 texts of a label the headline rests on (see the warnings)."
@@ -176,7 +178,8 @@ FIGURE_CAPTIONS = {
     "interval. Left of the dashed line favours condition B.",
     "reliability": "Reliability diagrams: per bin of predicted probability of the positive label, "
     "the share of texts the humans labelled positive (seeds pooled; larger markers hold more "
-    "texts). On the diagonal a probability means what it says.",
+    "texts); for a task of more than two labels, per bin of the probability of the label "
+    "predicted, the share predicted right. On the diagonal a probability means what it says.",
     "f1_against_cost": "F1 of each LLM-label condition per task against what its labeler's "
     "labeling of that task cost (dollars where a price is known, otherwise seconds of "
     "labeling); dashed lines are the median F1 of the students trained on human labels.",

@@ -253,12 +253,19 @@ def test_evaluate_a_three_label_task_reports_per_class_and_confusion(tmp_path):
     assert result["macro_recall"] == pytest.approx(report["macro avg"]["recall"])
     low, high = result["ci"]["macro_f1"]
     assert low < result["macro_f1"] < high
-    done = [i for i, p in enumerate(predicted) if p is not None]
+    done = [i for i, p in enumerate(predicted) if isinstance(p, str)]  # a failed one reads as None or NaN
     assert (
         result["confusion"]["counts"]
         == confusion_matrix([gold[i] for i in done], [predicted[i] for i in done], labels=labels).tolist()
     )
     assert result["label_counts"] == {"negative": 5, "neutral": 8, "positive": 7}
+    # calibration of the top label's probability (one-hot here: confidence 1 on every labelled
+    # text, so the ECE is the share of them predicted wrong) and the multi-class Brier score
+    assert result["calibration_of"] == "top_label" and result["n_calibration"] == len(done)
+    one_hot = [[float(predicted[i] == label) for label in labels] for i in done]
+    expected = brier_score_loss([gold[i] for i in done], one_hot, labels=labels, scale_by_half=False)
+    assert result["brier"] == pytest.approx(expected)
+    assert result["ece"] == pytest.approx(sum(gold[i] != predicted[i] for i in done) / len(done))
 
 
 def test_compare_gaps_use_the_headline(tmp_path):

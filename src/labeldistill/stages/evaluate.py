@@ -1,7 +1,8 @@
 """Stage: score one condition's predictions on the test texts against the human labels.
 
-Besides the classification metrics: how well the positive label's probability is calibrated
-(Brier score, expected calibration error, reliability bins; see `labeldistill.calibration`)
+Besides the classification metrics: how well the probabilities are calibrated (Brier score,
+expected calibration error, reliability bins; of the positive label's probability in a task of
+two labels, of the top label's in a task of more; see `labeldistill.calibration_metrics`)
 and the share of texts predicted positive beside the human share, since a labeler that shifts
 the prevalence trades precision for recall. For every task also each label's precision, recall,
 F1 and support, the confusion matrix, and which metric is the task's headline (the positive
@@ -13,7 +14,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from labeldistill.calibration import brier_score, ece_from_bins, is_missing_row, reliability_bins
+from labeldistill.calibration_metrics import (
+    POSITIVE_LABEL,
+    TOP_LABEL,
+    brier_score,
+    ece_from_bins,
+    is_missing_row,
+    multiclass_brier_score,
+    reliability_bins,
+    top_label_reliability_bins,
+)
 from labeldistill.contracts import METRICS, PREDICTIONS, SPLIT, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
 from labeldistill.metrics import (
@@ -28,7 +38,7 @@ from labeldistill.metrics import (
 log = logging.getLogger(__name__)
 
 CI_LEVEL = 0.95
-N_BINS = 10  # equal-width bins of the positive probability for ECE and the reliability table
+N_BINS = 10  # equal-width bins of the probability for ECE and the reliability table
 KINDS = ("student", "fewshot")
 
 
@@ -63,7 +73,8 @@ def join_predictions(predictions: Path, test_split: Path):
 
 
 def calibration_quality(joined, predictions: Path, positive_label: str) -> dict:
-    """Brier, ECE, reliability bins and n_calibration of the rows that have probabilities.
+    """Brier, ECE, reliability bins and n_calibration of the rows that have probabilities, and
+    `calibration_of`: what they measure (`positive_label` for two labels, `top_label` for more).
 
     The probabilities are aligned with the label order stored in the predictions file.
     """
@@ -86,14 +97,25 @@ def calibration_quality(joined, predictions: Path, positive_label: str) -> dict:
             f"labels {labels} (ids {_examples(wrong)})"
         )
     if not present:
-        return {"brier": None, "ece": None, "n_calibration": 0, "reliability": None}
-    args = (joined["label"].tolist(), rows, labels, positive_label)
-    bins = reliability_bins(*args, n_bins=N_BINS)
+        return {"brier": None, "ece": None, "n_calibration": 0, "reliability": None, "calibration_of": None}
+    unknown = sorted(set(map(str, joined["label"])) - set(labels))
+    if unknown:
+        raise LabelDistillError(
+            f"{predictions}: gold label(s) {unknown} of the test texts are not in its label order {labels}"
+        )
+    gold = joined["label"].tolist()
+    if len(labels) == 2:
+        bins = reliability_bins(gold, rows, labels, positive_label, n_bins=N_BINS)
+        brier, measured = brier_score(gold, rows, labels, positive_label), POSITIVE_LABEL
+    else:
+        bins = top_label_reliability_bins(gold, rows, labels, n_bins=N_BINS)
+        brier, measured = multiclass_brier_score(gold, rows, labels), TOP_LABEL
     return {
-        "brier": brier_score(*args),
+        "brier": brier,
         "ece": ece_from_bins(bins),
         "n_calibration": sum(bins["count"]),
         "reliability": bins,
+        "calibration_of": measured,
     }
 
 
