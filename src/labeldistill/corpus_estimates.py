@@ -5,7 +5,8 @@ human-labelled test texts go to `labeldistill.estimation`: the share of every la
 naive count, by the human test labels alone and by PPI++; how many human labels the
 predictions are worth (`effective_labels`); how many human texts a +- `half_width` interval
 needs with PPI++ and without (`plan_labels`); with covariates, the shares by covariate level
-and the PPI++ regressions (OLS and logistic) of the positive label on them.
+and the PPI++ regressions (OLS and logistic) on them of the positive label (of every label
+against the rest, for a task of more than two).
 
 Every interval but the naive one is valid only if the test texts are a uniform random sample
 of the corpus's population. That cannot be proven from the data, but its breaking often shows,
@@ -226,13 +227,16 @@ def estimate_corpus(
         warnings += notes
         if design.shape[1]:
             x_test, x_corpus = design.iloc[: len(test)], design.iloc[len(test) :]
-            try:
-                fitted = label_regression(
-                    human, probs_test, probs_corpus, x_test, x_corpus, labels, positive_label, level=level
-                )
-                regression = _records(fitted)
-            except LabelDistillError as error:
-                warnings.append(f"The regression on the covariates was not estimated: {error}")
+            for label in [positive_label] if len(labels) == 2 else labels:
+                try:
+                    fitted = label_regression(
+                        human, probs_test, probs_corpus, x_test, x_corpus, labels, label, level=level
+                    )
+                    regression += _records(fitted.assign(label=label))
+                except LabelDistillError as error:
+                    warnings.append(
+                        f"The regression of {label!r} on the covariates was not estimated: {error}"
+                    )
     for warning in warnings:
         log.warning("%s", warning)
     return {

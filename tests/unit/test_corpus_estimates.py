@@ -18,7 +18,12 @@ from labeldistill.contracts import (
     read_record,
     write_table,
 )
-from labeldistill.corpus_estimates import assumption_checks, covariate_design, covariates_by_id
+from labeldistill.corpus_estimates import (
+    assumption_checks,
+    covariate_design,
+    covariates_by_id,
+    estimate_corpus,
+)
 from labeldistill.errors import LabelDistillError
 from labeldistill.estimation import (
     effective_labels,
@@ -195,6 +200,56 @@ def test_a_three_label_corpus_is_checked_on_every_label():
     assert abs(checks["positive_probability_z"]) < 3 and set(checks["probability_z"]) == {"a", "b", "c"}
     assert checks["probability_z"]["b"] > 10 and checks["probability_z"]["c"] < -10
     assert len(warnings) == 2 and "'b'" in warnings[0] and "'c'" in warnings[1]
+
+
+def test_a_three_label_corpus_regresses_every_label_on_the_covariates():
+    """No label speaks for a task of three: each is regressed on the covariates against the
+    rest, the rows named by label and equal to `label_regression` of that label."""
+    rng = np.random.default_rng(5)
+    labels = ["a", "b", "c"]
+    year = rng.integers(2000, 2010, 2300)
+    # the share of "b" grows with the year; the student's probabilities are near the truth
+    logits = np.column_stack([np.zeros(len(year)), 0.3 * (year - 2005), np.full(len(year), -0.5)])
+    truth = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    gold = np.array([rng.choice(labels, p=p) for p in truth])
+    probabilities = 0.8 * truth + 0.2 * np.eye(3)[[labels.index(g) for g in gold]]
+    n_test = 300
+    test = pd.DataFrame({"id": [f"t{i}" for i in range(n_test)], "text": "some text", "label": gold[:n_test]})
+    corpus = pd.DataFrame(
+        {
+            "id": [f"c{i}" for i in range(len(year) - n_test)],
+            "probabilities": list(probabilities[n_test:]),
+            "n_chars": 9,
+        }
+    )
+    corpus["year"] = year[n_test:].astype(str)
+    test_years = pd.DataFrame({"year": year[:n_test].astype(str)})
+    record = estimate_corpus(
+        corpus,
+        test,
+        probabilities[:n_test],
+        labels,
+        "a",
+        covariates=["year"],
+        test_covariates=test_years,
+        min_group_texts=20,
+    )
+    rows = pd.DataFrame(record["regression"])
+    assert sorted(rows["label"].unique()) == labels and record["warnings"] == []
+    x_test, x_corpus = year[:n_test, None].astype(float), year[n_test:, None].astype(float)
+    for label in labels:
+        alone = label_regression(
+            list(gold[:n_test]),
+            probabilities[:n_test],
+            probabilities[n_test:],
+            x_test,
+            x_corpus,
+            labels,
+            label,
+        )
+        assert np.allclose(rows.loc[rows["label"] == label, "estimate"], alone["estimate"])
+    slope = rows[(rows["label"] == "b") & (rows["model"] == "ols") & (rows["coefficient"] == "year")]
+    assert (slope["low"] > 0).all()  # "b" grows with the year, by every method
 
 
 def test_covariates_are_strings_by_id_and_numbers_or_dummies_in_the_regression():
