@@ -135,11 +135,12 @@ def classification_metrics(
 
 def per_class_metrics(y_true: Sequence, y_pred: Sequence, labels: Sequence[str] | None = None) -> dict:
     """Per label (in `labels` order, then any other label seen, sorted): precision, recall, F1
-    and support, as scikit-learn's `classification_report`; and their macro averages over the
-    labels present in gold or predictions (a failed prediction is wrong, as everywhere here).
+    and support, as scikit-learn's `classification_report`, and the texts predicted as the
+    label; and the macro averages over the labels present in gold or predictions (a failed
+    prediction is wrong, as everywhere here, and no label's).
 
-    Returns {"labels": [{label, precision, recall, f1, support}, ...], "macro_precision",
-    "macro_recall", "macro_f1"}.
+    Returns {"labels": [{label, precision, recall, f1, support, predicted}, ...],
+    "macro_precision", "macro_recall", "macro_f1"}.
     """
     true_codes, pred_codes, order = encode(y_true, y_pred, labels)
     counts = indicators(true_codes, pred_codes, len(order)).sum(axis=0, keepdims=True)
@@ -150,6 +151,7 @@ def per_class_metrics(y_true: Sequence, y_pred: Sequence, labels: Sequence[str] 
             "label": label,
             **{name: float(per_label[name][k]) for name in ("precision", "recall", "f1")},
             "support": int(per_label["support"][k]),
+            "predicted": int(per_label["predicted"][k]),
         }
         for k, label in enumerate(order)
     ]

@@ -239,6 +239,8 @@ PER_CLASS_COLUMNS = [
     "f1_mean",
     "f1_sd",
     "support",
+    "human_share",
+    "predicted_share_mean",
 ]
 DATA_NOTE_COLUMNS = ["task_group", "split_seed", "test_label_counts", "test_note"]
 
@@ -333,6 +335,8 @@ DISPLAY = {
         "f1_mean": "F1",
         "f1_sd": "F1 sd",
         "support": "Test texts",
+        "human_share": "Human share",
+        "predicted_share_mean": "Predicted share",
     },
     "medians": {
         "condition": "Condition",
@@ -980,7 +984,9 @@ def add_data_notes(data: pd.DataFrame, facts: Mapping[str, dict]) -> pd.DataFram
 
 def per_class_table(records: pd.DataFrame, facts: Mapping[str, dict] | None = None) -> pd.DataFrame:
     """Tasks scored by macro-F1 x condition x label: mean precision, recall and F1 over seeds
-    (sd of F1), and the label's test texts, in the task's label order."""
+    (sd of F1), the label's test texts and their share beside the mean share of test texts
+    predicted as the label (failed texts count in the denominator; NaN in records before
+    predicted counts), in the task's label order."""
     facts = facts or {}
     rows = []
     chosen = records[records["headline"] == "macro_f1"] if len(records) else records
@@ -995,16 +1001,20 @@ def per_class_table(records: pd.DataFrame, facts: Mapping[str, dict] | None = No
                     "labeler": record.labeler,
                     "seed": record.seed,
                     **{key: entry.get(key) for key in ("label", "precision", "recall", "f1", "support")},
+                    "predicted": entry.get("predicted", math.nan),
                 }
             )
     if not rows:
         return pd.DataFrame(columns=PER_CLASS_COLUMNS)
     frame = pd.DataFrame(rows)
     frame["_order"] = frame.groupby(["task", "condition", "seed"], dropna=False).cumcount()
+    texts = frame.groupby(["task", "condition", "seed"], dropna=False)["support"].transform("sum")
+    frame["human_share"] = frame["support"] / texts
+    frame["predicted_share"] = pd.to_numeric(frame["predicted"]) / texts
     grouped = frame.groupby(["task", "condition", "label"], sort=False, dropna=False)
-    table = grouped[["kind", "student", "labeler", "support", "_order"]].first()
+    table = grouped[["kind", "student", "labeler", "support", "human_share", "_order"]].first()
     table["n_seeds"] = grouped.size()
-    for name in ("precision", "recall", "f1"):
+    for name in ("precision", "recall", "f1", "predicted_share"):
         table[f"{name}_mean"] = grouped[name].mean()
     table["f1_sd"] = grouped["f1"].std(ddof=1)
     table = table.reset_index()

@@ -165,6 +165,8 @@ def test_per_class_by_hand():
     assert got["negative"]["f1"] == pytest.approx(2 * 2 / (5 + 4))
     # neutral: gold 8, predicted 1 + 5 + 2 = 8, hits 5
     assert got["neutral"]["f1"] == pytest.approx(5 / 8)
+    # texts predicted as each label; the two failed ones as none
+    assert [got[label]["predicted"] for label in LABELS3] == [4, 8, 6]
 
 
 def test_confusion_counts_equal_sklearn_and_count_failures_apart():

@@ -338,8 +338,9 @@ def test_writers_round_and_escape(records, tmp_path):
 
 
 # ---- headline metric, task groups, per label ---------------------------------------------
-def macro_json(task, condition, seed, macro, per_class):
-    """A metrics record of a three-label task: headline macro-F1, per-class figures."""
+def macro_json(task, condition, seed, macro, per_class, predicted=None):
+    """A metrics record of a three-label task: headline macro-F1, per-class figures (with the
+    texts predicted as each label, where `predicted` gives them)."""
     record = metric_json(task, condition, seed, 0.11)  # the first label's F1: not the headline
     record.update(
         headline="macro_f1",
@@ -348,7 +349,8 @@ def macro_json(task, condition, seed, macro, per_class):
         macro_recall=macro - 0.01,
         per_class=[
             {"label": label, "precision": f1, "recall": f1, "f1": f1, "support": 10}
-            for label, f1 in per_class
+            | ({"predicted": predicted[k]} if predicted else {})
+            for k, (label, f1) in enumerate(per_class)
         ],
     )
     return record
@@ -363,11 +365,11 @@ def test_headline_columns_medians_and_per_class_by_headline():
     binary = [metric_record(metric_json(*run), "b") for run in RUNS if run[0] == "task_a"]
     three = [
         metric_record(
-            macro_json("tone", HUMAN_250, 0, 0.5, [("neg", 0.4), ("neu", 0.5), ("pos", 0.6)]),
+            macro_json("tone", HUMAN_250, 0, 0.5, [("neg", 0.4), ("neu", 0.5), ("pos", 0.6)], [8, 12, 9]),
             "m0",
         ),
         metric_record(
-            macro_json("tone", HUMAN_250, 1, 0.7, [("neg", 0.6), ("neu", 0.7), ("pos", 0.8)]),
+            macro_json("tone", HUMAN_250, 1, 0.7, [("neg", 0.6), ("neu", 0.7), ("pos", 0.8)], [10, 10, 10]),
             "m1",
         ),
         metric_record(
@@ -408,6 +410,12 @@ def test_headline_columns_medians_and_per_class_by_headline():
     assert per_class["label"].tolist() == ["neg", "neu", "pos"] * 2
     human_neu = row(per_class, condition="tfidf-logreg@human:250", label="neu")
     assert (human_neu["n_seeds"], human_neu["f1_mean"], human_neu["support"]) == (2, pytest.approx(0.6), 10)
+    # shares of the 30 test texts (one failed in seed 0): human 10 of 30, predicted 12 and 10
+    assert human_neu["human_share"] == pytest.approx(1 / 3)
+    assert human_neu["predicted_share_mean"] == pytest.approx((12 / 30 + 10 / 30) / 2)
+    assert math.isnan(
+        row(per_class, condition=GEMMA_250, label="neu")["predicted_share_mean"]
+    )  # an old record
     md = to_markdown(per_task, "per_task")
     assert "| Headline " in md and "macro_f1" in md and "Task group" not in md  # no one_vs_rest here
 
