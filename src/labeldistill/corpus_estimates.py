@@ -139,10 +139,8 @@ def assumption_checks(
         "length_ratio": ratio,
         "mean_positive_probability_corpus": float(corpus_probabilities[:, positive].mean()),
         "mean_positive_probability_test": float(test_probabilities[:, positive].mean()),
-        "positive_probability_z": probability_shift_z(
-            corpus_probabilities[:, positive], test_probabilities[:, positive]
-        ),
-        "probability_z": z_by_label,  # per label checked
+        "positive_probability_z": z_by_label[positive_label],  # checked in every task
+        "probability_z": z_by_label,
         "n_corpus_in_training": int(n_in_training),
         "share_corpus_in_training": share_training,
     }
