@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.teachers.settings import check_labeler
+from labeldistill.teachers.settings import OpenAISettings, check_labeler
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,8 @@ def check_failures(frame: pd.DataFrame, labeler: str, settings: dict) -> None:
     backend = settings.get("backend")
     where = ""
     if backend == "openai":
-        from labeldistill.teachers.chat_transport import OPENAI_BASE_URL
-        from labeldistill.teachers.openai_settings import OpenAISettings
-
-        url = OpenAISettings(model=str(settings.get("model")), base_url=settings.get("base_url"))
-        where = f" at {url.public_base_url() or OPENAI_BASE_URL}"
+        endpoint = OpenAISettings(model=str(settings.get("model")), base_url=settings.get("base_url"))
+        where = f" at {endpoint.public_endpoint()}"
     kept = "; the answers received are in the response cache" if backend in ("openai", "vllm") else ""
     raise LabelDistillError(
         f"labeler {labeler}: {count} of {texts} texts failed{where}, more than "

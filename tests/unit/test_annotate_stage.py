@@ -193,3 +193,15 @@ def test_calibration_measured_once_equals_calibration_in_the_job(parts, local_mo
     other = {**settings, "shots": 2}
     with pytest.raises(LabelDistillError, match="measure the calibration again"):
         local_labels(part, pool, "Is the text negative?", other, local_model_dir, record)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "named"),
+    [(None, "https://api.openai.com/v1"), ("http://user:secret@127.0.0.1:9/v1", "http://127.0.0.1:9/v1")],
+)
+def test_too_many_failures_name_the_endpoint_without_credentials(base_url, named):
+    frame = pd.DataFrame({"label": [None] * 4, "error": ["HTTP 503 from the server"] * 4})
+    settings = {"backend": "openai", "model": "gpt-4o-mini", "base_url": base_url}
+    with pytest.raises(LabelDistillError, match="4 of 4 texts failed") as failure:
+        check_failures(frame, "gpt", settings)
+    assert f"failed at {named}, more than" in str(failure.value) and "secret" not in str(failure.value)

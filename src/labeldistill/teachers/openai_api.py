@@ -64,7 +64,7 @@ from labeldistill.teachers.answers import (
     parse_answer,
 )
 from labeldistill.teachers.chat_prompt import ChatPrompt, build_chat_prompt
-from labeldistill.teachers.chat_transport import OPENAI_BASE_URL, HttpAnswer, TransportError, open_transport
+from labeldistill.teachers.chat_transport import HttpAnswer, TransportError, open_transport
 from labeldistill.teachers.consistency import SampleOutcome, aggregate
 from labeldistill.teachers.examples import Example
 from labeldistill.teachers.openai_settings import OpenAISettings, parse_settings, resolve_api_key
@@ -240,7 +240,7 @@ class OpenAITeacher:
     @property
     def server_url(self) -> str:
         """The endpoint as messages name it: never a key, nor a user:password part."""
-        return self.settings.public_base_url() or OPENAI_BASE_URL
+        return self.settings.public_endpoint()
 
     def _refused(self, answer: HttpAnswer, what: str = "the request") -> LabelDistillError:
         message = self.redact(server_message(answer.body))

@@ -35,7 +35,7 @@ from labeldistill.settings import (
     unknown_key_error,
 )
 from labeldistill.teachers.answers import MODES as OPENAI_MODES
-from labeldistill.teachers.chat_transport import TRANSPORTS
+from labeldistill.teachers.chat_transport import OPENAI_BASE_URL, TRANSPORTS
 
 VLLM_MODES = ("choice", "logprobs", "text")
 # Enough for a label of a few words; logprobs mode reads a single token.
@@ -183,6 +183,10 @@ class OpenAISettings(SamplingSettings):
         if parts.port:
             host = f"{host}:{parts.port}"
         return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+    def public_endpoint(self) -> str:
+        """`public_base_url`, or OpenAI's own endpoint where no base_url is set."""
+        return self.public_base_url() or OPENAI_BASE_URL
 
     def to_dict(self) -> dict:
         return asdict(self)
