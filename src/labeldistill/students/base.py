@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.metrics import f1_score
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.settings import resolve
@@ -143,6 +144,24 @@ class Student(ABC):
             )
         if not (weights > 0).any():
             raise LabelDistillError("sample_weight: every weight is 0 (expected at least one > 0)")
+        return weights
+
+    @staticmethod
+    def validation_scores(proba: np.ndarray, val_y: np.ndarray) -> dict[str, float]:
+        """Loss (mean negative log probability of the validation label) and macro-F1 of the
+        most probable label, as a student's fit records them."""
+        return {
+            "val_loss": float(-np.log(np.clip(proba[np.arange(len(val_y)), val_y], 1e-12, None)).mean()),
+            "val_macro_f1": float(f1_score(val_y, proba.argmax(axis=1), average="macro", zero_division=0)),
+        }
+
+    def balanced_label_weights(self, y: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
+        """One weight per label, inverse to its frequency with each text counted by its sample
+        weight (scikit-learn's "balanced"); 1 for a label absent from `y`."""
+        counts = np.bincount(y, weights=sample_weight, minlength=len(self.labels))
+        present = counts > 0
+        weights = np.ones(len(self.labels))
+        weights[present] = sample_weight.sum() / (present.sum() * counts[present])
         return weights
 
     def soft_target_matrix(self, y: np.ndarray, soft_targets: np.ndarray | None) -> np.ndarray:

@@ -35,7 +35,6 @@ import setfit
 import torch
 from setfit import SetFitModel, Trainer, TrainingArguments
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 from threadpoolctl import threadpool_limits
 
 from labeldistill.errors import LabelDistillError
@@ -73,11 +72,7 @@ class SetFitStudent(Student):
         """Each text's weight times its label's balanced weight (labels counted by weight)."""
         if self.settings["class_weight"] != "balanced":
             return weights
-        counts = np.bincount(y, weights=weights, minlength=len(self.labels))
-        present = counts > 0
-        per_label = np.ones(len(self.labels))
-        per_label[present] = weights.sum() / (present.sum() * counts[present])
-        return weights * per_label[y]
+        return weights * self.balanced_label_weights(y, weights)[y]
 
     def fit(
         self,
@@ -136,14 +131,8 @@ class SetFitStudent(Student):
         )
         if val_texts is not None and val_labels is not None and len(val_texts):
             val_y = self.label_indices(val_labels, "validation labels")
-            proba = self.predict_proba(val_texts)
             self.fit_info["n_val"] = len(val_y)
-            self.fit_info["val_loss"] = float(
-                -np.log(np.clip(proba[np.arange(len(val_y)), val_y], 1e-12, None)).mean()
-            )
-            self.fit_info["val_macro_f1"] = float(
-                f1_score(val_y, proba.argmax(axis=1), average="macro", zero_division=0)
-            )
+            self.fit_info.update(self.validation_scores(self.predict_proba(val_texts), val_y))
         return self
 
     def _embed(self, texts: list[str]) -> np.ndarray:

@@ -45,7 +45,6 @@ import numpy as np
 import torch
 import transformers
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 from threadpoolctl import threadpool_limits
 from torch.nn import functional as F
 from tqdm.auto import tqdm
@@ -286,10 +285,7 @@ class TransformerStudent(Student):
         """Inverse class frequency, each text counted by its sample weight; None unless balanced."""
         if self.settings["class_weight"] != "balanced":
             return None
-        counts = np.bincount(y, weights=sample_weight, minlength=len(self.labels))
-        present = counts > 0
-        weights = np.ones(len(self.labels))
-        weights[present] = sample_weight.sum() / (present.sum() * counts[present])
+        weights = self.balanced_label_weights(y, sample_weight)
         return torch.tensor(weights, dtype=torch.float32, device=dev)
 
     def _probe(
@@ -474,11 +470,7 @@ class TransformerStudent(Student):
         return self
 
     def _val_scores(self, model: Any, tokenizer: Any, val_texts: list[str], val_y: np.ndarray) -> dict:
-        proba = self._proba(model, tokenizer, val_texts)
-        return {
-            "val_loss": float(-np.log(np.clip(proba[np.arange(len(val_y)), val_y], 1e-12, None)).mean()),
-            "val_macro_f1": float(f1_score(val_y, proba.argmax(axis=1), average="macro", zero_division=0)),
-        }
+        return self.validation_scores(self._proba(model, tokenizer, val_texts), val_y)
 
     @staticmethod
     def _state(model: Any) -> dict[str, torch.Tensor]:
