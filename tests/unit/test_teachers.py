@@ -66,6 +66,10 @@ def test_openai_teacher_labels_through_the_endpoint(tmp_path):
         again = make_teacher("gpt", settings, TASK, cache_dir=tmp_path)
         again.label(TEXTS, IDS)
         assert again.usage.requests_sent == 0 and again.usage.cache_hits == 2
+    # the provenance is logged: a password in the URL stays out of it
+    behind = {**settings, "base_url": "http://user:s3cret@127.0.0.1:9/v1"}
+    provenance = make_teacher("gpt", behind, TASK, cache_dir=tmp_path).provenance
+    assert provenance["base_url"] == "http://127.0.0.1:9/v1" and "s3cret" not in str(provenance)
 
 
 def test_vllm_teacher_labels_with_the_engine(tmp_path, monkeypatch):

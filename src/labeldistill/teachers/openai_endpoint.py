@@ -19,6 +19,7 @@ from labeldistill.teachers.chat_teacher import ChatTeacher
 from labeldistill.teachers.examples import Example
 from labeldistill.teachers.openai_api import estimate_api_cost, label_with_api
 from labeldistill.teachers.result import TeacherLabel
+from labeldistill.teachers.settings import public_url
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class OpenAIEndpointTeacher(ChatTeacher):
         return {
             "backend": self.backend,
             "model": self.settings["model"],
-            "base_url": self.settings.get("base_url"),
+            "base_url": public_url(self.settings.get("base_url")),  # logged: never a password
             "prompt_hash": self.prompt_hash,
         }
 

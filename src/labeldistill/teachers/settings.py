@@ -120,6 +120,17 @@ class VllmSettings(SamplingSettings):
     engine: dict = setting({}, mapping, "extra vllm.LLM arguments")
 
 
+def public_url(url: str | None) -> str | None:
+    """`url` without any user:password part, query or fragment: fit for logs and provenance."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 @dataclass(frozen=True)
 class OpenAISettings(SamplingSettings):
     backend: str = setting("openai", one_of("openai"))
@@ -176,13 +187,7 @@ class OpenAISettings(SamplingSettings):
 
     def public_base_url(self) -> str | None:
         """The endpoint without any user:password part, fit for logs and provenance."""
-        if self.base_url is None:
-            return None
-        parts = urlsplit(self.base_url)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+        return public_url(self.base_url)
 
     def public_endpoint(self) -> str:
         """`public_base_url`, or OpenAI's own endpoint where no base_url is set."""
