@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.teachers.settings import OpenAISettings, check_labeler
+from labeldistill.teachers.settings import OPENAI_BASE_URL, check_labeler, public_url
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,7 @@ def check_failures(frame: pd.DataFrame, labeler: str, settings: dict) -> None:
     backend = settings.get("backend")
     where = ""
     if backend == "openai":
-        endpoint = OpenAISettings(model=str(settings.get("model")), base_url=settings.get("base_url"))
-        where = f" at {endpoint.public_endpoint()}"
+        where = f" at {public_url(settings.get('base_url')) or OPENAI_BASE_URL}"
     kept = "; the answers received are in the response cache" if backend in ("openai", "vllm") else ""
     raise LabelDistillError(
         f"labeler {labeler}: {count} of {texts} texts failed{where}, more than "
