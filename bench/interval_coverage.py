@@ -1,4 +1,4 @@
-"""Coverage of the seed-mean and gap intervals of `labeldistill.intervals` on simulated classifiers.
+"""Coverage of the seed-mean and gap intervals of `labeldistill.stats.intervals` on simulated classifiers.
 
     python bench/interval_coverage.py --replications 500 --n-test 200 --seeds 3
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labeldistill.intervals import paired_gap_interval, seed_mean_interval
-from labeldistill.metrics import bootstrap_ci
+from labeldistill.stats.intervals import paired_gap_interval, seed_mean_interval
+from labeldistill.stats.metrics import bootstrap_ci
 
 LABELS = ["pos", "neg"]
 PAIRING = 0.7  # correlation of the random parts of paired seeds (same training ids)

@@ -26,22 +26,22 @@ import numpy as np
 import yaml
 from sklearn.metrics import roc_auc_score
 
-from labeldistill.calibration import (
+from labeldistill.stats.calibration import brier_score, expected_calibration_error
+from labeldistill.stats.metrics import classification_metrics
+from labeldistill.tasks.spec import TaskSpec, load_texts
+from labeldistill.tasks.splits import SplitSizes, split_task
+from labeldistill.teachers.local.calibration import calibration_sample
+from labeldistill.teachers.local.models import prepare_local_model
+from labeldistill.teachers.local.prior import (
     calibrate,
     calibration_target,
     check_target,
     label_prior,
     prior_matching_offsets,
 )
-from labeldistill.calibration_metrics import brier_score, expected_calibration_error
-from labeldistill.metrics import classification_metrics
-from labeldistill.splits import SplitSizes, split_task
-from labeldistill.tasks import TaskSpec, load_texts
-from labeldistill.teachers.completion_prompt import build_prompt
-from labeldistill.teachers.few_shot import few_shot_examples
-from labeldistill.teachers.local import LocalTeacher
-from labeldistill.teachers.local_calibration import calibration_sample
-from labeldistill.teachers.local_models import prepare_local_model
+from labeldistill.teachers.local.teacher import LocalTeacher
+from labeldistill.teachers.prompts.completion import build_prompt
+from labeldistill.teachers.prompts.few_shot import few_shot_examples
 from labeldistill.teachers.settings import check_labeler
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeldistill.teachers.completion_prompt import build_prompt
-from labeldistill.teachers.examples import draw_examples
-from labeldistill.teachers.local import LocalTeacher
-from labeldistill.teachers.local_models import prepare_local_model
+from labeldistill.teachers.local.models import prepare_local_model
+from labeldistill.teachers.local.teacher import LocalTeacher
+from labeldistill.teachers.prompts.completion import build_prompt
+from labeldistill.teachers.prompts.examples import draw_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_DIR = ROOT / "data" / "tweets_negative"

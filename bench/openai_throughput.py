@@ -10,7 +10,7 @@ request at all.
                                                 [--no-pin] [--repeat 3] [--compare REV]
 
 `--compare REV` runs every level also with the response cache of git revision REV (its
-src/labeldistill/teachers/response_cache.py, e.g. the one-file-per-answer cache of before
+src/labeldistill/teachers/chat/response_cache.py, e.g. the one-file-per-answer cache of before
 segments), interleaved with the current one so that both see the same load, and prints the two
 side by side; `--repeat` runs each level that often and prints medians (and the range). With two
 or more cores the server is pinned to one and the client to the others, as with a remote server;
@@ -43,17 +43,17 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fake_openai_server import FakeOpenAIServer  # noqa: E402
 
-from labeldistill.teachers import response_cache  # noqa: E402
-from labeldistill.teachers.chat_prompt import build_chat_prompt  # noqa: E402
-from labeldistill.teachers.examples import Example  # noqa: E402
-from labeldistill.teachers.openai_api import OpenAITeacher  # noqa: E402
-from labeldistill.teachers.openai_settings import parse_settings  # noqa: E402
+from labeldistill.teachers.chat import response_cache  # noqa: E402
+from labeldistill.teachers.openai.chat import ChatEngine  # noqa: E402
+from labeldistill.teachers.openai.settings import parse_settings  # noqa: E402
+from labeldistill.teachers.prompts.chat import build_chat_prompt  # noqa: E402
+from labeldistill.teachers.prompts.examples import Example  # noqa: E402
 
 LABELS = ["positive", "negative", "neutral"]
 CODEBOOK = "Decide whether the text expresses a positive, a negative or a neutral sentiment."
 EXAMPLES = [Example("What a lovely day", "positive"), Example("This is awful", "negative")]
 TARGETS = {32: 0.95, 64: 0.90}  # share of the ideal; 0.90 at the other levels
-CACHE_MODULE = "src/labeldistill/teachers/response_cache.py"
+CACHE_MODULE = "src/labeldistill/teachers/chat/response_cache.py"
 
 
 def texts(n: int, run: str) -> list[str]:
@@ -98,7 +98,7 @@ async def bare_client(url: str, batch: list[str], concurrency: int) -> float:
 
 def label(cache, batch: list[str], settings: dict) -> dict:
     """One run of the teacher as label_with_api makes it, over `cache`; its usage record."""
-    teacher = OpenAITeacher(
+    teacher = ChatEngine(
         parse_settings(settings, "bench"),
         LABELS,
         build_chat_prompt(CODEBOOK, LABELS, EXAMPLES),

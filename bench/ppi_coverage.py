@@ -1,4 +1,4 @@
-"""Coverage of the share intervals of `labeldistill.estimation` on the demo data, all human-labelled.
+"""Coverage of the share intervals of `labeldistill.stats.ppi` on the demo data, all human-labelled.
 
     python bench/ppi_coverage.py --replications 500 --n-labelled 200
 
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeldistill.estimation import label_shares, plan_labels
+from labeldistill.stats.ppi import label_shares, plan_labels
 from labeldistill.students import make_student
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@
 
 Runs in the venv that `bash tests/vllm_cpu/build_venv.sh` builds. FOLDER is a transformers
 folder, such as the Gemma 3 270M folder the workflow converts (results/models/*.json names it;
-`.venv/bin/python -c "from labeldistill.teachers.local_models import ensure_local_model;
+`.venv/bin/python -c "from labeldistill.teachers.local.models import ensure_local_model;
 print(ensure_local_model('gemma3-270m', 'DIR')[0])"` converts it into DIR).
 
 Loads the engine once (`vllm_generate`, timed), then per mode labels 8 warm-up texts and N
@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeldistill.teachers.examples import draw_examples
-from labeldistill.teachers.vllm_offline import (
+from labeldistill.teachers.prompts.examples import draw_examples
+from labeldistill.teachers.vllm import (
     chat_template,
     label_with_vllm,
     model_tokenizer,

@@ -6,7 +6,7 @@
 Writes data/<task>/texts.csv and data/<task>/coder_labels.csv.gz for every task, and
 data/LICENSE-vaderSentiment.txt; the codebooks and README are written by hand and left alone.
 Runs are deterministic: the same archive gives byte-identical files. The logic lives in
-labeldistill.hutto.
+data/hutto.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from labeldistill import hutto
+import hutto
+
 from labeldistill.errors import LabelDistillError
 
 

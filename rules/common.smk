@@ -16,16 +16,16 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [str(SRC), os.environ.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from labeldistill import resources as res
+from labeldistill.config import resources as res
 from labeldistill.conditions import parse_source, size_label
-from labeldistill.corpus import CorpusSpec, corpus_chunks
-from labeldistill.design import StudyDesign
+from labeldistill.corpus.chunks import CorpusSpec, corpus_chunks
+from labeldistill.config.design import StudyDesign
 from labeldistill.errors import LabelDistillError
-from labeldistill.fingerprint import code_fingerprint
+from labeldistill.config.fingerprint import code_fingerprint
 from labeldistill.logs import error_lines, warning_line
-from labeldistill.splits import task_split_settings
-from labeldistill.tasks import TaskSpec
-from labeldistill.workflow_config import prepare_config
+from labeldistill.tasks.splits import task_split_settings
+from labeldistill.tasks.spec import TaskSpec
+from labeldistill.config.prepare import prepare_config
 
 HUMAN = "human"
 PARTS = ["pool", "val", "test"]
@@ -89,8 +89,8 @@ CORPUS_LABELS = "results/{task}/corpus/labels.parquet"
 CORPUS_ESTIMATES = "results/{task}/corpus/estimates.json"
 CODEBOOK_CHECK = "results/{task}/codebook_check/{labeler}.json"
 # Converted local LLMs live in MODELS_DIR, shared by every checkout and run (content-addressed,
-# see teachers/local_models.py); a checkout tracks only its record of which folder it uses.
-from labeldistill.teachers.local_models import default_models_dir, local_model_facts
+# see teachers/local/models.py); a checkout tracks only its record of which folder it uses.
+from labeldistill.teachers.local.models import default_models_dir, local_model_facts
 
 MODELS_DIR = config.get("models_dir") or str(default_models_dir())
 LOCAL_MODEL = "results/models/{model}.json"

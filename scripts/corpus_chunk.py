@@ -1,6 +1,6 @@
 """Label one chunk of a task's corpus with the chosen student (seeds averaged)."""
 
-from labeldistill.corpus import Chunk, CorpusSpec
+from labeldistill.corpus.chunks import Chunk, CorpusSpec
 from labeldistill.logs import job_errors
 from labeldistill.stages import corpus_chunk
 

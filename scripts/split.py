@@ -1,9 +1,9 @@
 """Split a task into pool / val / test (see labeldistill.stages.split)."""
 
 from labeldistill.logs import job_errors
-from labeldistill.splits import SplitSizes
 from labeldistill.stages import split
-from labeldistill.tasks import TaskSpec
+from labeldistill.tasks.spec import TaskSpec
+from labeldistill.tasks.splits import SplitSizes
 
 with job_errors(snakemake.log[0]):
     settings = dict(snakemake.params.task)

@@ -30,7 +30,7 @@ def local_model_dir(models_dir) -> Path:
     """The default local LLM, converted from its registry package into a transformers folder,
     in the same content-addressed folder the workflow tests' runs find in `models_dir` (so a
     session converts it once, not once for the unit tests and again for the workflow)."""
-    from labeldistill.teachers.local_models import ensure_local_model
+    from labeldistill.teachers.local.models import ensure_local_model
 
     folder, _ = ensure_local_model(DEFAULT_LOCAL_MODEL, models_dir)
     return folder

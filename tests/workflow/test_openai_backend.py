@@ -24,7 +24,7 @@ import pytest
 from fake_openai_server import FakeOpenAIServer
 from runner import REPO, snakemake, tiny_task, write_config
 
-from labeldistill.teachers.response_cache import ResponseCache
+from labeldistill.teachers.chat.response_cache import ResponseCache
 
 pytestmark = pytest.mark.workflow
 
@@ -42,7 +42,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def api_run(tmp_path_factory, models_dir):
     pytest.importorskip("llama_cpp.server", reason="install the test extra: pip install -e .[test]")
-    from labeldistill.teachers.local_models import local_gguf
+    from labeldistill.teachers.local.models import local_gguf
 
     gguf = local_gguf("gemma3-270m", models_dir / "gguf")
     workdir = tmp_path_factory.mktemp("api_run")

@@ -15,7 +15,7 @@ import pytest
 from fake_openai_server import FakeOpenAIServer
 from runner import REPO, planned_jobs, snakemake, tiny_task, write_config
 
-from labeldistill.sampling import draw_ids
+from labeldistill.tasks.sampling import draw_ids
 
 pytestmark = pytest.mark.workflow
 

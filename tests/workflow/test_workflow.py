@@ -143,7 +143,7 @@ def test_student_settings_change_reruns_only_that_student(finished_run, tmp_path
 def test_package_code_change_reruns_exactly_its_stage(finished_run, workflow_copy):
     snakefile = workflow_copy / "Snakefile"
     assert planned_jobs(snakemake(finished_run, "--dry-run", snakefile=snakefile).stdout) == {}
-    metrics = workflow_copy / "src/labeldistill/metrics.py"
+    metrics = workflow_copy / "src/labeldistill/stats/metrics.py"
     metrics.write_text(metrics.read_text() + "\n# a change to the scoring code\n")
     jobs = planned_jobs(snakemake(finished_run, "--dry-run", snakefile=snakefile).stdout)
     assert jobs.get("evaluate_student") == len(TASKS) * 4 and jobs.get("evaluate_fewshot") == 2

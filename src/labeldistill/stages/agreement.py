@@ -22,19 +22,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeldistill import human_baseline
-from labeldistill.agreement import (
+from labeldistill.contracts import AGREEMENT, LABELS, SPLIT, read_table, table_labels, write_record
+from labeldistill.errors import LabelDistillError
+from labeldistill.stats import human_baseline
+from labeldistill.stats.agreement import (
     coders_alpha,
     cohen_kappa,
     consistency_figures,
     krippendorff_alpha_nominal,
     pairwise_kappa,
 )
-from labeldistill.contracts import AGREEMENT, LABELS, SPLIT, read_table, table_labels, write_record
-from labeldistill.errors import LabelDistillError
-from labeldistill.human_baseline import AltTestSettings
-from labeldistill.metrics import classification_metrics, positive_rates
-from labeldistill.tasks import load_coder_labels
+from labeldistill.stats.human_baseline import AltTestSettings
+from labeldistill.stats.metrics import classification_metrics, positive_rates
+from labeldistill.tasks.spec import load_coder_labels
 
 log = logging.getLogger(__name__)
 

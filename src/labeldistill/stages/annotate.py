@@ -28,10 +28,10 @@ from labeldistill.contracts import (
     write_table,
 )
 from labeldistill.errors import LabelDistillError
-from labeldistill.labelled_parts import check_failures, usage_record
 from labeldistill.teachers.base import TaskContext, Teacher
-from labeldistill.teachers.examples import with_question
 from labeldistill.teachers.factory import make_teacher
+from labeldistill.teachers.labelled_parts import check_failures, usage_record
+from labeldistill.teachers.prompts.examples import with_question
 from labeldistill.teachers.result import labels_table
 from labeldistill.teachers.settings import check_labeler
 
@@ -123,8 +123,8 @@ def run_local(
     part job on two slow cores. Nothing is written unless every part passes `check_failures`.
     A part's seconds are its own labeling plus a share of the load and calibration by texts.
     """
-    from labeldistill.teachers.local_calibration import calibration_record
-    from labeldistill.teachers.local_models import open_local_model
+    from labeldistill.teachers.local.calibration import calibration_record
+    from labeldistill.teachers.local.models import open_local_model
 
     started = time.perf_counter()
     settings = check_labeler(labeler, dict(settings))

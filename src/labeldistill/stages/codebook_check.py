@@ -2,7 +2,7 @@
 
 Labels a sample of the val texts (config `codebook_check.texts`, drawn without reading labels)
 and the codebook's quoted examples with the labeler's prompt, then the sample again with its
-few-shot examples reordered and with its labels listed in reverse (labeldistill.codebook_check),
+few-shot examples reordered and with its labels listed in reverse (labeldistill.teachers.codebook_check),
 and writes the figures as a JSON record; the table and its verdicts come from
 `stages.codebook_check_table`. It needs only the splits, never another job's labels: run it
 before labeling a whole corpus. An API labeler's answers to the original prompt go to the
@@ -17,18 +17,18 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from labeldistill.codebook_check import (
+from labeldistill.contracts import CODEBOOK_CHECK, SPLIT, read_table, write_record
+from labeldistill.tasks.sampling import draw_ids
+from labeldistill.teachers.base import TaskContext
+from labeldistill.teachers.codebook_check import (
     quoted_examples,
     reordered_examples,
     reordered_labels,
     summarise,
 )
-from labeldistill.contracts import CODEBOOK_CHECK, SPLIT, read_table, write_record
-from labeldistill.sampling import draw_ids
-from labeldistill.teachers.base import TaskContext
-from labeldistill.teachers.examples import with_question
 from labeldistill.teachers.factory import make_teacher
-from labeldistill.teachers.few_shot import few_shot_examples
+from labeldistill.teachers.prompts.examples import with_question
+from labeldistill.teachers.prompts.few_shot import few_shot_examples
 from labeldistill.teachers.settings import check_labeler
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def run(
     )
     model_dir = None
     if settings["backend"] == "local":
-        from labeldistill.teachers.local_models import open_local_model
+        from labeldistill.teachers.local.models import open_local_model
 
         model_dir = open_local_model(model_record)
     given, hashes = {}, {}

@@ -1,4 +1,4 @@
-"""Stage: the codebook check's table from every labeler's record (see labeldistill.codebook_check):
+"""Stage: the codebook check's table from every labeler's record (see labeldistill.teachers.codebook_check):
 results/tables/codebook_check.{csv,md,tex}, each labeler's figures and a plain verdict."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from labeldistill.codebook_check import check_table
 from labeldistill.contracts import CODEBOOK_CHECK, read_record
-from labeldistill.tables import write_tables
+from labeldistill.report.tables import write_tables
+from labeldistill.teachers.codebook_check import check_table
 
 log = logging.getLogger(__name__)
 

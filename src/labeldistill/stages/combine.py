@@ -1,7 +1,7 @@
 """Stage: an ensemble labeler's labels of every part of a task, from its members' labels.
 
 One job per task and ensemble: Dawid-Skene is fitted once on the members' labels of all parts
-together (see labeldistill.ensemble). Writes a LABELS table and a USAGE record per part, as a
+together (see labeldistill.teachers.ensemble). Writes a LABELS table and a USAGE record per part, as a
 labeling job does. The usage record is what the ensemble's labels cost: the sum of its members'
 records of that part (requests, tokens, dollars, seconds; dollars unknown when a member's are),
 plus the seconds of combining; it sent no request of its own. Summing an ensemble's cost with
@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from labeldistill.contracts import LABELS, SPLIT, USAGE, read_table, write_record, write_table
-from labeldistill.ensemble import combine
 from labeldistill.errors import LabelDistillError
-from labeldistill.labelled_parts import check_failures, usage_record
+from labeldistill.teachers.ensemble import combine
+from labeldistill.teachers.labelled_parts import check_failures, usage_record
 from labeldistill.teachers.settings import check_labeler
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from pathlib import Path
 from labeldistill.conditions import paper_gaps, parse_condition
 from labeldistill.contracts import COMPARISONS, SPLIT, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
-from labeldistill.intervals import paired_gap_interval, seed_mean_interval
-from labeldistill.metrics import HEADLINES
 from labeldistill.stages.evaluate import join_predictions
+from labeldistill.stats.intervals import paired_gap_interval, seed_mean_interval
+from labeldistill.stats.metrics import HEADLINES
 
 log = logging.getLogger(__name__)
 

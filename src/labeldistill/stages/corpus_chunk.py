@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from labeldistill.contracts import CORPUS_LABELS, write_table
-from labeldistill.corpus import Chunk, CorpusSpec, average_probabilities, chunk_frame, read_chunk
+from labeldistill.corpus.chunks import Chunk, CorpusSpec, average_probabilities, chunk_frame, read_chunk
 from labeldistill.errors import LabelDistillError
 from labeldistill.students import load_student
 

@@ -17,7 +17,7 @@ from labeldistill.contracts import (
     table_labels,
     write_record,
 )
-from labeldistill.corpus_estimates import average_predictions, covariates_by_id, estimate_corpus
+from labeldistill.corpus.estimates import average_predictions, covariates_by_id, estimate_corpus
 from labeldistill.errors import LabelDistillError
 
 log = logging.getLogger(__name__)

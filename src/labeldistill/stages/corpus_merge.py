@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from labeldistill.contracts import CORPUS_LABELS, read_table, table_labels, write_table
-from labeldistill.corpus import merge_chunks
+from labeldistill.corpus.chunks import merge_chunks
 from labeldistill.errors import LabelDistillError
 
 log = logging.getLogger(__name__)

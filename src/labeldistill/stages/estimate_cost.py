@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from labeldistill.contracts import SPLIT, read_table
-from labeldistill.tables import write_tables
-from labeldistill.teachers.examples import with_question
-from labeldistill.teachers.few_shot import few_shot_examples
-from labeldistill.teachers.openai_api import estimate_api_cost
-from labeldistill.usage import total_or_unknown
+from labeldistill.report.tables import write_tables
+from labeldistill.report.usage import total_or_unknown
+from labeldistill.teachers.openai.teacher import estimate_api_cost
+from labeldistill.teachers.prompts.examples import with_question
+from labeldistill.teachers.prompts.few_shot import few_shot_examples
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Besides the classification metrics: how well the probabilities are calibrated (Brier score,
 expected calibration error, reliability bins; of the positive label's probability in a task of
-two labels, of the top label's in a task of more; see `labeldistill.calibration_metrics`)
+two labels, of the top label's in a task of more; see `labeldistill.stats.calibration`)
 and the share of texts predicted positive beside the human share, since a labeler that shifts
 the prevalence trades precision for recall. For every task also each label's precision, recall,
 F1 and support, the confusion matrix, and which metric is the task's headline (the positive
@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from labeldistill.calibration_metrics import (
+from labeldistill.contracts import METRICS, PREDICTIONS, SPLIT, read_table, table_labels, write_record
+from labeldistill.errors import LabelDistillError
+from labeldistill.stats.calibration import (
     POSITIVE_LABEL,
     TOP_LABEL,
     brier_score,
@@ -24,9 +26,7 @@ from labeldistill.calibration_metrics import (
     reliability_bins,
     top_label_reliability_bins,
 )
-from labeldistill.contracts import METRICS, PREDICTIONS, SPLIT, read_table, table_labels, write_record
-from labeldistill.errors import LabelDistillError
-from labeldistill.metrics import (
+from labeldistill.stats.metrics import (
     HEADLINES,
     bootstrap_ci,
     classification_metrics,

@@ -12,7 +12,7 @@ import logging
 import time
 from pathlib import Path
 
-from labeldistill.teachers.local_models import ensure_local_model, read_provenance, write_model_record
+from labeldistill.teachers.local.models import ensure_local_model, read_provenance, write_model_record
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from labeldistill.budget_figure import plot_label_budget
 from labeldistill.errors import LabelDistillError
-from labeldistill.figures import write_figures
-from labeldistill.report_html import write_report
-from labeldistill.tables import (
+from labeldistill.report.budget_figure import plot_label_budget
+from labeldistill.report.figures import write_figures
+from labeldistill.report.html import write_report
+from labeldistill.report.tables import (
     build_tables,
     load_agreement_records,
     load_comparisons,
@@ -21,7 +21,7 @@ from labeldistill.tables import (
     task_facts,
     write_tables,
 )
-from labeldistill.usage import load_usage_records
+from labeldistill.report.usage import load_usage_records
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import logging
 from pathlib import Path
 
 from labeldistill.contracts import SPLIT, SPLIT_SUMMARY, write_record, write_table
-from labeldistill.sampling import duplicate_summary
-from labeldistill.splits import SplitSizes, split_task
-from labeldistill.tasks import TaskSpec, load_texts, map_labels
+from labeldistill.tasks.sampling import duplicate_summary
+from labeldistill.tasks.spec import TaskSpec, load_texts, map_labels
+from labeldistill.tasks.splits import SplitSizes, split_task
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,9 @@ import pandas as pd
 
 from labeldistill.contracts import LABELS, SPLIT, TRAINING, jsonable, read_table, table_labels, write_record
 from labeldistill.errors import LabelDistillError
-from labeldistill.sampling import draw_ids
 from labeldistill.stages.predict import write_predictions
 from labeldistill.students import make_student
+from labeldistill.tasks.sampling import draw_ids
 
 log = logging.getLogger(__name__)
 

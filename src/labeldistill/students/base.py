@@ -21,8 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.metrics import f1_score
 
+from labeldistill.declare import resolve
 from labeldistill.errors import LabelDistillError
-from labeldistill.settings import resolve
 
 log = logging.getLogger(__name__)
 

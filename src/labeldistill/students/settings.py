@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from labeldistill.settings import (
+from labeldistill.declare import (
     at_least,
     auto_or,
     boolean,

@@ -4,7 +4,7 @@
     results = teacher.label(texts, ids)        # one TeacherLabel per text
     labels_table(results, ids, "gpt", teacher.backend), teacher.usage
 
-One module per backend (human, local, openai_endpoint, vllm_offline), each imported only when
+One module per backend (human, local/, openai/, vllm), each imported only when
 a teacher of its kind is made (torch is not loaded for an API labeler, nor vLLM anywhere else).
 The factory lives here rather than in teachers/__init__.py: a package's __init__ is part of the
 code fingerprint of every stage that imports any module under it (fingerprint.py), and
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.base import TaskContext, Teacher
-from labeldistill.teachers.examples import Example
+from labeldistill.teachers.prompts.examples import Example
 
 BACKENDS = ("human", "local", "openai", "vllm")
 
@@ -48,17 +48,17 @@ def make_teacher(
 
         return HumanTeacher(task.gold, task.labels, labeler, task.name)
     if backend == "local":
-        from labeldistill.teachers.local import LocalTeacher
+        from labeldistill.teachers.local.teacher import LocalTeacher
 
         return LocalTeacher.for_labeler(
             labeler, dict(settings), task, model_dir, threads, calibration_path, examples
         )
     if backend == "openai":
-        from labeldistill.teachers.openai_endpoint import OpenAIEndpointTeacher
+        from labeldistill.teachers.openai.teacher import OpenAIEndpointTeacher
 
         return OpenAIEndpointTeacher(labeler, dict(settings), task, examples, cache_dir, server_log)
     if backend == "vllm":
-        from labeldistill.teachers.vllm_offline import VllmTeacher
+        from labeldistill.teachers.vllm import VllmTeacher
 
         return VllmTeacher(labeler, dict(settings), task, examples, cache_dir)
     raise LabelDistillError(

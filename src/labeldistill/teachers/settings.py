@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from labeldistill.errors import LabelDistillError
-from labeldistill.settings import (
+from labeldistill.declare import (
     at_least,
     between,
     boolean,
@@ -34,8 +33,9 @@ from labeldistill.settings import (
     string,
     unknown_key_error,
 )
-from labeldistill.teachers.answers import MODES as OPENAI_MODES
-from labeldistill.teachers.chat_transport import OPENAI_BASE_URL, TRANSPORTS
+from labeldistill.errors import LabelDistillError
+from labeldistill.teachers.chat.answers import MODES as OPENAI_MODES
+from labeldistill.teachers.openai.transport import OPENAI_BASE_URL, TRANSPORTS
 
 VLLM_MODES = ("choice", "logprobs", "text")
 # Enough for a label of a few words; logprobs mode reads a single token.
@@ -151,7 +151,7 @@ class OpenAISettings(SamplingSettings):
     )
     progress: bool = setting(True, boolean)
     server: dict | None = setting(None, optional(server_block), "a server the job starts and stops")
-    # The Batch API (teachers/openai_batch.py): OpenAI's limits and completion window of 24 h.
+    # The Batch API (teachers/openai/batch.py): OpenAI's limits and completion window of 24 h.
     api: str = setting("sync", one_of("sync", "batch"), "sync: the chat endpoint; batch: the Batch API")
     batch_max_requests: int = setting(50_000, positive_int, "requests per batch (OpenAI: 50,000 at most)")
     batch_max_bytes: int = setting(200_000_000, positive_int, "bytes per batch input file (OpenAI: 200 MB)")
@@ -197,7 +197,7 @@ class OpenAISettings(SamplingSettings):
         return asdict(self)
 
 
-# How an ensemble turns its members' labels into one (labeldistill.ensemble).
+# How an ensemble turns its members' labels into one (labeldistill.teachers.ensemble).
 ENSEMBLE_METHODS = ("majority", "dawid_skene")
 
 
@@ -208,7 +208,7 @@ def member_name(value: Any) -> str | None:
 
 @dataclass(frozen=True)
 class EnsembleSettings:
-    """A labeler that combines other labelers' labels of the same texts (labeldistill.ensemble).
+    """A labeler that combines other labelers' labels of the same texts (labeldistill.teachers.ensemble).
 
     It sends no request and has no model or prompt: its labels, probabilities and consistency
     come from its members' labels, and its students, few-shot condition and agreement follow as

@@ -1,0 +1,304 @@
+"""The config, checked whole when the workflow is parsed, before any job runs.
+
+`prepare_config` is what the Snakefile calls. In order, each step only when the ones before it
+found nothing:
+1. the JSON Schema (schemas/config.schema.yaml): one line per problem, with the nearest valid
+   key for a typo, never the schema itself; then the schema's defaults are filled in, and every
+   task with `one_vs_rest: true` is replaced by its K binary tasks (`expand_one_vs_rest`), so
+   that everything after sees only the tasks that run;
+2. every labeler and student block against its declared settings (teachers/settings.py,
+   students/settings.py), which replace the blocks with every default filled in;
+3. what neither can express: files exist, the corpus settings, the API keys a run will need;
+4. the task files themselves (task_checks.py): readable, their columns, ids, texts and labels,
+   the split sizes against the data, fixed few-shot examples in the pool; warnings for labels
+   without texts and for test parts too thin for a label.
+Every problem is one line naming the config key or the file and line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from labeldistill.conditions import size_label
+from labeldistill.config.design import StudyDesign, sizes_config_key
+from labeldistill.config.schema import SCHEMA, load_schema
+from labeldistill.corpus.chunks import CorpusSpec, check_columns
+from labeldistill.declare import nearest
+from labeldistill.errors import LabelDistillError
+from labeldistill.students.settings import check_student
+from labeldistill.tasks.splits import task_split_settings
+from labeldistill.teachers.settings import check_labeler
+
+log = logging.getLogger(__name__)
+
+HUMAN = "human"
+# The most likely first config lacks a students block: say what one looks like.
+EXAMPLE_BLOCKS = {
+    "students": "students: {tfidf-logreg: {kind: tfidf-logreg}}",
+    "tasks": "tasks: {mytask: {texts: data.csv, codebook: codebook.md, labels: [yes, no]}}",
+}
+
+
+class ConfigProblems(LabelDistillError):
+    """Several problems at once: one line each."""
+
+    def __init__(self, lines: Iterable[str]):
+        self.lines = list(dict.fromkeys(lines))  # in order, each once
+        super().__init__("\n".join(self.lines))
+
+
+# ---- 1. the schema --------------------------------------------------------------------------
+def _key(path: Iterable) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe(error) -> list[str]:
+    """One line per problem a jsonschema ValidationError stands for."""
+    key = _key(error.absolute_path)
+    where = f"config key {key}" if key else "config"
+    schema, kind = error.schema, error.validator
+    if kind == "additionalProperties":
+        valid = list(schema.get("properties", {}))
+        extra = [name for name in error.instance if name not in valid]
+        return [
+            f"config key {_key([*error.absolute_path, name])}: unknown key{nearest(name, valid)} "
+            f"(valid here: {', '.join(valid)})"
+            for name in extra
+        ]
+    if kind == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return [
+            f"{where}: {name} is required"
+            + (f"; for example {EXAMPLE_BLOCKS[name]}" if not key and name in EXAMPLE_BLOCKS else "")
+            for name in missing
+        ]
+    if kind == "type":
+        wanted = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return [f"{where}: {_short(error.instance)} is not of type {wanted}"]
+    if kind == "enum":
+        return [f"{where}: {_short(error.instance)} is not one of {error.validator_value}"]
+    if kind == "propertyNames" or (kind == "pattern" and "propertyNames" in error.schema_path):
+        return [
+            f"{where}: the name {_short(error.instance)} may hold only letters, digits, _ . - "
+            "(and is not a reserved name: human, fewshot)"
+        ]
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kind]
+        return [f"{where}: {_short(error.instance)} must be {relation} {error.validator_value}"]
+    if kind in ("minItems", "minProperties"):
+        count = error.validator_value
+        return [f"{where}: needs at least {count} {'entry' if count == 1 else 'entries'}"]
+    if kind == "uniqueItems":
+        return [f"{where}: {_short(error.instance)} has repeated items"]
+    return [f"{where}: {_short(error.message, 160)}"]
+
+
+def schema_problems(config: Mapping, schema: dict | None = None) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema or load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
+    return [line for error in errors for line in _describe(error)]
+
+
+def fill_defaults(config: dict) -> None:
+    """The schema's defaults into `config` (Snakemake's validate sets them)."""
+    from snakemake.utils import validate
+
+    validate(config, str(SCHEMA), set_default=True)
+
+
+def expand_one_vs_rest(config: dict) -> list[str]:
+    """Replace every task with `one_vs_rest: true` by one binary task per label, in place.
+
+    Task `t` with labels [a, b, c] becomes `t.a`, `t.b`, `t.c` (`tasks.one_vs_rest_name`), each
+    with labels [label, rest] (`tasks.rest_label`), that label positive, and the rest of `t`'s
+    settings (texts, codebook, coders, split, corpus); `one_vs_rest_of` records `t` and its
+    labels, from which the task reads its file's labels and the question its prompt adds. The
+    tasks keep the config's order. Returns one line per problem (a name taken twice, a
+    positive_label beside one_vs_rest).
+    """
+    from labeldistill.tasks.spec import ONE_VS_REST_KEY, one_vs_rest_name, rest_label
+
+    problems, tasks = [], {}
+    for name, block in config["tasks"].items():
+        if not block.get("one_vs_rest"):
+            tasks[name] = {key: value for key, value in block.items() if key != "one_vs_rest"}
+            continue
+        if "positive_label" in block:
+            problems.append(
+                f"config key tasks.{name}.positive_label: not with one_vs_rest (each label is the "
+                "positive one of its own task); remove one of them"
+            )
+            continue
+        labels = [str(label) for label in block["labels"]]
+        rest = rest_label(labels)
+        shared = {key: value for key, value in block.items() if key not in ("one_vs_rest", "labels")}
+        for label in labels:
+            expanded = one_vs_rest_name(name, label)
+            if expanded in tasks or expanded in config["tasks"]:
+                problems.append(
+                    f"config key tasks.{name}.one_vs_rest: task name {expanded!r} (for label {label!r}) "
+                    "is taken twice; rename the task or the label"
+                )
+                continue
+            tasks[expanded] = {
+                **shared,
+                "labels": [label, rest],
+                "positive_label": label,
+                ONE_VS_REST_KEY: {"task": name, "labels": labels},
+            }
+    config["tasks"] = tasks
+    return problems
+
+
+# ---- 2. labeler and student settings ----------------------------------------------------------
+def resolve_blocks(config: dict) -> list[str]:
+    """Every labeler and student block replaced by its checked, defaults-filled settings."""
+    problems = []
+    for section, check in (("labelers", check_labeler), ("students", check_student)):
+        resolved = {}
+        for name, block in (config.get(section) or {}).items():
+            try:
+                resolved[name] = check(name, block)
+            except LabelDistillError as error:
+                problems.append(str(error))
+        if not problems:
+            config[section] = resolved
+    return problems
+
+
+# ---- 3. what the schema cannot say --------------------------------------------------------------
+def cross_problems(config: Mapping) -> list[str]:
+    problems = []
+    for name, task in config["tasks"].items():
+        for key in ("texts", "codebook", "coder_labels"):
+            if key in task and not Path(task[key]).exists():
+                problems.append(f"config key tasks.{name}.{key}: file {task[key]} not found")
+        positive = task.get("positive_label")
+        if positive is not None and positive not in task["labels"]:
+            problems.append(
+                f"config key tasks.{name}.positive_label: {positive!r} is not one of labels {task['labels']}"
+            )
+    if config.get("train_sizes") and config.get("train_size") is not None:
+        problems.append(
+            f"config key train_size: give train_sizes or train_size, not both (train_sizes "
+            f"{config['train_sizes']} would silently replace train_size {config['train_size']})"
+        )
+    try:
+        design = StudyDesign.from_config(config)
+    except LabelDistillError as error:
+        return [*problems, str(error)]
+    for name, task in config["tasks"].items():
+        pool = task_split_settings(config.get("split") or {}, task).get("pool")
+        key = "split.pool" if "pool" not in (task.get("split") or {}) else f"tasks.{name}.split.pool"
+        for labeler, sizes in design.numeric_sizes().items():
+            if pool is not None and sizes and max(sizes) > pool:
+                problems.append(
+                    f"config key {sizes_config_key(config, labeler)}: {max(sizes)} is larger than "
+                    f"{key} ({pool})"
+                )
+    problems += api_key_problems(config)
+    try:
+        check_corpus(config)
+    except LabelDistillError as error:
+        problems.append(str(error))
+    return problems
+
+
+def api_key_problems(config: Mapping) -> list[str]:
+    """An OpenAI labeler (no base_url) whose key variable is unset would fail at its first job."""
+    problems = []
+    for name, labeler in (config.get("labelers") or {}).items():
+        variable = labeler.get("api_key_env", "OPENAI_API_KEY")
+        if labeler.get("backend") == "openai" and not labeler.get("base_url") and variable:
+            if not os.environ.get(variable, "").strip():
+                problems.append(
+                    f"config key labelers.{name}.api_key_env: the environment variable {variable} holds no "
+                    "API key; export it before the run, or set base_url for a server that needs none"
+                )
+    return problems
+
+
+def check_corpus(config: Mapping) -> None:
+    """The corpus settings: the chosen student, labeler and seeds exist; every task's corpus file
+    exists and has its columns (read from its header or parquet schema only)."""
+    tasks = {name: task for name, task in config["tasks"].items() if task.get("corpus")}
+    settings = config.get("corpus") or {}
+    if not tasks and not settings:
+        return
+    if tasks:
+        for key in ("student", "labeler"):
+            if not settings.get(key):
+                raise LabelDistillError(
+                    f"config key corpus.{key}: required when a task has a corpus (tasks "
+                    f"{sorted(tasks)}): the {key} whose model labels it, chosen before seeing test scores"
+                )
+    student, labeler = settings.get("student"), settings.get("labeler")
+    if student is not None and student not in config["students"]:
+        raise LabelDistillError(
+            f"config key corpus.student: {student!r} is not one of students {sorted(config['students'])}"
+        )
+    design = StudyDesign.from_config(config)
+    labelers = design.training_labelers
+    if labeler is not None and labeler not in labelers:
+        raise LabelDistillError(f"config key corpus.labeler: {labeler!r} is not one of {labelers}")
+    size = settings.get("train_size")
+    if labeler is not None and size is not None and size_label(size) not in design.train_sizes[labeler]:
+        raise LabelDistillError(
+            f"config key corpus.train_size: {size!r} is not one of {labeler}'s train sizes "
+            f"{list(design.train_sizes[labeler])}"
+        )
+    seeds = [int(seed) for seed in config.get("seeds", [])]
+    unknown = [seed for seed in settings.get("seeds") or [] if seed not in seeds]
+    if unknown:
+        raise LabelDistillError(f"config key corpus.seeds: seed(s) {unknown} are not in seeds {seeds}")
+    for name, task in tasks.items():
+        spec = CorpusSpec.from_config(name, task["corpus"])
+        key = f"tasks.{name}.corpus"
+        if not spec.path.is_file():
+            raise LabelDistillError(f"config key {key}.texts: file {spec.path} not found")
+        check_columns(spec.path, spec.columns, f"{key} (id_column, text_column, covariates)")
+        if spec.covariates:
+            # The test texts' covariates come from the task's texts file, by id.
+            wanted = [task.get("id_column", "id"), *spec.covariates]
+            check_columns(Path(task["texts"]), wanted, f"{key}.covariates (in tasks.{name}.texts)")
+
+
+def check_config(config: Mapping) -> None:
+    """Steps 3 (of a config that passed the schema): raise ConfigProblems with every problem."""
+    problems = cross_problems(config)
+    if problems:
+        raise ConfigProblems(problems)
+
+
+# ---- all of it ------------------------------------------------------------------------------------
+def prepare_config(config: dict, cache_dir: Path | None = None) -> list[str]:
+    """Check `config` whole (see the module's steps), fill in every default, and return the
+    warnings; raise ConfigProblems with one line per problem."""
+    from labeldistill.config.task_checks import check_tasks
+
+    problems = schema_problems(config)
+    if problems:
+        raise ConfigProblems(problems)
+    fill_defaults(config)
+    problems = expand_one_vs_rest(config)
+    if problems:
+        raise ConfigProblems(problems)
+    problems = resolve_blocks(config)
+    if problems:
+        raise ConfigProblems(problems)
+    check_config(config)
+    problems, warnings = check_tasks(config, cache_dir)
+    if problems:
+        raise ConfigProblems(problems)
+    return warnings

@@ -1,0 +1,198 @@
+"""The task files, checked when the workflow is parsed (before any labeling is paid for).
+
+Per task: the codebook is readable text; the texts file is readable (encoding, separator), has
+its columns, and its rows have ids, texts and labels of the label set; the split sizes (the
+task's own `split` over the config's) and the training size fit the data; fixed few-shot
+`examples` land in the pool; the coders' file is readable. Labels that no text has are
+warnings, and so are labels the headline rests on with fewer than 30 texts in the test part the
+split will draw (`rare_labels`), with the human-coded texts that would make up for it.
+
+A result is cached under .snakemake/labeldistill/ by the files' size and modification time and
+by every setting it depends on, so a large file is read once, not on every invocation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from labeldistill.config.design import StudyDesign, sizes_config_key
+from labeldistill.errors import LabelDistillError
+from labeldistill.tasks.files import check_file
+from labeldistill.tasks.rare_labels import headline_labels, thin_label_notes
+from labeldistill.tasks.spec import (
+    TaskSpec,
+    label_warnings,
+    load_coder_labels,
+    map_labels,
+    read_texts,
+    text_problems,
+)
+from labeldistill.tasks.splits import SplitSizes, split_task, task_split_settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CACHE = Path(".snakemake") / "labeldistill" / "task-checks"
+# Bump when what the checks find changes, so that cached results are not reused.
+CHECKS_VERSION = 2
+
+
+def check_tasks(config: Mapping, cache_dir: Path | None = None) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of every task in `config` (a config that passed the schema)."""
+    problems, warnings = [], []
+    for name in config["tasks"]:
+        found, warned = cached_task_check(name, config, Path(cache_dir) if cache_dir else DEFAULT_CACHE)
+        problems += found
+        warnings += warned
+    return problems, warnings
+
+
+def _inputs(name: str, config: Mapping) -> dict:
+    """Everything the checks of one task depend on (files by size and modification time)."""
+    task = config["tasks"][name]
+    files = {}
+    for key in ("texts", "codebook", "coder_labels"):
+        if task.get(key):
+            path = Path(task[key])
+            stat = path.stat() if path.exists() else None
+            files[key] = [
+                str(path.resolve()),
+                stat.st_size if stat else None,
+                stat.st_mtime_ns if stat else None,
+            ]
+    examples = {
+        labeler: block.get("examples")
+        for labeler, block in (config.get("labelers") or {}).items()
+        if block.get("examples")
+    }
+    return {
+        "version": CHECKS_VERSION,
+        "task": {key: value for key, value in task.items() if key != "corpus"},
+        "files": files,
+        "split": config.get("split"),
+        "train_sizes": StudyDesign.from_config(config).numeric_sizes(),
+        "examples": examples,
+    }
+
+
+def cached_task_check(name: str, config: Mapping, cache_dir: Path) -> tuple[list[str], list[str]]:
+    inputs = _inputs(name, config)
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    path = cache_dir / f"{name}-{digest}.json"
+    if path.is_file():
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return record["problems"], record["warnings"]
+    problems, warnings = check_task(name, config)
+    if not problems:  # a problem is fixed before the next run: no need to keep it
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(json.dumps({"problems": problems, "warnings": warnings}), encoding="utf-8")
+        partial.replace(path)
+    return problems, warnings
+
+
+def check_task(name: str, config: Mapping) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of one task; reading stops at the first file that cannot be read."""
+    block = config["tasks"][name]
+    try:
+        task = TaskSpec.from_config(name, block)
+        codebook_problem = _codebook_problem(task)
+        if codebook_problem:
+            return [codebook_problem], []
+        frame = read_texts(task)
+    except LabelDistillError as error:
+        return [str(error)], []
+    problems = text_problems(task, frame)
+    warnings = label_warnings(task, frame)
+    if problems:
+        return problems, warnings
+    problems += _size_problems(name, len(frame), config)
+    if not problems:
+        split = task_split_settings(config["split"], block)
+        parts = split_task(frame.astype(str), SplitSizes.from_config(split), int(split["seed"]), task=name)
+        problems += _example_problems(task, parts, config)
+        warnings += rare_label_warnings(task, parts["test"])
+    if task.coder_labels is not None:
+        try:
+            load_coder_labels(task.coder_labels, task.file_labels, f"tasks.{task.task_group}.coder_labels")
+        except LabelDistillError as error:
+            problems.append(str(error))
+    return problems, warnings
+
+
+def rare_label_warnings(task: TaskSpec, test) -> list[str]:
+    """A line per label the headline rests on with too few texts in the test part."""
+    counts = map_labels(task, test["label"]).value_counts()
+    labels = headline_labels(task.labels, task.positive_label, task.headline)
+    return [
+        f"tasks.{task.name}: {note}; a task's own split (tasks.{task.task_group}.split.test) can "
+        "hold out more"
+        for note in thin_label_notes(counts.to_dict(), len(test), labels)
+    ]
+
+
+def _codebook_problem(task: TaskSpec) -> str | None:
+    path = check_file(task.codebook, f"tasks.{task.name}.codebook")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        return f"{path}, line {line}: the codebook is not UTF-8 text; save it as UTF-8"
+    if not text.strip():
+        return f"{path}: the codebook is blank (config key tasks.{task.name}.codebook)"
+    return None
+
+
+def _size_problems(name: str, n_texts: int, config: Mapping) -> list[str]:
+    own = config["tasks"][name].get("split") or {}
+    split = task_split_settings(config["split"], config["tasks"][name])
+    test, val, pool = int(split["test"]), int(split["val"]), split.get("pool")  # the schema filled them
+    needed = test + val + (int(pool) if pool else 0) + (0 if pool else 2)
+    if needed > n_texts:
+        group = config["tasks"][name].get("one_vs_rest_of", {}).get("task", name)
+        key = f"tasks.{group}.split" if own else "split"
+        return [
+            f"config key {key}: test={test} + val={val} + pool={pool if pool else 'at least 2'} need "
+            f"{needed} texts but tasks.{name}.texts has {n_texts}; lower them"
+        ]
+    available = int(pool) if pool else n_texts - test - val
+    problems = []
+    for labeler, sizes in StudyDesign.from_config(config).numeric_sizes().items():
+        if sizes and max(sizes) > available:
+            problems.append(
+                f"config key {sizes_config_key(config, labeler)}: {max(sizes)} is more than the {available} "
+                f"pool texts of task {name} ({n_texts} texts - test {test} - val {val})"
+            )
+    return problems
+
+
+def _example_problems(task: TaskSpec, parts, config: Mapping) -> list[str]:
+    """Fixed `examples` ids must be texts of the task's pool (never of val or test)."""
+    wanted = {
+        labeler: [str(i) for i in block["examples"]]
+        for labeler, block in (config.get("labelers") or {}).items()
+        if block.get("examples")
+    }
+    if not wanted:
+        return []
+    pool = set(parts["pool"]["id"])
+    held_out = set(parts["val"]["id"]) | set(parts["test"]["id"])
+    problems = []
+    for labeler, ids in wanted.items():
+        missing = [i for i in ids if i not in pool]
+        if missing:
+            elsewhere = [i for i in missing if i in held_out]
+            absent = [i for i in missing if i not in held_out]
+            where = []
+            if elsewhere:
+                where.append(f"{elsewhere[:5]} fell into val or test")
+            if absent:
+                where.append(f"{absent[:5]} are not ids of {task.texts}")
+            problems.append(
+                f"config key labelers.{labeler}.examples: {len(missing)} id(s) are not in task "
+                f"{task.name}'s pool: {'; '.join(where)} (examples never come from val or test)"
+            )
+    return problems

@@ -1,0 +1,140 @@
+"""The config checks, in process (tests/workflow/test_bad_inputs.py runs them through snakemake)."""
+
+import copy
+
+import pandas as pd
+import pytest
+
+from labeldistill.config import task_checks
+from labeldistill.config.prepare import ConfigProblems, check_config, prepare_config, schema_problems
+from labeldistill.errors import LabelDistillError
+from labeldistill.students.settings import TransformerSettings, check_student
+from labeldistill.teachers.settings import LocalSettings, check_labeler
+
+
+def config(tmp_path, **overrides):
+    texts = tmp_path / "t.csv"
+    rows = [f"i{n},text {n},{'a' if n % 2 else 'b'}" for n in range(40)]
+    texts.write_text("id,text,label\n" + "\n".join(rows) + "\n")
+    codebook = tmp_path / "c.md"
+    codebook.write_text("cb")
+    base = {
+        "tasks": {"t": {"texts": str(texts), "codebook": str(codebook), "labels": ["a", "b"]}},
+        "labelers": {"llm": {"backend": "local", "model": "gemma3-270m"}},
+        "students": {"s": {"kind": "tfidf-logreg"}},
+        "split": {"test": 5, "val": 5, "pool": 10},
+        "train_size": 5,
+    }
+    base.update(overrides)
+    return base
+
+
+def not_thin(warnings):
+    """The warnings other than those of a test part too small for a label (a 5-text test part
+    always is: tests/unit/test_rare_labels.py checks those)."""
+    return [line for line in warnings if "test text" not in line]
+
+
+def test_a_valid_config_gets_every_default(tmp_path):
+    cfg = config(tmp_path)
+    assert not_thin(prepare_config(cfg, tmp_path / "checks")) == []
+    assert cfg["labelers"]["llm"]["shots"] == LocalSettings.__dataclass_fields__["shots"].default == 16
+    assert cfg["labelers"]["llm"]["threads"] == 2 and cfg["labelers"]["llm"]["calibration_texts"] == 128
+    assert cfg["students"]["s"]["C"] == "auto" and cfg["students"]["s"]["threads"] == 1
+    assert cfg["split"]["seed"] == 20240617 and cfg["evaluation"]["n_boot"] == 1000
+
+
+def test_schema_problems_are_one_line_each_with_the_nearest_key(tmp_path):
+    cfg = config(tmp_path, seed=[1], trian_size=3)
+    del cfg["students"]
+    cfg["split"]["test"] = "x"
+    lines = schema_problems(cfg)
+    assert len(lines) == 4 and all("\n" not in line and len(line) < 400 for line in lines)
+    assert "config key seed: unknown key; did you mean 'seeds'?" in lines[0] + lines[1] + lines[2] + lines[3]
+    assert any(
+        line.startswith("config key trian_size: unknown key; did you mean 'train_size'?") for line in lines
+    )
+    assert any("students is required; for example students:" in line for line in lines)
+    assert "config key split.test: 'x' is not of type integer" in lines
+    with pytest.raises(ConfigProblems) as raised:
+        prepare_config(cfg, tmp_path / "checks")
+    assert raised.value.lines == lines
+
+
+def test_labeler_settings_are_checked_against_their_backend():
+    with pytest.raises(
+        LabelDistillError, match=r"labelers.llm.temprature: unknown .* did you mean 'temperature'"
+    ):
+        check_labeler("llm", {"backend": "openai", "model": "m", "temprature": 1})
+    with pytest.raises(
+        LabelDistillError, match=r"labelers.gpt.calibration_texts: a setting of the local backend"
+    ):
+        check_labeler("gpt", {"backend": "openai", "model": "m", "calibration_texts": 8})
+    with pytest.raises(LabelDistillError, match=r"labelers.gpt.base_url: required with server"):
+        check_labeler("gpt", {"backend": "openai", "model": "m", "server": {"command": "x"}})
+    with pytest.raises(LabelDistillError, match=r"labelers.v.top_logprobs: 30 is not valid .* from 1 to 20"):
+        check_labeler("v", {"backend": "vllm", "model": "m", "top_logprobs": 30})
+    assert check_labeler("v", {"backend": "vllm", "model": "m"})["mode"] == "choice"
+    assert check_labeler("o", {"backend": "openai", "model": "m"})["mode"] == "text"
+
+
+def test_student_settings_are_checked_against_their_kind():
+    with pytest.raises(LabelDistillError, match=r"students.bert.epoch: unknown .* did you mean 'epochs'"):
+        check_student("bert", {"kind": "transformer", "epoch": 2})
+    with pytest.raises(LabelDistillError, match=r"students.t.ngram_maks: .* did you mean 'ngram_max'"):
+        check_student("t", {"kind": "tfidf-logreg", "ngram_maks": 2})
+    with pytest.raises(LabelDistillError, match=r"students.t.C: -1 is not valid .* \"auto\" or a number > 0"):
+        check_student("t", {"kind": "tfidf-logreg", "C": -1})
+    resolved = check_student("bert", {"kind": "transformer", "epochs": 2})
+    assert resolved["epochs"] == 2 and resolved["batch_size"] == TransformerSettings().batch_size
+
+
+def test_missing_codebook_names_the_key(tmp_path):
+    cfg = config(tmp_path)
+    cfg["tasks"]["t"]["codebook"] = str(tmp_path / "missing.md")
+    with pytest.raises(LabelDistillError, match="config key tasks.t.codebook: file .*missing.md"):
+        check_config(cfg)
+
+
+def test_train_size_cannot_exceed_pool(tmp_path):
+    with pytest.raises(LabelDistillError, match="config key train_size"):
+        check_config(config(tmp_path, train_size=11))
+
+
+def test_an_openai_labeler_without_its_key_stops_at_parse(tmp_path, monkeypatch):
+    monkeypatch.delenv("LD_UNSET", raising=False)
+    labelers = {"gpt": {"backend": "openai", "model": "m", "api_key_env": "LD_UNSET"}}
+    with pytest.raises(LabelDistillError, match="labelers.gpt.api_key_env: .* LD_UNSET holds no API key"):
+        check_config(config(tmp_path, labelers=labelers))
+    monkeypatch.setenv("LD_UNSET", "sk-test")
+    check_config(config(tmp_path, labelers=labelers))
+
+
+def test_task_checks_are_cached_by_file_state(tmp_path, monkeypatch):
+    cfg = config(tmp_path)
+    prepare_config(cfg, tmp_path / "checks")
+    calls = []
+    real = task_checks.check_task
+    monkeypatch.setattr(task_checks, "check_task", lambda *a: calls.append(a) or real(*a))
+    problems, warnings = task_checks.check_tasks(cfg, tmp_path / "checks")
+    assert problems == [] and not_thin(warnings) == []
+    assert calls == []  # the file is not read again
+    texts = tmp_path / "t.csv"
+    texts.write_text(texts.read_text().replace("i3,text 3,a", "i3,text 3,A"))
+    problems, _ = task_checks.check_tasks(cfg, tmp_path / "checks")
+    assert len(calls) == 1 and "did you mean 'a'?" in problems[0]
+
+
+def test_a_label_without_texts_is_a_warning(tmp_path):
+    cfg = config(tmp_path)
+    cfg["tasks"]["t"]["labels"] = ["a", "b", "c"]
+    warnings = prepare_config(copy.deepcopy(cfg), tmp_path / "checks")
+    assert not_thin(warnings) == [f"tasks.t.labels: label 'c' has no text in {tmp_path / 't.csv'}"]
+
+
+def test_fixed_examples_must_fall_into_the_pool(tmp_path):
+    cfg = config(tmp_path)
+    ids = pd.read_csv(tmp_path / "t.csv", dtype=str)["id"].tolist()
+    cfg["labelers"]["llm"]["examples"] = ids
+    with pytest.raises(ConfigProblems, match=r"labelers.llm.examples: 30 id\(s\) are not in task t's pool"):
+        prepare_config(cfg, tmp_path / "checks")
