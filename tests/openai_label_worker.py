@@ -11,7 +11,7 @@ import dataclasses
 import json
 import sys
 
-from labeldistill.teachers.openai.chat import label_with_api
+from labeldistill.teachers.openai.teacher import label_with_api
 
 
 def main() -> None:

@@ -124,7 +124,7 @@ def free_port() -> int:
 
 
 def test_managed_vllm_serve_labels_through_the_openai_backend(vllm_venv, local_model_dir, tmp_path):
-    from labeldistill.teachers.openai.chat import label_with_api
+    from labeldistill.teachers.openai.teacher import label_with_api
     from labeldistill.teachers.openai.server import managed_server
     from labeldistill.teachers.prompts.examples import Example
     from labeldistill.teachers.settings import check_labeler

@@ -6,7 +6,7 @@ import pytest
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.accounting import Accountant, BudgetExceeded, Price, Usage, find_price
-from labeldistill.teachers.openai.chat import estimate_api_cost
+from labeldistill.teachers.openai.teacher import estimate_api_cost
 from labeldistill.teachers.prompts.token_count import token_counter
 
 

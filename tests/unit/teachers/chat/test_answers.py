@@ -115,7 +115,7 @@ def test_a_text_whose_samples_all_failed_is_a_failure_with_its_answers():
 
 
 def test_server_specific_restrictions_ask_for_the_label_set_and_parse_strictly():
-    from labeldistill.teachers.openai.chat import request_payload
+    from labeldistill.teachers.openai.protocol import request_payload
     from labeldistill.teachers.openai.settings import parse_settings
 
     messages = [{"role": "user", "content": "t"}]

@@ -21,7 +21,7 @@ from labeldistill.teachers.chat.response_cache import (
     default_cache_dir,
     request_key,
 )
-from labeldistill.teachers.openai.chat import label_with_api
+from labeldistill.teachers.openai.teacher import label_with_api
 
 MESSAGES = [{"role": "system", "content": "codebook"}, {"role": "user", "content": "a text"}]
 SAMPLING = {"temperature": 0.0, "max_tokens": 20}

@@ -26,7 +26,7 @@ from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.accounting import DEFAULT_PRICES, BudgetExceeded, find_price
 from labeldistill.teachers.chat.response_cache import ResponseCache
 from labeldistill.teachers.openai.batch_ledger import DONE_DIR, LEDGER_DIR, BatchLedger
-from labeldistill.teachers.openai.chat import estimate_api_cost, label_with_api
+from labeldistill.teachers.openai.teacher import estimate_api_cost, label_with_api
 from labeldistill.teachers.settings import check_labeler
 
 
