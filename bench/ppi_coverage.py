@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeldistill.stats.ppi import label_shares, plan_labels
+from labeldistill.stats.ppi import Sample
 from labeldistill.students import make_student
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,8 +73,8 @@ def replicate(human: np.ndarray, probs: np.ndarray, n: int, rng: np.random.Gener
     rows = {}
     for prediction in ("probability", "label"):
         methods = [m for m, p in KINDS.values() if p == prediction]
-        frame = label_shares(
-            human[sample].tolist(), probs[sample], probs, LABELS, methods=methods, prediction=prediction
+        frame = Sample.from_arrays(human[sample].tolist(), probs[sample], probs, LABELS).shares(
+            methods=methods, prediction=prediction
         )
         for name, (method, wanted) in KINDS.items():
             if wanted == prediction:
@@ -133,8 +133,8 @@ def main() -> None:
         if number == 0:
             rng = np.random.default_rng(args.seed + 1)
             sample = rng.choice(len(human), args.n_labelled, replace=False)
-            plan = plan_labels(
-                human[sample].tolist(), probs[sample], probs, LABELS, half_width=args.half_width
+            plan = Sample.from_arrays(human[sample].tolist(), probs[sample], probs, LABELS).plan_labels(
+                half_width=args.half_width
             )
             plan = plan[plan.label == "negative"].iloc[0]
             print(

@@ -3,10 +3,10 @@
 The student's probabilities (averaged over the chosen seeds) on the corpus and on the task's
 human-labelled test texts go to `labeldistill.stats.ppi`: the share of every label by the
 naive count, by the human test labels alone and by PPI++; how many human labels the
-predictions are worth (`effective_labels`); how many human texts a +- `half_width` interval
-needs with PPI++ and without (`plan_labels`); with covariates, the shares by covariate level
-and the PPI++ regressions (OLS and logistic) on them of the positive label (of every label
-against the rest, for a task of more than two).
+predictions are worth (`Sample.effective_labels`); how many human texts a +- `half_width`
+interval needs with PPI++ and without (`Sample.plan_labels`); with covariates, the shares by
+covariate level and the PPI++ regressions (OLS and logistic) on them of the positive label (of
+every label against the rest, for a task of more than two).
 
 Every interval but the naive one is valid only if the test texts are a uniform random sample
 of the corpus's population. That cannot be proven from the data, but its breaking often shows,
@@ -33,13 +33,7 @@ import pandas as pd
 
 from labeldistill.corpus.chunks import as_strings
 from labeldistill.errors import LabelDistillError
-from labeldistill.stats.ppi import (
-    effective_labels,
-    label_regression,
-    label_shares,
-    label_shares_by_group,
-    plan_labels,
-)
+from labeldistill.stats.ppi import Sample
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +183,10 @@ def estimate_corpus(
     human = list(test["label"])
     probs_corpus = np.array([list(p) for p in corpus["probabilities"]], dtype=np.float64)
     probs_test = np.asarray(test_probabilities, dtype=np.float64)
-    args = (human, probs_test, probs_corpus, labels)
-    shares = label_shares(*args, level=level)
-    worth = effective_labels(*args)
-    plan = plan_labels(*args, half_width=half_width, level=level)
+    sample = Sample.from_arrays(human, probs_test, probs_corpus, labels)
+    shares = sample.shares(level=level)
+    worth = sample.effective_labels()
+    plan = sample.plan_labels(half_width=half_width, level=level)
     checks, warnings = assumption_checks(
         corpus["n_chars"].to_numpy(dtype=float),
         test["text"].str.len().to_numpy(dtype=float),
@@ -208,15 +202,8 @@ def estimate_corpus(
         if test_covariates is None:
             raise LabelDistillError("covariates given but no covariates of the test texts")
         for name in covariates:
-            groups = label_shares_by_group(
-                human,
-                probs_test,
-                probs_corpus,
-                list(test_covariates[name]),
-                list(corpus[name]),
-                labels,
-                level=level,
-                min_labelled=min_group_texts,
+            groups = sample.shares_by_group(
+                list(test_covariates[name]), list(corpus[name]), level=level, min_labelled=min_group_texts
             )
             by_group[name] = _records(groups.astype({"group": str}))
         design, notes = covariate_design(
@@ -227,9 +214,7 @@ def estimate_corpus(
             x_test, x_corpus = design.iloc[: len(test)], design.iloc[len(test) :]
             for label in [positive_label] if len(labels) == 2 else labels:
                 try:
-                    fitted = label_regression(
-                        human, probs_test, probs_corpus, x_test, x_corpus, labels, label, level=level
-                    )
+                    fitted = sample.regression(x_test, x_corpus, label, level=level)
                     regression += _records(fitted.assign(label=label))
                 except LabelDistillError as error:
                     warnings.append(

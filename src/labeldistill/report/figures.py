@@ -21,7 +21,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from labeldistill.conditions import FEWSHOT, HUMAN
-from labeldistill.report.tables import MEDIAN_ROW, condition_order
+from labeldistill.report.table_columns import MEDIAN_ROW
+from labeldistill.report.tables import condition_order
 from labeldistill.stats.calibration import TOP_LABEL
 
 LLM_COLORMAPS = ("Oranges", "Greens", "Purples", "Reds", "YlOrBr", "PuRd")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment
 
-from labeldistill.report.tables import display_frame
+from labeldistill.report.table_formats import display_frame
 
 # (table, heading, note, figures shown below the table)
 SECTIONS = (

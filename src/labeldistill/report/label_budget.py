@@ -84,7 +84,7 @@ def label_budget_table(
     cost: pd.DataFrame | None = None,
     human_cost_per_label: float | None = None,
 ) -> pd.DataFrame:
-    """See the module. `records`: one row per metrics file (tables.load_metric_records)."""
+    """See the module. `records`: one row per metrics file (table_records.load_metric_records)."""
     students = per_task[per_task["kind"] == "student"]
     if students.empty:
         return pd.DataFrame(columns=COLUMNS)

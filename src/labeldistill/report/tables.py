@@ -1,8 +1,8 @@
 """The paper's tables from the metric and agreement JSON records.
 
-Pure functions turn records (one row per metrics file) into the four tables; writers put each
-table out as CSV (full precision, machine-readable snake_case columns) and as Markdown and
-LaTeX (display names, 3 decimals, empty cells for undefined values).
+Pure functions turn the records (`table_records`: one row per metrics file) into the tables
+below, with the columns of `table_columns`; `table_formats` writes them out as CSV, Markdown
+and LaTeX.
 
 Tables:
 - per_task: task x condition, mean and sd over seeds of F1, precision, recall, accuracy, with
@@ -22,6 +22,9 @@ Tables:
   seed, the test texts per label and a note where a label is too thin in the test part.
 - per_class: tasks scored by macro-F1 (more than two labels, or no positive label named) x
   condition x label: precision, recall, F1 (mean over seeds) and the label's test texts.
+- corpus: task x label x method (and x covariate level), the share of the label in the task's
+  corpus with its 95% interval (naive, human-only, PPI++), the effective number of human
+  labels and the human texts a +- half_width interval needs (the planner).
 
 Every task has a headline metric (`conditions.headline_metric`): the positive label's F1, or
 macro-F1. per_task, medians and gaps name it (`headline`, `metric`) and give its value; medians
@@ -29,472 +32,37 @@ and the median gaps are taken over the tasks of one headline only. Tasks expande
 `one_vs_rest` task carry its name in `task_group` and sit together. Where a label the headline
 rests on has fewer than 30 test texts, per_task and data say so in `test_note`
 (`rare_labels`).
-- corpus: task x label x method (and x covariate level), the share of the label in the task's
-  corpus with its 95% interval (naive, human-only, PPI++), the effective number of human
-  labels and the human texts a +- half_width interval needs (the planner).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from tabulate import tabulate
 
 from labeldistill.conditions import GAP_FEWSHOT, GAP_HUMAN, HUMAN, parse_condition
-from labeldistill.contracts import (
-    AGREEMENT,
-    COMPARISONS,
-    CORPUS_ESTIMATES,
-    METRICS,
-    SPLIT_SUMMARY,
-    read_record,
-)
-from labeldistill.errors import LabelDistillError
 from labeldistill.report.label_budget import label_budget_table
-from labeldistill.report.usage import COST_DISPLAY, COUNTS, cost_table
+from labeldistill.report.table_columns import (
+    AGREEMENT_COLUMNS,
+    CODERS_COLUMNS,
+    CORPUS_COLUMNS,
+    DATA_COLUMNS,
+    DATA_NOTE_COLUMNS,
+    GAPS_COLUMNS,
+    HEADLINE_COLUMNS,
+    INTERVAL_KEYS,
+    MEASURES,
+    MEDIAN_ROW,
+    MEDIANS_COLUMNS,
+    PAPER_COLUMNS,
+    PER_CLASS_COLUMNS,
+    PER_TASK_COLUMNS,
+)
+from labeldistill.report.usage import cost_table
 from labeldistill.stats.intervals import median_gap_summary
 from labeldistill.tasks.rare_labels import headline_labels, thin_label_note, thin_labels
-
-MEASURES = ("f1", "precision", "recall", "accuracy", "macro_f1")
-CALIBRATION = ("positive_rate", "human_positive_rate", "brier", "ece")
-MEDIAN_ROW = "median"
-
-RECORD_COLUMNS = [
-    "task",
-    "condition",
-    "kind",
-    "student",
-    "labeler",
-    "train_size",
-    "seed",
-    "shots_seed",
-    "n",
-    "n_failed",
-    *MEASURES,
-    "f1_ci_low",
-    "f1_ci_high",
-    *CALIBRATION,
-    "headline",
-    "macro_precision",
-    "macro_recall",
-    "per_class",
-    "source",
-]
-PER_TASK_COLUMNS = [
-    "task",
-    "condition",
-    "kind",
-    "student",
-    "labeler",
-    "train_size",
-    "n_seeds",
-    "n_prompts",
-    "interval_covers",
-    "f1_mean",
-    "f1_sd",
-    "f1_ci_low",
-    "f1_ci_high",
-    "precision_mean",
-    "precision_sd",
-    "recall_mean",
-    "recall_sd",
-    "accuracy_mean",
-    "accuracy_sd",
-    "macro_f1_mean",
-    "macro_f1_sd",
-    "f1_se_test",
-    "positive_rate_mean",
-    "human_positive_rate",
-    "brier_mean",
-    "ece_mean",
-    "n_test",
-    "n_positive",
-    "n_failed_mean",
-]
-MEDIANS_COLUMNS = [
-    "condition",
-    "kind",
-    "student",
-    "labeler",
-    "train_size",
-    "n_tasks",
-    "f1_median",
-    "precision_median",
-    "recall_median",
-    "accuracy_median",
-]
-GAPS_COLUMNS = [
-    "comparison",
-    "student",
-    "labeler",
-    "task",
-    "condition_a",
-    "condition_b",
-    "f1_a",
-    "f1_b",
-    "f1_gap",
-    "gap_ci_low",
-    "gap_ci_high",
-    "p_value",
-    "median_ci_coverage",
-    "wilcoxon_p",
-    "n_a_better",
-    "n_b_better",
-    "n_tasks",
-]
-PAPER_COLUMNS = [
-    "section",
-    "row",
-    "metric",
-    "score",
-    "precision",
-    "recall",
-    "ci_low",
-    "ci_high",
-    "wilcoxon_p",
-    "n_tasks",
-]
-AGREEMENT_COLUMNS = [
-    "task",
-    "labeler",
-    "n",
-    "n_failed",
-    "headline",
-    "accuracy",
-    "f1",
-    "precision",
-    "recall",
-    "macro_f1",
-    "cohen_kappa",
-    "krippendorff_alpha",
-    "positive_rate",
-    "human_positive_rate",
-    "mean_label_probability",
-    "mean_consistency",
-    "share_consistency_1",
-    "coders_pairwise_alpha",
-    "n_coders_median",
-    "members_pairwise_kappa",
-]
-CODERS_COLUMNS = [
-    "task",
-    "labeler",
-    "n_coders_scored",
-    "coder_accuracy_median",
-    "coder_f1_median",
-    "coder_macro_f1_median",
-    "coder_kappa_median",
-    "coder_kappa_q25",
-    "coder_kappa_q75",
-    "accuracy",
-    "f1",
-    "macro_f1",
-    "cohen_kappa",
-    "alt_test_n_coders",
-    "alt_test_epsilon",
-    "alt_test_advantage",
-    "alt_test_winning_rate",
-    "alt_test_passed",
-]
-DATA_COLUMNS = [
-    "task",
-    "n_texts",
-    "n_pool",
-    "n_val",
-    "n_test",
-    "n_test_positive",
-    "human_positive_rate_test",
-    "n_duplicate_groups",
-    "n_texts_in_duplicate_groups",
-    "n_groups_with_conflicting_labels",
-]
-
-# Added to per_task, medians, gaps and data by the headline and thin-label functions below.
-HEADLINE_COLUMNS = [
-    "task_group",
-    "headline",
-    "headline_mean",
-    "headline_sd",
-    "headline_ci_low",
-    "headline_ci_high",
-    "macro_precision_mean",
-    "macro_recall_mean",
-    "test_note",
-]
-PER_CLASS_COLUMNS = [
-    "task_group",
-    "task",
-    "condition",
-    "kind",
-    "student",
-    "labeler",
-    "label",
-    "n_seeds",
-    "precision_mean",
-    "recall_mean",
-    "f1_mean",
-    "f1_sd",
-    "support",
-    "human_share",
-    "predicted_share_mean",
-]
-DATA_NOTE_COLUMNS = ["task_group", "split_seed", "test_label_counts", "test_note"]
-
-CORPUS_COLUMNS = [
-    "task",
-    "student",
-    "labeler",
-    "label",
-    "covariate",
-    "level",
-    "method",
-    "estimate",
-    "ci_low",
-    "ci_high",
-    "se",
-    "lambda",
-    "n_labelled",
-    "n_corpus",
-    "n_texts",
-    "n_quoted",
-    "effective_labels",
-    "half_width",
-    "labelled_needed",
-]
-
-# What the Markdown, LaTeX and HTML versions show, under which heading.
-DISPLAY = {
-    "cost": COST_DISPLAY,
-    "cost_estimate": {
-        "task": "Task",
-        "labeler": "LLM labeler",
-        "model": "Model",
-        "api": "API",
-        "requests": "Requests to send",
-        "cached_requests": "Cached",
-        "truncated_texts": "Truncated texts",
-        "prompt_tokens": "Prompt tokens",
-        "max_output_tokens": "Output tokens (max)",
-        "dollars_max": "Dollars (max)",
-        "token_method": "Tokens counted by",
-    },
-    "codebook_check": {
-        "task": "Task",
-        "labeler": "LLM labeler",
-        "n_texts": "Val texts",
-        "valid_share": "Valid answers",
-        "accuracy": "Accuracy (val sample)",
-        "n_quoted": "Quoted examples",
-        "quoted_accuracy": "Accuracy on quoted examples",
-        "flip_examples_order": "Flips, examples reordered",
-        "flip_examples_order_ci_low": "Examples reordered: 95% CI low",
-        "flip_examples_order_ci_high": "Examples reordered: 95% CI high",
-        "flip_label_order": "Flips, labels reordered",
-        "flip_label_order_ci_low": "Labels reordered: 95% CI low",
-        "flip_label_order_ci_high": "Labels reordered: 95% CI high",
-        "verdict": "Verdict",
-    },
-    "per_task": {
-        "task_group": "Task group",
-        "task": "Task",
-        "condition": "Condition",
-        "n_seeds": "Seeds",
-        "n_prompts": "Prompts",
-        "interval_covers": "95% CI covers",
-        "headline": "Headline",
-        "headline_mean": "Headline score",
-        "headline_ci_low": "Headline 95% CI low",
-        "headline_ci_high": "Headline 95% CI high",
-        "f1_mean": "F1",
-        "f1_sd": "F1 sd",
-        "f1_ci_low": "F1 95% CI low",
-        "f1_ci_high": "F1 95% CI high",
-        "precision_mean": "Precision",
-        "recall_mean": "Recall",
-        "accuracy_mean": "Accuracy",
-        "positive_rate_mean": "Predicted positive share",
-        "human_positive_rate": "Human positive share",
-        "brier_mean": "Brier",
-        "ece_mean": "ECE",
-        "macro_f1_mean": "Macro-F1",
-        "n_test": "Test texts",
-        "n_positive": "Test positives",
-        "test_note": "Note",
-    },
-    "per_class": {
-        "task": "Task",
-        "condition": "Condition",
-        "label": "Label",
-        "n_seeds": "Seeds",
-        "precision_mean": "Precision",
-        "recall_mean": "Recall",
-        "f1_mean": "F1",
-        "f1_sd": "F1 sd",
-        "support": "Test texts",
-        "human_share": "Human share",
-        "predicted_share_mean": "Predicted share",
-    },
-    "medians": {
-        "condition": "Condition",
-        "headline": "Headline",
-        "n_tasks": "Tasks",
-        "headline_median": "Median headline score",
-        "f1_median": "Median F1",
-        "precision_median": "Median precision",
-        "recall_median": "Median recall",
-        "accuracy_median": "Median accuracy",
-        "macro_f1_median": "Median macro-F1",
-    },
-    "gaps": {
-        "comparison": "Comparison",
-        "metric": "Metric",
-        "task_group": "Task group",
-        "task": "Task",
-        "condition_a": "Condition A",
-        "condition_b": "Condition B",
-        "f1_a": "Score A",
-        "f1_b": "Score B",
-        "f1_gap": "Gap (A - B)",
-        "gap_ci_low": "Gap 95% CI low",
-        "gap_ci_high": "Gap 95% CI high",
-        "p_value": "p (gap = 0)",
-        "wilcoxon_p": "Wilcoxon p",
-        "n_a_better": "Tasks A better",
-        "n_b_better": "Tasks B better",
-        "n_tasks": "Tasks",
-    },
-    "label_budget": {
-        "task": "Task",
-        "student": "Student",
-        "labeler": "Trained on",
-        "train_size": "Training texts",
-        "n_human_labels": "Human labels",
-        "n_llm_labels": "LLM labels",
-        "metric": "Score",
-        "n_seeds": "Seeds",
-        "f1_mean": "F1",
-        "f1_sd": "F1 sd (seeds)",
-        "f1_min": "F1 min",
-        "f1_max": "F1 max",
-        "f1_ci_low": "F1 95% CI low",
-        "f1_ci_high": "F1 95% CI high",
-        "dollars": "Label cost ($)",
-    },
-    "paper": {
-        "section": "",
-        "row": "Condition",
-        "metric": "Score",
-        "score": "Median",
-        "precision": "Precision",
-        "recall": "Recall",
-        "ci_low": "95% CI low",
-        "ci_high": "95% CI high",
-        "wilcoxon_p": "Wilcoxon p",
-        "n_tasks": "Tasks",
-    },
-    "agreement": {
-        "task": "Task",
-        "labeler": "LLM labeler",
-        "n": "Texts",
-        "n_failed": "Failed",
-        "headline": "Headline",
-        "accuracy": "Accuracy",
-        "f1": "F1 (positive label)",
-        "precision": "Precision",
-        "recall": "Recall",
-        "macro_f1": "Macro-F1",
-        "cohen_kappa": "Cohen's kappa",
-        "krippendorff_alpha": "Krippendorff's alpha",
-        "positive_rate": "LLM positive share",
-        "human_positive_rate": "Human positive share",
-        "mean_label_probability": "Mean label probability",
-        "mean_consistency": "Mean consistency",
-        "share_consistency_1": "Share fully consistent",
-        "coders_pairwise_alpha": "Pairwise alpha among single coders",
-        "members_pairwise_kappa": "Pairwise kappa among members",
-    },
-    "coders": {
-        "task": "Task",
-        "labeler": "LLM labeler",
-        "n_coders_scored": "Coders",
-        "coder_accuracy_median": "Coder accuracy (median)",
-        "coder_f1_median": "Coder F1 (median)",
-        "coder_macro_f1_median": "Coder macro-F1 (median)",
-        "coder_kappa_median": "Coder kappa (median)",
-        "coder_kappa_q25": "Coder kappa q25",
-        "coder_kappa_q75": "Coder kappa q75",
-        "accuracy": "LLM accuracy",
-        "f1": "LLM F1",
-        "macro_f1": "LLM macro-F1",
-        "cohen_kappa": "LLM kappa",
-        "alt_test_epsilon": "Epsilon",
-        "alt_test_advantage": "LLM advantage probability",
-        "alt_test_winning_rate": "Winning rate",
-        "alt_test_passed": "LLM can replace a coder",
-    },
-    "corpus": {
-        "task": "Task",
-        "student": "Student",
-        "labeler": "Trained on",
-        "label": "Label",
-        "covariate": "Covariate",
-        "level": "Level",
-        "method": "Method",
-        "estimate": "Share",
-        "ci_low": "95% CI low",
-        "ci_high": "95% CI high",
-        "n_labelled": "Human texts",
-        "n_corpus": "Corpus texts",
-        "effective_labels": "Effective human labels",
-        "labelled_needed": "Human texts for +-half width",
-    },
-    "data": {
-        "task_group": "Task group",
-        "task": "Task",
-        "n_texts": "Texts",
-        "n_pool": "Pool",
-        "n_val": "Val",
-        "n_test": "Test",
-        "n_test_positive": "Test positives",
-        "human_positive_rate_test": "Positive share (test)",
-        "n_duplicate_groups": "Duplicate groups",
-        "n_texts_in_duplicate_groups": "Texts with a twin",
-        "n_groups_with_conflicting_labels": "Twins with conflicting labels",
-        "split_seed": "Split seed",
-        "test_label_counts": "Test texts per label",
-        "test_note": "Note",
-    },
-}
-COUNT_COLUMNS = {
-    "n_seeds",
-    "n_prompts",
-    "n_human_labels",
-    "n_llm_labels",
-    "n_positive",
-    "n_a_better",
-    "n_b_better",
-    "n_coders_scored",
-    "alt_test_n_coders",
-    *[c for c in DATA_COLUMNS if c.startswith("n_")],
-    "n_tasks",
-    "n",
-    "n_failed",
-    "n_test",
-    "n_failed_mean",
-    "n_coders_median",
-    "seed",
-    "n_labelled",
-    "n_corpus",
-    "labelled_needed",
-    "effective_labels",  # a count of labels, one decimal where fractional
-    "support",
-    "split_seed",
-    *COUNTS,
-}
 
 
 # ---- conditions ------------------------------------------------------------------------
@@ -512,109 +80,6 @@ def condition_order(frame: pd.DataFrame) -> list[str]:
     """The conditions present in `frame`, in display order."""
     unique = frame.drop_duplicates("condition")[["condition", "kind", "student", "labeler"]]
     return sort_conditions(unique)["condition"].tolist()
-
-
-# ---- records ---------------------------------------------------------------------------
-def _number(value) -> float:
-    return math.nan if value is None else float(value)
-
-
-def metric_record(data: dict, source: str = "") -> dict:
-    """One flat row from an evaluate JSON (see stages.evaluate)."""
-    METRICS.check(data, source or "metrics record")
-    condition = parse_condition(data["condition"])
-    ci = (data.get("ci") or {}).get("f1") or [None, None]
-    seed = data.get("seed")
-    return {
-        "task": str(data["task"]),
-        "condition": str(data["condition"]),
-        "kind": data.get("kind") or condition.kind,
-        "student": data.get("student", condition.student),
-        "labeler": data.get("labeler") or condition.labeler,
-        "train_size": data.get("train_size") or condition.size,
-        "seed": None if seed is None else int(seed),
-        "shots_seed": data.get("shots_seed"),
-        "n": data.get("n"),
-        "n_failed": data.get("n_failed"),
-        **{name: _number(data.get(name)) for name in MEASURES},
-        "f1_ci_low": _number(ci[0]),
-        "f1_ci_high": _number(ci[1]),
-        **{name: _number(data.get(name)) for name in CALIBRATION},
-        "headline": data.get("headline") or "f1",  # records before the headline: positive F1
-        "macro_precision": _number(data.get("macro_precision")),
-        "macro_recall": _number(data.get("macro_recall")),
-        "per_class": data.get("per_class") or [],
-        "source": source,
-    }
-
-
-def load_metric_records(files: Iterable[Path]) -> pd.DataFrame:
-    """One row per metrics JSON; a (task, condition, seed) found twice is an error."""
-    rows = [metric_record(read_record(path, METRICS), str(path)) for path in files]
-    frame = pd.DataFrame(rows, columns=RECORD_COLUMNS)
-    frame[["seed", "shots_seed"]] = frame[["seed", "shots_seed"]].astype("Int64")
-    frame[["n", "n_failed"]] = frame[["n", "n_failed"]].apply(pd.to_numeric, errors="coerce")
-    twice = frame.duplicated(["task", "condition", "seed"], keep=False)
-    if twice.any():
-        sources = frame.loc[twice, "source"].tolist()
-        raise LabelDistillError(f"metrics files describe the same task, condition and seed: {sources}")
-    return frame
-
-
-def load_metric_json(files: Iterable[Path]) -> list[dict]:
-    """The metrics JSONs as they are (for figures that need more than the flat row)."""
-    return [read_record(path, METRICS) for path in files]
-
-
-def load_agreement_records(files: Iterable[Path]) -> pd.DataFrame:
-    """One row per agreement JSON (see stages.agreement), with the coder baseline's keys."""
-    columns = list(dict.fromkeys(AGREEMENT_COLUMNS + CODERS_COLUMNS))
-    rows = []
-    for path in files:
-        data = read_record(path, AGREEMENT)
-        if data.get("coders_pairwise_alpha") is None and "human_human_alpha" in data:
-            data["coders_pairwise_alpha"] = data["human_human_alpha"]  # records before the rename
-        data.setdefault("headline", "f1")  # records before multi-category headlines
-        rows.append({column: data.get(column) for column in columns})
-    frame = pd.DataFrame(rows, columns=columns)
-    numeric = [c for c in columns if c not in ("task", "labeler", "headline", "alt_test_passed")]
-    frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
-    return frame
-
-
-def load_comparisons(files: Iterable[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(intervals: task x condition x metric, gaps: one row per task and paired comparison)."""
-    intervals, gaps = [], []
-    for path in files:
-        data = read_record(path, COMPARISONS)
-        for condition in data["conditions"]:
-            for metric, values in condition["metrics"].items():
-                intervals.append(
-                    {
-                        "task": data["task"],
-                        "condition": condition["condition"],
-                        "metric": metric,
-                        "n_positive": data.get("n_positive"),
-                        **{key: _number(values.get(key)) for key in INTERVAL_KEYS},
-                    }
-                )
-        for gap in data["gaps"]:
-            gaps.append({"task": data["task"], **gap})
-    interval_frame = pd.DataFrame(
-        intervals, columns=["task", "condition", "metric", "n_positive", *INTERVAL_KEYS]
-    )
-    return interval_frame, pd.DataFrame(gaps)
-
-
-def load_split_summaries(files: Iterable[Path]) -> list[dict]:
-    return [read_record(path, SPLIT_SUMMARY) for path in files]
-
-
-def load_corpus_estimates(files: Iterable[Path]) -> list[dict]:
-    return [read_record(path, CORPUS_ESTIMATES) for path in files]
-
-
-INTERVAL_KEYS = ("estimate", "low", "high", "se_test", "sd_seeds", "df")
 
 
 # ---- tables ----------------------------------------------------------------------------
@@ -895,7 +360,8 @@ def add_headline(
 ) -> pd.DataFrame:
     """per_task with HEADLINE_COLUMNS: the task's group and headline metric, the headline's
     mean and sd over seeds and the 95% interval of its seed-mean (compare stage), macro
-    precision and recall, the thin-label note; rows ordered by task group, then as before."""
+    precision and recall, the thin-label note; rows ordered by task group, then in the order of
+    `per_task`."""
     facts = facts or {}
     if per_task.empty:
         return pd.DataFrame(columns=[*PER_TASK_COLUMNS, *HEADLINE_COLUMNS])
@@ -985,7 +451,7 @@ def add_data_notes(data: pd.DataFrame, facts: Mapping[str, dict]) -> pd.DataFram
 def per_class_table(records: pd.DataFrame, facts: Mapping[str, dict] | None = None) -> pd.DataFrame:
     """Tasks scored by macro-F1 x condition x label: mean precision, recall and F1 over seeds
     (sd of F1), the label's test texts and their share beside the mean share of test texts
-    predicted as the label (failed texts count in the denominator; NaN in records before
+    predicted as the label (failed texts count in the denominator; NaN where a record has no
     predicted counts), in the task's label order."""
     facts = facts or {}
     rows = []
@@ -1056,103 +522,3 @@ def build_tables(
     if corpus:
         tables["corpus"] = corpus_table(corpus)
     return tables
-
-
-# ---- writers ---------------------------------------------------------------------------
-def _cell(value, column: str, digits: int) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, (float, np.floating)):
-        if column in COUNT_COLUMNS:
-            return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def _says_nothing(frame: pd.DataFrame, column: str) -> bool:
-    """A task group column in a run without one_vs_rest tasks: every group is its task's name."""
-    if column != "task_group" or "task" not in frame.columns:
-        return False
-    grouped = frame["task_group"].fillna("") != ""
-    return bool((frame.loc[grouped, "task_group"] == frame.loc[grouped, "task"]).all())
-
-
-def display_frame(frame: pd.DataFrame, name: str, digits: int = 3) -> pd.DataFrame:
-    """The shown columns of a table under their display names, as formatted strings."""
-    names = {
-        c: h for c, h in DISPLAY.get(name, {}).items() if c in frame.columns and not _says_nothing(frame, c)
-    } or {c: c for c in frame.columns}
-    shown = frame[list(names)]
-    cells = {heading: [_cell(v, column, digits) for v in shown[column]] for column, heading in names.items()}
-    return pd.DataFrame(cells, columns=list(names.values()))
-
-
-def _numeric(frame: pd.DataFrame, name: str) -> list[bool]:
-    names = {
-        c: h for c, h in DISPLAY.get(name, {}).items() if c in frame.columns and not _says_nothing(frame, c)
-    }
-    return [pd.api.types.is_numeric_dtype(frame[c]) for c in names] or [
-        pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns
-    ]
-
-
-def to_markdown(frame: pd.DataFrame, name: str) -> str:
-    shown = display_frame(frame, name)
-    align = ["right" if numeric else "left" for numeric in _numeric(frame, name)]
-    return (
-        tabulate(
-            shown.values.tolist(),
-            headers=list(shown.columns),
-            tablefmt="github",
-            disable_numparse=True,
-            colalign=align or None,
-        )
-        + "\n"
-    )
-
-
-_LATEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-
-
-def latex_escape(text: str) -> str:
-    return "".join(_LATEX_ESCAPES.get(char, char) for char in str(text))
-
-
-def to_latex(frame: pd.DataFrame, name: str) -> str:
-    """A booktabs tabular (needs \\usepackage{booktabs})."""
-    shown = display_frame(frame, name)
-    spec = "".join("r" if numeric else "l" for numeric in _numeric(frame, name))
-    lines = [
-        f"\\begin{{tabular}}{{{spec}}}",
-        "\\toprule",
-        " & ".join(latex_escape(c) for c in shown.columns) + r" \\",
-        "\\midrule",
-    ]
-    lines += [" & ".join(latex_escape(v) for v in row) + r" \\" for row in shown.values.tolist()]
-    lines += ["\\bottomrule", "\\end{tabular}"]
-    return "\n".join(lines) + "\n"
-
-
-def write_tables(tables: dict[str, pd.DataFrame], tables_dir: Path) -> list[Path]:
-    """Write every table as {name}.csv, {name}.md and {name}.tex; return the paths."""
-    tables_dir = Path(tables_dir)
-    tables_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, frame in tables.items():
-        csv, md, tex = (tables_dir / f"{name}.{ext}" for ext in ("csv", "md", "tex"))
-        frame.to_csv(csv, index=False)
-        md.write_text(to_markdown(frame, name), encoding="utf-8")
-        tex.write_text(to_latex(frame, name), encoding="utf-8")
-        written += [csv, md, tex]
-    return written

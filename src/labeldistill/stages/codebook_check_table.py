@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from labeldistill.contracts import CODEBOOK_CHECK, read_record
-from labeldistill.report.tables import write_tables
+from labeldistill.report.table_formats import write_tables
 from labeldistill.teachers.codebook_check import check_table
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from labeldistill.contracts import SPLIT, read_table
-from labeldistill.report.tables import write_tables
+from labeldistill.report.table_formats import write_tables
 from labeldistill.report.usage import total_or_unknown
 from labeldistill.teachers.openai.teacher import estimate_api_cost
 from labeldistill.teachers.prompts.examples import with_question

@@ -10,17 +10,16 @@ from labeldistill.errors import LabelDistillError
 from labeldistill.report.budget_figure import plot_label_budget
 from labeldistill.report.figures import write_figures
 from labeldistill.report.html import write_report
-from labeldistill.report.tables import (
-    build_tables,
+from labeldistill.report.table_formats import write_tables
+from labeldistill.report.table_records import (
     load_agreement_records,
     load_comparisons,
     load_corpus_estimates,
     load_metric_json,
     load_metric_records,
     load_split_summaries,
-    task_facts,
-    write_tables,
 )
+from labeldistill.report.tables import build_tables, task_facts
 from labeldistill.report.usage import load_usage_records
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,10 @@
 """Shares of labels in a corpus that a student labelled, with intervals that account for its errors.
 
+Every estimate is a method of one `Sample`, built once from the arrays:
+
+    sample = Sample.from_arrays(human_labels, probabilities_labelled, probabilities_corpus, labels)
+    sample.shares(level=0.95)  # also shares_by_group, effective_labels, plan_labels, regression
+
 A student labels a corpus of N texts far too large to code by hand; n texts, a uniform random
 sample of the same population, carry human labels (the test texts). The share of a label in the
 corpus is estimated four ways (`METHODS`):
@@ -50,16 +55,16 @@ E[(Y - f)^2] / n where PPI has Var(Y - f) / n (the variance of a Bernoulli-sampl
 which the labelled count is random), plus terms of order 1 / N; the two are of the same size
 (within 10 % in the unit test).
 
-The same by group (`label_shares_by_group`: a year, a source) estimates each group's share
+The same by group (`Sample.shares_by_group`: a year, a source) estimates each group's share
 from its own texts, with lambda tuned per group; a group with fewer than `min_labelled`
 labelled texts gets a warning and null estimates and intervals for every method but naive.
-`label_regression` regresses a label (0/1) on covariates by OLS (a linear probability model)
+`Sample.regression` regresses a label (0/1) on covariates by OLS (a linear probability model)
 and logistic regression, human-only beside PPI++ (`ppi_py.ppi_ols_ci`, `ppi_py.ppi_logistic_ci`
-with the tuned lambda), one row per coefficient. `effective_labels` says how many human labels
-the predictions are worth, `plan_labels` how many a target half-width needs.
+with the tuned lambda), one row per coefficient. `Sample.effective_labels` says how many human
+labels the predictions are worth, `Sample.plan_labels` how many a target half-width needs.
 
-Inputs are arrays aligned by row: the human labels of the n labelled texts (None or NaN where
-missing), the student's per-label probabilities for them (n, K) and for the corpus (N, K),
+A `Sample` holds arrays aligned by row: the human labels of the n labelled texts (None or NaN
+where missing), the student's per-label probabilities for them (n, K) and for the corpus (N, K),
 columns in the order of `labels`, and optionally its predicted labels (else the argmax). Missing
 values are left out where they are: a labelled text without a human label counts nowhere, one
 without predictions (a NaN row) counts for `human` only, a corpus text without predictions
@@ -109,27 +114,6 @@ def _ppi_py():
 
 
 # ---- input -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Data:
-    labels: tuple[str, ...]
-    y: np.ndarray  # (n,) index of each labelled text's human label; -1 where missing
-    probs_labelled: np.ndarray  # (n, K); NaN rows where the student has no prediction
-    pred_labelled: np.ndarray  # (n,) index of the predicted label; -1 where none
-    probs_corpus: np.ndarray  # (N, K)
-    pred_corpus: np.ndarray  # (N,)
-
-    def prediction(self, which: str, k: int, prediction: str) -> np.ndarray:
-        """The prediction f for label k of the labelled texts or the corpus (NaN where none)."""
-        probs, pred = (
-            (self.probs_labelled, self.pred_labelled)
-            if which == "labelled"
-            else (self.probs_corpus, self.pred_corpus)
-        )
-        if prediction == "probability":
-            return probs[:, k]
-        return np.where(pred < 0, np.nan, (pred == k).astype(np.float64))
 
 
 def _is_missing(value) -> bool:
@@ -207,32 +191,23 @@ def _predicted(
     return codes
 
 
-def _prepare(
-    human_labels: Sequence,
-    probabilities_labelled,
-    probabilities_corpus,
-    labels: Sequence[str],
-    predicted_labelled: Sequence | None,
-    predicted_corpus: Sequence | None,
-) -> _Data:
-    labels = tuple(labels)
-    if len(labels) < 2 or len(set(labels)) != len(labels):
-        raise LabelDistillError(f"labels: expected two or more distinct labels, not {list(labels)}")
-    probs_labelled = _probabilities(probabilities_labelled, labels, "probabilities_labelled")
-    probs_corpus = _probabilities(probabilities_corpus, labels, "probabilities_corpus")
-    if len(human_labels) != len(probs_labelled):
+def _covariates(values, names: Sequence[str] | None, size: int, what: str) -> tuple[np.ndarray, list[str]]:
+    if isinstance(values, pd.DataFrame):
+        names = list(values.columns) if names is None else names
+    try:
+        x = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as err:
         raise LabelDistillError(
-            f"human_labels holds {len(human_labels)} labels but probabilities_labelled "
-            f"{len(probs_labelled)} rows: both must describe the same labelled texts, in the same order"
-        )
-    return _Data(
-        labels=labels,
-        y=_encode(human_labels, labels, "human_labels"),
-        probs_labelled=probs_labelled,
-        pred_labelled=_predicted(probs_labelled, predicted_labelled, labels, "probabilities_labelled"),
-        probs_corpus=probs_corpus,
-        pred_corpus=_predicted(probs_corpus, predicted_corpus, labels, "probabilities_corpus"),
-    )
+            f"{what}: covariates must be numbers (dummy-code categories) ({err})"
+        ) from err
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or len(x) != size:
+        raise LabelDistillError(f"{what}: covariates of shape {x.shape}, expected ({size}, covariates)")
+    names = [f"x{j}" for j in range(x.shape[1])] if names is None else [str(n) for n in names]
+    if len(names) != x.shape[1]:
+        raise LabelDistillError(f"names: {len(names)} names for {x.shape[1]} covariate columns")
+    return x, names
 
 
 def _check_options(methods: Sequence[str], prediction: str, level: float) -> float:
@@ -299,414 +274,387 @@ def _row(label, method, estimate, se, z, n_labelled, n_corpus, lam=math.nan) -> 
     }
 
 
-def _shares(
-    data: _Data,
-    labelled: np.ndarray,
-    corpus: np.ndarray,
-    methods: Sequence[str],
-    prediction: str,
-    z: float,
-    min_labelled: int,
-    where: str,
-) -> list[dict]:
-    """Rows of every label and method from the labelled and corpus texts selected by the masks;
-    human and PPI rows are null (with a warning) below `min_labelled` labelled texts."""
-    has_human = labelled & (data.y >= 0)
-    has_both = has_human & (data.pred_labelled >= 0)
-    has_corpus = corpus & (data.pred_corpus >= 0)
-    n_human, n_both, big_n = int(has_human.sum()), int(has_both.sum()), int(has_corpus.sum())
-    counts = {"human": n_human, "ppi": n_both, "ppi++": n_both}
-    too_few = [m for m in methods if m in counts and counts[m] < min_labelled]
-    if too_few:
-        warnings.warn(
-            f"{where}: {n_human} labelled texts ({n_both} with predictions), fewer than {min_labelled}: "
-            f"no {', '.join(too_few)} estimate",
-            stacklevel=3,
-        )
-    no_corpus = [m for m in methods if m != "human"]
-    if no_corpus and big_n == 0:
-        warnings.warn(
-            f"{where}: no corpus text with predictions: no {', '.join(no_corpus)} estimate", stacklevel=3
-        )
-    rows = []
-    for k, part in enumerate(_ppi_parts(data, prediction, has_both, has_corpus, tune=False)):
-        label, y, f_labelled, f_corpus = part["label"], part["y"], part["f_labelled"], part["f_corpus"]
-        for method in methods:
-            estimate, se, lam, n = math.nan, math.nan, math.nan, n_both
-            if method == "naive":
-                n = 0
-                if big_n:
-                    estimate, se = _wald((data.pred_corpus[has_corpus] == k).astype(np.float64))
-            elif method == "human":
-                n = n_human
-                if n_human >= min_labelled:
-                    estimate, se = _wald((data.y[has_human] == k).astype(np.float64))
-            elif n_both >= min_labelled and big_n:
-                lam = 1.0 if method == "ppi" else ppi_lambda(y, f_labelled, f_corpus)
-                estimate, se = _ppi(y, f_labelled, f_corpus, lam, z)
-            rows.append(_row(label, method, estimate, se, z, n, big_n if method != "human" else 0, lam))
-    return rows
+# ---- the prepared sample -------------------------------------------------------------------------
 
 
-def label_shares(
-    human_labels: Sequence,
-    probabilities_labelled,
-    probabilities_corpus,
-    labels: Sequence[str],
-    predicted_labelled: Sequence | None = None,
-    predicted_corpus: Sequence | None = None,
-    methods: Sequence[str] = DEFAULT_METHODS,
-    prediction: str = "probability",
-    level: float = 0.95,
-) -> pd.DataFrame:
-    """The share of every label in the corpus with a `level` interval, by each of `methods`.
+@dataclass(frozen=True, eq=False)
+class Sample:
+    """The labelled texts and the corpus with the student's predictions, checked and encoded once
+    (build it with `Sample.from_arrays`); its methods are the estimates. The arrays are read-only."""
 
-    One row per label and method, columns `SHARE_COLUMNS`: estimate, low, high (clipped to
-    [0, 1]), se, n_labelled (labelled texts used: 0 for naive; those with a human label for
-    human; with a human label and predictions for PPI), n_corpus (corpus texts used; 0 for
-    human) and lambda (1 for ppi, the tuned value for ppi++, NaN otherwise). `prediction`
-    chooses what PPI takes as the student's prediction: "probability" (default) or "label" (0/1).
-    Fewer than 2 usable labelled texts, or a corpus without predictions, raise LabelDistillError.
-    """
-    z = _check_options(methods, prediction, level)
-    data = _prepare(
-        human_labels,
+    labels: tuple[str, ...]
+    y: np.ndarray  # (n,) index of each labelled text's human label; -1 where missing
+    probs_labelled: np.ndarray  # (n, K); NaN rows where the student has no prediction
+    pred_labelled: np.ndarray  # (n,) index of the predicted label; -1 where none
+    probs_corpus: np.ndarray  # (N, K)
+    pred_corpus: np.ndarray  # (N,)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        human_labels: Sequence,
         probabilities_labelled,
         probabilities_corpus,
-        labels,
-        predicted_labelled,
-        predicted_corpus,
-    )
-    _require(data, methods)
-    everything = np.ones(len(data.y), dtype=bool), np.ones(len(data.pred_corpus), dtype=bool)
-    rows = _shares(data, *everything, methods, prediction, z, 2, "label_shares")
-    return pd.DataFrame(rows, columns=list(SHARE_COLUMNS))
-
-
-def _require(data: _Data, methods: Sequence[str]) -> None:
-    n_human = int((data.y >= 0).sum())
-    n_both = int(((data.y >= 0) & (data.pred_labelled >= 0)).sum())
-    if any(m != "naive" for m in methods) and n_human < 2:
-        raise LabelDistillError(f"human_labels: {n_human} labelled texts with a label, at least 2 needed")
-    if any(m.startswith("ppi") for m in methods) and n_both < 2:
-        raise LabelDistillError(
-            f"probabilities_labelled: {n_both} labelled texts with a human label and predictions, "
-            "at least 2 needed for PPI"
-        )
-    if any(m != "human" for m in methods) and not (data.pred_corpus >= 0).any():
-        raise LabelDistillError("probabilities_corpus: no corpus text with predictions")
-
-
-def label_shares_by_group(
-    human_labels: Sequence,
-    probabilities_labelled,
-    probabilities_corpus,
-    groups_labelled: Sequence,
-    groups_corpus: Sequence,
-    labels: Sequence[str],
-    predicted_labelled: Sequence | None = None,
-    predicted_corpus: Sequence | None = None,
-    methods: Sequence[str] = DEFAULT_METHODS,
-    prediction: str = "probability",
-    level: float = 0.95,
-    min_labelled: int = MIN_LABELLED,
-) -> pd.DataFrame:
-    """`label_shares` within each group (a year, a source): column "group" first, then
-    `SHARE_COLUMNS`, groups in sorted order.
-
-    Every group estimates from its own texts (lambda tuned per group): valid when the labelled
-    texts are a uniform random sample, which makes them one within each group too. A group with
-    fewer than `min_labelled` labelled texts (or no corpus text) gets a warning and NaN for the
-    methods it cannot serve. Texts whose group is missing count in no group.
-    """
-    z = _check_options(methods, prediction, level)
-    if min_labelled < 2:
-        raise LabelDistillError(f"min_labelled must be at least 2, not {min_labelled}")
-    data = _prepare(
-        human_labels,
-        probabilities_labelled,
-        probabilities_corpus,
-        labels,
-        predicted_labelled,
-        predicted_corpus,
-    )
-    for name, groups, size in (
-        ("groups_labelled", groups_labelled, len(data.y)),
-        ("groups_corpus", groups_corpus, len(data.pred_corpus)),
-    ):
-        if len(groups) != size:
-            raise LabelDistillError(f"{name}: {len(groups)} values for {size} texts: one group per text")
-    keys_labelled = pd.Series(list(groups_labelled), dtype=object)
-    keys_corpus = pd.Series(list(groups_corpus), dtype=object)
-    present = {g.item() if isinstance(g, np.generic) else g for g in (*keys_labelled, *keys_corpus)}
-    present = {g for g in present if not _is_missing(g)}
-    try:
-        order = sorted(present)
-    except TypeError:
-        order = sorted(present, key=str)
-    rows = []
-    for group in order:
-        labelled = (keys_labelled == group).to_numpy()
-        corpus = (keys_corpus == group).to_numpy()
-        for row in _shares(data, labelled, corpus, methods, prediction, z, min_labelled, f"group {group}"):
-            rows.append({"group": group, **row})
-    return pd.DataFrame(rows, columns=["group", *SHARE_COLUMNS])
-
-
-def effective_labels(
-    human_labels: Sequence,
-    probabilities_labelled,
-    probabilities_corpus,
-    labels: Sequence[str],
-    predicted_labelled: Sequence | None = None,
-    predicted_corpus: Sequence | None = None,
-    prediction: str = "probability",
-) -> pd.DataFrame:
-    """How many human labels the predictions are worth, per label: n x Var(human) / Var(PPI++).
-
-    Both variances on the same n labelled texts (those with a human label and predictions):
-    Var(human) = p (1 - p) / n, Var(PPI++) = Var_N(lambda f) / N + Var_n(Y - lambda f) / n.
-    Columns: label, n_labelled, n_corpus, lambda, se_human, se_ppi, effective_labels (inf when
-    Var(PPI++) is 0).
-    """
-    z = _check_options(("ppi++",), prediction, 0.95)
-    data = _prepare(
-        human_labels,
-        probabilities_labelled,
-        probabilities_corpus,
-        labels,
-        predicted_labelled,
-        predicted_corpus,
-    )
-    _require(data, ("ppi++",))
-    rows = []
-    for part in _ppi_parts(data, prediction):
-        _, se_ppi = _ppi(part["y"], part["f_labelled"], part["f_corpus"], part["lambda"], z)
-        _, se_human = _wald(part["y"])
-        n = len(part["y"])
-        worth = n * se_human**2 / se_ppi**2 if se_ppi > 0 else math.inf
-        rows.append(
-            {
-                "label": part["label"],
-                "n_labelled": n,
-                "n_corpus": len(part["f_corpus"]),
-                "lambda": part["lambda"],
-                "se_human": se_human,
-                "se_ppi": se_ppi,
-                "effective_labels": worth,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def _ppi_parts(
-    data: _Data,
-    prediction: str,
-    labelled: np.ndarray | None = None,
-    corpus: np.ndarray | None = None,
-    tune: bool = True,
-) -> list[dict]:
-    """Per label: Y and f on the labelled texts (default: all with a label and predictions), f on
-    the corpus texts (default: all with predictions), and the tuned lambda (NaN unless `tune`)."""
-    labelled = (data.y >= 0) & (data.pred_labelled >= 0) if labelled is None else labelled
-    corpus = data.pred_corpus >= 0 if corpus is None else corpus
-    parts = []
-    for k, label in enumerate(data.labels):
-        y = (data.y[labelled] == k).astype(np.float64)
-        f_labelled = data.prediction("labelled", k, prediction)[labelled]
-        f_corpus = data.prediction("corpus", k, prediction)[corpus]
-        lam = ppi_lambda(y, f_labelled, f_corpus) if tune else math.nan
-        parts.append({"label": label, "y": y, "f_labelled": f_labelled, "f_corpus": f_corpus, "lambda": lam})
-    return parts
-
-
-def plan_labels(
-    human_labels: Sequence,
-    probabilities_labelled,
-    probabilities_corpus,
-    labels: Sequence[str],
-    half_width: float = 0.03,
-    predicted_labelled: Sequence | None = None,
-    predicted_corpus: Sequence | None = None,
-    prediction: str = "probability",
-    level: float = 0.95,
-) -> pd.DataFrame:
-    """Human-coded texts a `level` interval of +- `half_width` needs, with PPI++ and human-only.
-
-    From the measured agreement on the labelled texts: human-only needs
-    n = ceil(z^2 Var(Y) / h^2) with Var(Y) = p (1 - p); PPI++ at the measured lambda needs
-    n = ceil(Var(Y - lambda f) / ((h / z)^2 - Var_N(lambda f) / N)), the corpus part of its
-    variance held fixed (None when that part alone exceeds the target: more human labels cannot
-    help, a larger corpus or a better student can). Lambda is held at its measured value; the
-    tuned one changes with n only through the factor 1 + n / N. Columns: label, half_width,
-    n_labelled, n_corpus, lambda, var_human (per labelled text), var_ppi_labelled (per labelled
-    text), var_ppi_corpus (the corpus part), n_human, n_ppi.
-    """
-    z = _check_options(("ppi++",), prediction, level)
-    if not 0 < half_width < 1:
-        raise LabelDistillError(f"half_width must lie strictly between 0 and 1, not {half_width}")
-    data = _prepare(
-        human_labels,
-        probabilities_labelled,
-        probabilities_corpus,
-        labels,
-        predicted_labelled,
-        predicted_corpus,
-    )
-    _require(data, ("ppi++",))
-    target = (half_width / z) ** 2
-    rows = []
-    for part in _ppi_parts(data, prediction):
-        lam, y = part["lambda"], part["y"]
-        var_human = float(np.var(y))
-        var_labelled = float(np.var(y - lam * part["f_labelled"]))
-        var_corpus = float(np.var(lam * part["f_corpus"])) / len(part["f_corpus"])
-        room = target - var_corpus
-        rows.append(
-            {
-                "label": part["label"],
-                "half_width": half_width,
-                "n_labelled": len(y),
-                "n_corpus": len(part["f_corpus"]),
-                "lambda": lam,
-                "var_human": var_human,
-                "var_ppi_labelled": var_labelled,
-                "var_ppi_corpus": var_corpus,
-                "n_human": max(math.ceil(var_human / target), 2),
-                "n_ppi": max(math.ceil(var_labelled / room), 2) if room > 0 else None,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    return frame.astype({"n_human": "Int64", "n_ppi": "Int64"})
-
-
-# ---- regression ----------------------------------------------------------------------------------
-
-
-def _covariates(values, names: Sequence[str] | None, size: int, what: str) -> tuple[np.ndarray, list[str]]:
-    if isinstance(values, pd.DataFrame):
-        names = list(values.columns) if names is None else names
-    try:
-        x = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise LabelDistillError(
-            f"{what}: covariates must be numbers (dummy-code categories) ({err})"
-        ) from err
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or len(x) != size:
-        raise LabelDistillError(f"{what}: covariates of shape {x.shape}, expected ({size}, covariates)")
-    names = [f"x{j}" for j in range(x.shape[1])] if names is None else [str(n) for n in names]
-    if len(names) != x.shape[1]:
-        raise LabelDistillError(f"names: {len(names)} names for {x.shape[1]} covariate columns")
-    return x, names
-
-
-def label_regression(
-    human_labels: Sequence,
-    probabilities_labelled,
-    probabilities_corpus,
-    covariates_labelled,
-    covariates_corpus,
-    labels: Sequence[str],
-    positive_label: str,
-    predicted_labelled: Sequence | None = None,
-    predicted_corpus: Sequence | None = None,
-    names: Sequence[str] | None = None,
-    intercept: bool = True,
-    models: Sequence[str] = MODELS,
-    prediction: str = "probability",
-    level: float = 0.95,
-) -> pd.DataFrame:
-    """Regression of `positive_label` (1) against the rest (0) on covariates, human-only and PPI++.
-
-    `covariates_*` are numeric arrays (n, d) and (N, d) (or DataFrames, whose columns name the
-    coefficients); an "intercept" column is added first unless `intercept` is False. Models:
-    "ols" (a linear probability model; human: OLS with HC0 standard errors,
-    `ppi_py.classical_ols_ci`; PPI++: `ppi_py.ppi_ols_ci`) and "logistic" (human: unpenalised
-    maximum likelihood with sandwich standard errors, `ppi_py.classical_logistic_ci`; PPI++:
-    `ppi_py.ppi_logistic_ci`), both with lambda tuned by ppi_py (one lambda for all
-    coefficients, minimising the summed variance). Rows with a missing label, predictions or
-    covariate are left out. One row per model, coefficient and method ("human", "ppi++"),
-    columns `REGRESSION_COLUMNS` (intervals not clipped).
-    """
-    z = _check_options(("ppi++",), prediction, level)
-    unknown = [m for m in models if m not in MODELS]
-    if unknown or not models:
-        raise LabelDistillError(f"models: {list(models)} is not a non-empty subset of {list(MODELS)}")
-    data = _prepare(
-        human_labels,
-        probabilities_labelled,
-        probabilities_corpus,
-        labels,
-        predicted_labelled,
-        predicted_corpus,
-    )
-    if positive_label not in data.labels:
-        raise LabelDistillError(f"positive_label: {positive_label!r} is not one of {list(data.labels)}")
-    k = data.labels.index(positive_label)
-    x_labelled, names = _covariates(covariates_labelled, names, len(data.y), "covariates_labelled")
-    x_corpus, _ = _covariates(covariates_corpus, None, len(data.pred_corpus), "covariates_corpus")
-    if x_corpus.shape[1] != x_labelled.shape[1]:
-        raise LabelDistillError(
-            f"covariates_corpus has {x_corpus.shape[1]} columns, covariates_labelled {x_labelled.shape[1]}"
-        )
-    if intercept:
-        x_labelled = np.column_stack([np.ones(len(x_labelled)), x_labelled])
-        x_corpus = np.column_stack([np.ones(len(x_corpus)), x_corpus])
-        names = ["intercept", *names]
-    known = np.isfinite(x_labelled).all(axis=1) & (data.y >= 0)
-    both = known & (data.pred_labelled >= 0)
-    corpus = np.isfinite(x_corpus).all(axis=1) & (data.pred_corpus >= 0)
-    d = x_labelled.shape[1]
-    for what, x in (("labelled", x_labelled[both]), ("corpus", x_corpus[corpus])):
-        if len(x) <= d or np.linalg.matrix_rank(x) < d:
+        labels: Sequence[str],
+        predicted_labelled: Sequence | None = None,
+        predicted_corpus: Sequence | None = None,
+    ) -> Sample:
+        """The sample of the module's inputs: human labels of the n labelled texts, probabilities
+        (n, K) and (N, K) in the order of `labels`, optionally the predicted labels (else the
+        argmax). The inputs are copied, never changed; bad input raises LabelDistillError."""
+        labels = tuple(labels)
+        if len(labels) < 2 or len(set(labels)) != len(labels):
+            raise LabelDistillError(f"labels: expected two or more distinct labels, not {list(labels)}")
+        probs_labelled = _probabilities(probabilities_labelled, labels, "probabilities_labelled")
+        probs_corpus = _probabilities(probabilities_corpus, labels, "probabilities_corpus")
+        if len(human_labels) != len(probs_labelled):
             raise LabelDistillError(
-                f"covariates_{what}: {len(x)} usable texts for {d} coefficients, or collinear columns "
-                f"{names}: drop a column (a dummy level, or the intercept)"
+                f"human_labels holds {len(human_labels)} labels but probabilities_labelled "
+                f"{len(probs_labelled)} rows: both must describe the same labelled texts, in the same order"
             )
-    y_human = (data.y[known] == k).astype(np.float64)
-    y = (data.y[both] == k).astype(np.float64)
-    f_labelled = data.prediction("labelled", k, prediction)[both]
-    f_corpus = data.prediction("corpus", k, prediction)[corpus]
-    alpha = 2 * (1 - stats.norm.cdf(z))
-    ppi_py = _ppi_py()
-    fits = {
-        "ols": (
-            lambda: ppi_py.classical_ols_ci(x_labelled[known], y_human, alpha=alpha),
-            lambda: ppi_py.ppi_ols_ci(
-                x_labelled[both], y, f_labelled, x_corpus[corpus], f_corpus, alpha=alpha
-            ),
-        ),
-        "logistic": (
-            lambda: ppi_py.classical_logistic_ci(x_labelled[known], y_human, alpha=alpha),
-            lambda: ppi_py.ppi_logistic_ci(
-                x_labelled[both], y, f_labelled, x_corpus[corpus], f_corpus, alpha=alpha
-            ),
-        ),
-    }
-    rows = []
-    for model in models:
-        for method, fit, n, big_n in (
-            ("human", fits[model][0], int(known.sum()), 0),
-            ("ppi++", fits[model][1], int(both.sum()), int(corpus.sum())),
+        sample = cls(
+            labels=labels,
+            y=_encode(human_labels, labels, "human_labels"),
+            probs_labelled=probs_labelled,
+            pred_labelled=_predicted(probs_labelled, predicted_labelled, labels, "probabilities_labelled"),
+            probs_corpus=probs_corpus,
+            pred_corpus=_predicted(probs_corpus, predicted_corpus, labels, "probabilities_corpus"),
+        )
+        for name in ("y", "probs_labelled", "pred_labelled", "probs_corpus", "pred_corpus"):
+            getattr(sample, name).setflags(write=False)
+        return sample
+
+    def prediction(self, which: str, k: int, prediction: str) -> np.ndarray:
+        """The prediction f for label k of the labelled texts or the corpus (NaN where none)."""
+        probs, pred = (
+            (self.probs_labelled, self.pred_labelled)
+            if which == "labelled"
+            else (self.probs_corpus, self.pred_corpus)
+        )
+        if prediction == "probability":
+            return probs[:, k]
+        return np.where(pred < 0, np.nan, (pred == k).astype(np.float64))
+
+    # ---- shares
+
+    def shares(
+        self,
+        *,
+        methods: Sequence[str] = DEFAULT_METHODS,
+        prediction: str = "probability",
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        """The share of every label in the corpus with a `level` interval, by each of `methods`.
+
+        One row per label and method, columns `SHARE_COLUMNS`: estimate, low, high (clipped to
+        [0, 1]), se, n_labelled (labelled texts used: 0 for naive; those with a human label for
+        human; with a human label and predictions for PPI), n_corpus (corpus texts used; 0 for
+        human) and lambda (1 for ppi, the tuned value for ppi++, NaN otherwise). `prediction`
+        chooses what PPI takes as the student's prediction: "probability" (default) or "label" (0/1).
+        Fewer than 2 usable labelled texts, or a corpus without predictions, raise LabelDistillError.
+        """
+        z = _check_options(methods, prediction, level)
+        self._require(methods)
+        everything = np.ones(len(self.y), dtype=bool), np.ones(len(self.pred_corpus), dtype=bool)
+        rows = self._shares(*everything, methods, prediction, z, 2, "shares")
+        return pd.DataFrame(rows, columns=list(SHARE_COLUMNS))
+
+    def shares_by_group(
+        self,
+        groups_labelled: Sequence,
+        groups_corpus: Sequence,
+        *,
+        methods: Sequence[str] = DEFAULT_METHODS,
+        prediction: str = "probability",
+        level: float = 0.95,
+        min_labelled: int = MIN_LABELLED,
+    ) -> pd.DataFrame:
+        """`shares` within each group (a year, a source) of the labelled texts and the corpus:
+        column "group" first, then `SHARE_COLUMNS`, groups in sorted order.
+
+        Every group estimates from its own texts (lambda tuned per group): valid when the labelled
+        texts are a uniform random sample, which makes them one within each group too. A group with
+        fewer than `min_labelled` labelled texts (or no corpus text) gets a warning and NaN for the
+        methods it cannot serve. Texts whose group is missing count in no group.
+        """
+        z = _check_options(methods, prediction, level)
+        if min_labelled < 2:
+            raise LabelDistillError(f"min_labelled must be at least 2, not {min_labelled}")
+        for name, groups, size in (
+            ("groups_labelled", groups_labelled, len(self.y)),
+            ("groups_corpus", groups_corpus, len(self.pred_corpus)),
         ):
-            with warnings.catch_warnings():
-                # ppi_py fits with scikit-learn's penalty=None, deprecated since scikit-learn 1.8
-                warnings.simplefilter("ignore", FutureWarning)
-                low, high = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in fit())
-            for name, lo, hi in zip(names, low, high, strict=True):
-                rows.append(
-                    {
-                        "model": model,
-                        "coefficient": name,
-                        "method": method,
-                        "estimate": float((lo + hi) / 2),
-                        "low": float(lo),
-                        "high": float(hi),
-                        "se": float((hi - lo) / (2 * z)),
-                        "n_labelled": n,
-                        "n_corpus": big_n,
-                    }
+            if len(groups) != size:
+                raise LabelDistillError(f"{name}: {len(groups)} values for {size} texts: one group per text")
+        keys_labelled = pd.Series(list(groups_labelled), dtype=object)
+        keys_corpus = pd.Series(list(groups_corpus), dtype=object)
+        present = {g.item() if isinstance(g, np.generic) else g for g in (*keys_labelled, *keys_corpus)}
+        present = {g for g in present if not _is_missing(g)}
+        try:
+            order = sorted(present)
+        except TypeError:
+            order = sorted(present, key=str)
+        rows = []
+        for group in order:
+            labelled = (keys_labelled == group).to_numpy()
+            corpus = (keys_corpus == group).to_numpy()
+            for row in self._shares(labelled, corpus, methods, prediction, z, min_labelled, f"group {group}"):
+                rows.append({"group": group, **row})
+        return pd.DataFrame(rows, columns=["group", *SHARE_COLUMNS])
+
+    def _require(self, methods: Sequence[str]) -> None:
+        n_human = int((self.y >= 0).sum())
+        n_both = int(((self.y >= 0) & (self.pred_labelled >= 0)).sum())
+        if any(m != "naive" for m in methods) and n_human < 2:
+            raise LabelDistillError(f"human_labels: {n_human} labelled texts with a label, at least 2 needed")
+        if any(m.startswith("ppi") for m in methods) and n_both < 2:
+            raise LabelDistillError(
+                f"probabilities_labelled: {n_both} labelled texts with a human label and predictions, "
+                "at least 2 needed for PPI"
+            )
+        if any(m != "human" for m in methods) and not (self.pred_corpus >= 0).any():
+            raise LabelDistillError("probabilities_corpus: no corpus text with predictions")
+
+    def _shares(
+        self,
+        labelled: np.ndarray,
+        corpus: np.ndarray,
+        methods: Sequence[str],
+        prediction: str,
+        z: float,
+        min_labelled: int,
+        where: str,
+    ) -> list[dict]:
+        """Rows of every label and method from the labelled and corpus texts selected by the masks;
+        human and PPI rows are null (with a warning) below `min_labelled` labelled texts."""
+        has_human = labelled & (self.y >= 0)
+        has_both = has_human & (self.pred_labelled >= 0)
+        has_corpus = corpus & (self.pred_corpus >= 0)
+        n_human, n_both, big_n = int(has_human.sum()), int(has_both.sum()), int(has_corpus.sum())
+        counts = {"human": n_human, "ppi": n_both, "ppi++": n_both}
+        too_few = [m for m in methods if m in counts and counts[m] < min_labelled]
+        if too_few:
+            warnings.warn(
+                f"{where}: {n_human} labelled texts ({n_both} with predictions), fewer than {min_labelled}: "
+                f"no {', '.join(too_few)} estimate",
+                stacklevel=3,
+            )
+        no_corpus = [m for m in methods if m != "human"]
+        if no_corpus and big_n == 0:
+            warnings.warn(
+                f"{where}: no corpus text with predictions: no {', '.join(no_corpus)} estimate", stacklevel=3
+            )
+        rows = []
+        for k, part in enumerate(self._ppi_parts(prediction, has_both, has_corpus, tune=False)):
+            label, y, f_labelled, f_corpus = part["label"], part["y"], part["f_labelled"], part["f_corpus"]
+            for method in methods:
+                estimate, se, lam, n = math.nan, math.nan, math.nan, n_both
+                if method == "naive":
+                    n = 0
+                    if big_n:
+                        estimate, se = _wald((self.pred_corpus[has_corpus] == k).astype(np.float64))
+                elif method == "human":
+                    n = n_human
+                    if n_human >= min_labelled:
+                        estimate, se = _wald((self.y[has_human] == k).astype(np.float64))
+                elif n_both >= min_labelled and big_n:
+                    lam = 1.0 if method == "ppi" else ppi_lambda(y, f_labelled, f_corpus)
+                    estimate, se = _ppi(y, f_labelled, f_corpus, lam, z)
+                rows.append(_row(label, method, estimate, se, z, n, big_n if method != "human" else 0, lam))
+        return rows
+
+    def _ppi_parts(
+        self,
+        prediction: str,
+        labelled: np.ndarray | None = None,
+        corpus: np.ndarray | None = None,
+        tune: bool = True,
+    ) -> list[dict]:
+        """Per label: Y and f on the labelled texts (default: all with a label and predictions), f on
+        the corpus texts (default: all with predictions), and the tuned lambda (NaN unless `tune`)."""
+        labelled = (self.y >= 0) & (self.pred_labelled >= 0) if labelled is None else labelled
+        corpus = self.pred_corpus >= 0 if corpus is None else corpus
+        parts = []
+        for k, label in enumerate(self.labels):
+            y = (self.y[labelled] == k).astype(np.float64)
+            f_labelled = self.prediction("labelled", k, prediction)[labelled]
+            f_corpus = self.prediction("corpus", k, prediction)[corpus]
+            lam = ppi_lambda(y, f_labelled, f_corpus) if tune else math.nan
+            parts.append(
+                {"label": label, "y": y, "f_labelled": f_labelled, "f_corpus": f_corpus, "lambda": lam}
+            )
+        return parts
+
+    # ---- what the predictions are worth
+
+    def effective_labels(self, *, prediction: str = "probability") -> pd.DataFrame:
+        """How many human labels the predictions are worth, per label: n x Var(human) / Var(PPI++).
+
+        Both variances on the same n labelled texts (those with a human label and predictions):
+        Var(human) = p (1 - p) / n, Var(PPI++) = Var_N(lambda f) / N + Var_n(Y - lambda f) / n.
+        Columns: label, n_labelled, n_corpus, lambda, se_human, se_ppi, effective_labels (inf when
+        Var(PPI++) is 0).
+        """
+        z = _check_options(("ppi++",), prediction, 0.95)
+        self._require(("ppi++",))
+        rows = []
+        for part in self._ppi_parts(prediction):
+            _, se_ppi = _ppi(part["y"], part["f_labelled"], part["f_corpus"], part["lambda"], z)
+            _, se_human = _wald(part["y"])
+            n = len(part["y"])
+            worth = n * se_human**2 / se_ppi**2 if se_ppi > 0 else math.inf
+            rows.append(
+                {
+                    "label": part["label"],
+                    "n_labelled": n,
+                    "n_corpus": len(part["f_corpus"]),
+                    "lambda": part["lambda"],
+                    "se_human": se_human,
+                    "se_ppi": se_ppi,
+                    "effective_labels": worth,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def plan_labels(
+        self, *, half_width: float = 0.03, prediction: str = "probability", level: float = 0.95
+    ) -> pd.DataFrame:
+        """Human-coded texts a `level` interval of +- `half_width` needs, with PPI++ and human-only.
+
+        From the measured agreement on the labelled texts: human-only needs
+        n = ceil(z^2 Var(Y) / h^2) with Var(Y) = p (1 - p); PPI++ at the measured lambda needs
+        n = ceil(Var(Y - lambda f) / ((h / z)^2 - Var_N(lambda f) / N)), the corpus part of its
+        variance held fixed (None when that part alone exceeds the target: more human labels cannot
+        help, a larger corpus or a better student can). Lambda is held at its measured value; the
+        tuned one changes with n only through the factor 1 + n / N. Columns: label, half_width,
+        n_labelled, n_corpus, lambda, var_human (per labelled text), var_ppi_labelled (per labelled
+        text), var_ppi_corpus (the corpus part), n_human, n_ppi.
+        """
+        z = _check_options(("ppi++",), prediction, level)
+        if not 0 < half_width < 1:
+            raise LabelDistillError(f"half_width must lie strictly between 0 and 1, not {half_width}")
+        self._require(("ppi++",))
+        target = (half_width / z) ** 2
+        rows = []
+        for part in self._ppi_parts(prediction):
+            lam, y = part["lambda"], part["y"]
+            var_human = float(np.var(y))
+            var_labelled = float(np.var(y - lam * part["f_labelled"]))
+            var_corpus = float(np.var(lam * part["f_corpus"])) / len(part["f_corpus"])
+            room = target - var_corpus
+            rows.append(
+                {
+                    "label": part["label"],
+                    "half_width": half_width,
+                    "n_labelled": len(y),
+                    "n_corpus": len(part["f_corpus"]),
+                    "lambda": lam,
+                    "var_human": var_human,
+                    "var_ppi_labelled": var_labelled,
+                    "var_ppi_corpus": var_corpus,
+                    "n_human": max(math.ceil(var_human / target), 2),
+                    "n_ppi": max(math.ceil(var_labelled / room), 2) if room > 0 else None,
+                }
+            )
+        frame = pd.DataFrame(rows)
+        return frame.astype({"n_human": "Int64", "n_ppi": "Int64"})
+
+    # ---- regression
+
+    def regression(
+        self,
+        covariates_labelled,
+        covariates_corpus,
+        positive_label: str,
+        *,
+        names: Sequence[str] | None = None,
+        intercept: bool = True,
+        models: Sequence[str] = MODELS,
+        prediction: str = "probability",
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        """Regression of `positive_label` (1) against the rest (0) on covariates, human-only and PPI++.
+
+        `covariates_*` are numeric arrays (n, d) and (N, d) (or DataFrames, whose columns name the
+        coefficients); an "intercept" column is added first unless `intercept` is False. Models:
+        "ols" (a linear probability model; human: OLS with HC0 standard errors,
+        `ppi_py.classical_ols_ci`; PPI++: `ppi_py.ppi_ols_ci`) and "logistic" (human: unpenalised
+        maximum likelihood with sandwich standard errors, `ppi_py.classical_logistic_ci`; PPI++:
+        `ppi_py.ppi_logistic_ci`), both with lambda tuned by ppi_py (one lambda for all
+        coefficients, minimising the summed variance). Rows with a missing label, predictions or
+        covariate are left out. One row per model, coefficient and method ("human", "ppi++"),
+        columns `REGRESSION_COLUMNS` (intervals not clipped).
+        """
+        z = _check_options(("ppi++",), prediction, level)
+        unknown = [m for m in models if m not in MODELS]
+        if unknown or not models:
+            raise LabelDistillError(f"models: {list(models)} is not a non-empty subset of {list(MODELS)}")
+        if positive_label not in self.labels:
+            raise LabelDistillError(f"positive_label: {positive_label!r} is not one of {list(self.labels)}")
+        k = self.labels.index(positive_label)
+        x_labelled, names = _covariates(covariates_labelled, names, len(self.y), "covariates_labelled")
+        x_corpus, _ = _covariates(covariates_corpus, None, len(self.pred_corpus), "covariates_corpus")
+        if x_corpus.shape[1] != x_labelled.shape[1]:
+            raise LabelDistillError(
+                f"covariates_corpus has {x_corpus.shape[1]} columns, "
+                f"covariates_labelled {x_labelled.shape[1]}"
+            )
+        if intercept:
+            x_labelled = np.column_stack([np.ones(len(x_labelled)), x_labelled])
+            x_corpus = np.column_stack([np.ones(len(x_corpus)), x_corpus])
+            names = ["intercept", *names]
+        known = np.isfinite(x_labelled).all(axis=1) & (self.y >= 0)
+        both = known & (self.pred_labelled >= 0)
+        corpus = np.isfinite(x_corpus).all(axis=1) & (self.pred_corpus >= 0)
+        d = x_labelled.shape[1]
+        for what, x in (("labelled", x_labelled[both]), ("corpus", x_corpus[corpus])):
+            if len(x) <= d or np.linalg.matrix_rank(x) < d:
+                raise LabelDistillError(
+                    f"covariates_{what}: {len(x)} usable texts for {d} coefficients, or collinear columns "
+                    f"{names}: drop a column (a dummy level, or the intercept)"
                 )
-    return pd.DataFrame(rows, columns=list(REGRESSION_COLUMNS))
+        y_human = (self.y[known] == k).astype(np.float64)
+        y = (self.y[both] == k).astype(np.float64)
+        f_labelled = self.prediction("labelled", k, prediction)[both]
+        f_corpus = self.prediction("corpus", k, prediction)[corpus]
+        alpha = 2 * (1 - stats.norm.cdf(z))
+        ppi_py = _ppi_py()
+        fits = {
+            "ols": (
+                lambda: ppi_py.classical_ols_ci(x_labelled[known], y_human, alpha=alpha),
+                lambda: ppi_py.ppi_ols_ci(
+                    x_labelled[both], y, f_labelled, x_corpus[corpus], f_corpus, alpha=alpha
+                ),
+            ),
+            "logistic": (
+                lambda: ppi_py.classical_logistic_ci(x_labelled[known], y_human, alpha=alpha),
+                lambda: ppi_py.ppi_logistic_ci(
+                    x_labelled[both], y, f_labelled, x_corpus[corpus], f_corpus, alpha=alpha
+                ),
+            ),
+        }
+        rows = []
+        for model in models:
+            for method, fit, n, big_n in (
+                ("human", fits[model][0], int(known.sum()), 0),
+                ("ppi++", fits[model][1], int(both.sum()), int(corpus.sum())),
+            ):
+                with warnings.catch_warnings():
+                    # ppi_py fits with scikit-learn's penalty=None, deprecated since scikit-learn 1.8
+                    warnings.simplefilter("ignore", FutureWarning)
+                    low, high = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in fit())
+                for name, lo, hi in zip(names, low, high, strict=True):
+                    rows.append(
+                        {
+                            "model": model,
+                            "coefficient": name,
+                            "method": method,
+                            "estimate": float((lo + hi) / 2),
+                            "low": float(lo),
+                            "high": float(hi),
+                            "se": float((hi - lo) / (2 * z)),
+                            "n_labelled": n,
+                            "n_corpus": big_n,
+                        }
+                    )
+        return pd.DataFrame(rows, columns=list(REGRESSION_COLUMNS))

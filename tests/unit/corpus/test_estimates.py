@@ -1,4 +1,4 @@
-"""Corpus estimates: the record against estimation's functions called on the same arrays, the
+"""Corpus estimates: the record against `stats.ppi.Sample`'s estimates on the same arrays, the
 assumption's checks, the table, the figure and the report section."""
 
 from __future__ import annotations
@@ -29,13 +29,7 @@ from labeldistill.report.figures import plot_corpus_shares
 from labeldistill.report.html import render_report
 from labeldistill.report.tables import corpus_table
 from labeldistill.stages import corpus_estimates
-from labeldistill.stats.ppi import (
-    effective_labels,
-    label_regression,
-    label_shares,
-    label_shares_by_group,
-    plan_labels,
-)
+from labeldistill.stats.ppi import Sample
 
 LABELS = ["negative", "other"]
 
@@ -112,7 +106,7 @@ def _run(tmp_path, population, covariates=("year",), **kwargs):
     return read_record(tmp_path / "estimates.json", CORPUS_ESTIMATES)
 
 
-def test_the_record_holds_what_estimation_gives_on_the_same_arrays(tmp_path):
+def test_the_record_holds_what_ppi_gives_on_the_same_arrays(tmp_path):
     population = _population()
     record = _run(tmp_path, population)
     test = population.iloc[:300]
@@ -120,25 +114,24 @@ def test_the_record_holds_what_estimation_gives_on_the_same_arrays(tmp_path):
     p_test = (np.clip(test["p"] + 0.05, 0, 1) + np.clip(test["p"] - 0.05, 0, 1)) / 2  # the seeds' mean
     probs_test = np.column_stack([p_test, 1 - p_test])
     probs_corpus = np.column_stack([population["p"], 1 - population["p"]])
-    expected = label_shares(human, probs_test, probs_corpus, LABELS)
+    sample = Sample.from_arrays(human, probs_test, probs_corpus, LABELS)
+    expected = sample.shares()
     got = pd.DataFrame(record["shares"])
     assert got[["label", "method"]].values.tolist() == expected[["label", "method"]].values.tolist()
     for column in ("estimate", "low", "high", "se"):
         assert np.allclose(got[column], expected[column], atol=1e-9)
-    worth = effective_labels(human, probs_test, probs_corpus, LABELS)
+    worth = sample.effective_labels()
     assert np.allclose(
         pd.DataFrame(record["effective_labels"])["effective_labels"], worth["effective_labels"]
     )
-    plan = plan_labels(human, probs_test, probs_corpus, LABELS, half_width=0.03)
+    plan = sample.plan_labels(half_width=0.03)
     assert pd.DataFrame(record["plan"])["n_human"].tolist() == plan["n_human"].tolist()
     assert pd.DataFrame(record["plan"])["n_ppi"].tolist() == plan["n_ppi"].tolist()
-    groups = label_shares_by_group(
-        human, probs_test, probs_corpus, list(test["year"]), list(population["year"]), LABELS
-    )
+    groups = sample.shares_by_group(list(test["year"]), list(population["year"]))
     assert np.allclose(pd.DataFrame(record["by_group"]["year"])["estimate"], groups["estimate"])
     x_test = test[["year"]].astype(float)
     x_corpus = population[["year"]].astype(float)
-    regression = label_regression(human, probs_test, probs_corpus, x_test, x_corpus, LABELS, "negative")
+    regression = sample.regression(x_test, x_corpus, "negative")
     assert np.allclose(pd.DataFrame(record["regression"])["estimate"], regression["estimate"])
     assert record["n_corpus"] == 3000 and record["n_test"] == 300 and record["seeds"] == [1, 2]
     # The test texts and the pool are inside this corpus: the pool is flagged, the test is not.
@@ -204,7 +197,7 @@ def test_a_three_label_corpus_is_checked_on_every_label():
 
 def test_a_three_label_corpus_regresses_every_label_on_the_covariates():
     """No label speaks for a task of three: each is regressed on the covariates against the
-    rest, the rows named by label and equal to `label_regression` of that label."""
+    rest, the rows named by label and equal to `Sample.regression` of that label."""
     rng = np.random.default_rng(5)
     labels = ["a", "b", "c"]
     year = rng.integers(2000, 2010, 2300)
@@ -237,16 +230,9 @@ def test_a_three_label_corpus_regresses_every_label_on_the_covariates():
     rows = pd.DataFrame(record["regression"])
     assert sorted(rows["label"].unique()) == labels and record["warnings"] == []
     x_test, x_corpus = year[:n_test, None].astype(float), year[n_test:, None].astype(float)
+    sample = Sample.from_arrays(list(gold[:n_test]), probabilities[:n_test], probabilities[n_test:], labels)
     for label in labels:
-        alone = label_regression(
-            list(gold[:n_test]),
-            probabilities[:n_test],
-            probabilities[n_test:],
-            x_test,
-            x_corpus,
-            labels,
-            label,
-        )
+        alone = sample.regression(x_test, x_corpus, label)
         assert np.allclose(rows.loc[rows["label"] == label, "estimate"], alone["estimate"])
     slope = rows[(rows["label"] == "b") & (rows["model"] == "ols") & (rows["coefficient"] == "year")]
     assert (slope["low"] > 0).all()  # "b" grows with the year, by every method

@@ -12,19 +12,15 @@ from scipy import stats
 
 from labeldistill.conditions import GAP_FEWSHOT, GAP_HUMAN, parse_condition
 from labeldistill.errors import LabelDistillError
+from labeldistill.report.table_formats import to_latex, to_markdown, write_tables
+from labeldistill.report.table_records import load_agreement_records, load_metric_records, metric_record
 from labeldistill.report.tables import (
     agreement_table,
     build_tables,
     data_table,
     gaps_table,
-    load_agreement_records,
-    load_metric_records,
     medians_table,
-    metric_record,
     per_task_table,
-    to_latex,
-    to_markdown,
-    write_tables,
 )
 
 # (task, condition, seed, f1); precision = f1 + 0.1, recall = f1 - 0.1, accuracy = 0.9
@@ -279,8 +275,8 @@ def test_agreement_table_drops_human_and_sorts(tmp_path):
         ("t2", "gemma"),
     ]
     assert table["accuracy"].tolist() == [0.7, 0.6, 0.8]
-    assert (table["coders_pairwise_alpha"] == 0.4).all()  # read from records before the rename
-    # records before headlines are read by the positive label's F1
+    assert (table["coders_pairwise_alpha"] == 0.4).all()  # read from a record that names it human_human_alpha
+    # a record without a headline is read by the positive label's F1
     assert table["headline"].tolist() == ["f1", "f1", "macro_f1"]
     assert table["macro_f1"].isna().tolist() == [True, True, False] and table["macro_f1"].iloc[2] == 0.45
 
@@ -415,7 +411,7 @@ def test_headline_columns_medians_and_per_class_by_headline():
     assert human_neu["predicted_share_mean"] == pytest.approx((12 / 30 + 10 / 30) / 2)
     assert math.isnan(
         row(per_class, condition=GEMMA_250, label="neu")["predicted_share_mean"]
-    )  # an old record
+    )  # a record without predicted counts
     md = to_markdown(per_task, "per_task")
     assert "| Headline " in md and "macro_f1" in md and "Task group" not in md  # no one_vs_rest here
 

@@ -1,4 +1,4 @@
-"""Estimation: every statistic against an independent computation (hand formulas, statsmodels)."""
+"""stats.ppi: every statistic against an independent computation (hand formulas, statsmodels)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,7 @@ from scipy import optimize, stats
 from statsmodels.stats.proportion import proportion_confint
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.stats import ppi as estimation
-from labeldistill.stats.ppi import (
-    effective_labels,
-    label_regression,
-    label_shares,
-    label_shares_by_group,
-    plan_labels,
-    ppi_lambda,
-)
+from labeldistill.stats.ppi import METHODS, Sample, _ppi_py, ppi_lambda
 
 LABELS = ["negative", "other"]
 Z = stats.norm.ppf(0.975)
@@ -69,7 +61,7 @@ def _y(human, label="negative"):
 
 def test_human_interval_is_the_normal_binomial_interval():
     human, probs_n, probs_big, _ = _task()
-    frame = label_shares(human, probs_n, probs_big, LABELS)
+    frame = Sample.from_arrays(human, probs_n, probs_big, LABELS).shares()
     for label in LABELS:
         row = _row(frame, "human", label)
         count = sum(h == label for h in human)
@@ -83,7 +75,7 @@ def test_human_interval_is_the_normal_binomial_interval():
 
 def test_naive_interval_is_the_binomial_interval_of_the_predicted_labels():
     human, probs_n, probs_big, _ = _task()
-    row = _row(label_shares(human, probs_n, probs_big, LABELS, level=0.9), "naive")
+    row = _row(Sample.from_arrays(human, probs_n, probs_big, LABELS).shares(level=0.9), "naive")
     count = int((probs_big[:, 0] > 0.5).sum())
     low, high = proportion_confint(count, len(probs_big), alpha=0.1, method="normal")
     assert row["estimate"] == pytest.approx(count / len(probs_big))
@@ -93,7 +85,7 @@ def test_naive_interval_is_the_binomial_interval_of_the_predicted_labels():
 
 def test_ppi_plus_plus_matches_the_paper_formula():
     human, probs_n, probs_big, _ = _task()
-    frame = label_shares(human, probs_n, probs_big, LABELS, methods=estimation.METHODS)
+    frame = Sample.from_arrays(human, probs_n, probs_big, LABELS).shares(methods=METHODS)
     for k, label in enumerate(LABELS):
         theta, se, lam = _hand_ppi(_y(human, label), probs_n[:, k], probs_big[:, k])
         assert 0.05 < lam < 0.95  # tuned, not clipped: the formula itself is tested
@@ -108,7 +100,7 @@ def test_ppi_plus_plus_matches_the_paper_formula():
 
 
 def test_our_lambda_is_the_one_ppi_py_tunes():
-    ppi_py = estimation._ppi_py()
+    ppi_py = _ppi_py()
     for quality, seed in ((1.5, 0), (0.5, 1), (3.0, 2)):
         human, probs_n, probs_big, _ = _task(quality=quality, seed=seed)
         y, f_n, f_big = _y(human), probs_n[:, 0], probs_big[:, 0]
@@ -119,7 +111,7 @@ def test_our_lambda_is_the_one_ppi_py_tunes():
 
 def test_0_1_predictions_feed_the_predicted_label():
     human, probs_n, probs_big, _ = _task()
-    row = _row(label_shares(human, probs_n, probs_big, LABELS, prediction="label"), "ppi++")
+    row = _row(Sample.from_arrays(human, probs_n, probs_big, LABELS).shares(prediction="label"), "ppi++")
     theta, se, lam = _hand_ppi(_y(human), (probs_n[:, 0] > 0.5) * 1.0, (probs_big[:, 0] > 0.5) * 1.0)
     assert (row["estimate"], row["se"], row["lambda"]) == pytest.approx((theta, se, lam), rel=1e-9)
 
@@ -129,7 +121,7 @@ def test_perfect_classifier_gives_a_narrow_interval_on_the_truth():
     truth = rng.random(4200) < 0.3
     probs = np.column_stack([truth, ~truth]).astype(float)
     human = np.where(truth[:200], "negative", "other").tolist()
-    frame = label_shares(human, probs[:200], probs[200:], LABELS)
+    frame = Sample.from_arrays(human, probs[:200], probs[200:], LABELS).shares()
     ppi, alone = _row(frame, "ppi++"), _row(frame, "human")
     share = truth[200:].mean()
     assert ppi["low"] <= share <= ppi["high"]
@@ -140,7 +132,7 @@ def test_perfect_classifier_gives_a_narrow_interval_on_the_truth():
 
 def test_useless_classifier_gives_about_the_human_interval():
     human, probs_n, probs_big, _ = _task(quality=0.0, seed=4)
-    frame = label_shares(human, probs_n, probs_big, LABELS)
+    frame = Sample.from_arrays(human, probs_n, probs_big, LABELS).shares()
     ppi, alone = _row(frame, "ppi++"), _row(frame, "human")
     assert ppi["lambda"] < 0.15
     assert ppi["high"] - ppi["low"] == pytest.approx(alone["high"] - alone["low"], rel=0.05)
@@ -150,7 +142,7 @@ def test_useless_classifier_gives_about_the_human_interval():
 def test_constant_predictions_fall_back_to_human():
     human, probs_n, probs_big, _ = _task()
     flat_n, flat_big = np.full_like(probs_n, 0.5), np.full_like(probs_big, 0.5)
-    frame = label_shares(human, flat_n, flat_big, LABELS)
+    frame = Sample.from_arrays(human, flat_n, flat_big, LABELS).shares()
     ppi, alone = _row(frame, "ppi++"), _row(frame, "human")
     assert ppi["lambda"] == 0.0
     assert (ppi["estimate"], ppi["se"]) == pytest.approx((alone["estimate"], alone["se"]))
@@ -169,7 +161,7 @@ def test_dsl_for_a_share_is_ppi_with_lambda_one():
     labelled[sample] = True
     pseudo = p + labelled / (n / big_n) * (truth - p)
     human = np.where(truth[sample], "negative", "other").tolist()
-    row = _row(label_shares(human, probs[sample], probs, LABELS, methods=["ppi"]), "ppi")
+    row = _row(Sample.from_arrays(human, probs[sample], probs, LABELS).shares(methods=["ppi"]), "ppi")
     assert row["estimate"] == pytest.approx(pseudo.mean(), rel=1e-12)
     # its standard error (sd of the pseudo-outcomes) is of the same size, not the same
     dsl_se = pseudo.std(ddof=1) / math.sqrt(big_n)
@@ -183,7 +175,7 @@ def test_missing_values_are_left_out_where_they_are():
     probs_n, probs_big = probs_n.copy(), probs_big.copy()
     probs_n[5] = np.nan  # no prediction: counts for human only
     probs_big[:7] = np.nan
-    frame = label_shares(human, probs_n, probs_big, LABELS)
+    frame = Sample.from_arrays(human, probs_n, probs_big, LABELS).shares()
     keep_human = np.array([h is not None and h == h for h in human])
     keep_both = keep_human & ~np.isnan(probs_n[:, 0])
     alone, ppi = _row(frame, "human"), _row(frame, "ppi++")
@@ -199,7 +191,8 @@ def test_given_predicted_labels_are_used_for_naive():
     human, probs_n, probs_big, _ = _task()
     predicted = np.where(probs_big[:, 0] >= 0.5, "negative", "other").tolist()
     predicted[:3] = [None] * 3
-    row = _row(label_shares(human, probs_n, probs_big, LABELS, predicted_corpus=predicted), "naive")
+    sample = Sample.from_arrays(human, probs_n, probs_big, LABELS, predicted_corpus=predicted)
+    row = _row(sample.shares(), "naive")
     assert row["n_corpus"] == 2997
     assert row["estimate"] == pytest.approx((probs_big[3:, 0] >= 0.5).mean())
 
@@ -234,8 +227,10 @@ def test_bad_input_names_the_problem(change, message):
         "probabilities_corpus": probs_big,
         "labels": LABELS,
     }
+    changed = change(args)
+    options = {key: changed.pop(key) for key in ("methods", "prediction", "level") if key in changed}
     with pytest.raises(LabelDistillError, match=message):
-        label_shares(**change(args))
+        Sample.from_arrays(**changed).shares(**options)
 
 
 def test_inputs_are_not_changed():
@@ -243,8 +238,21 @@ def test_inputs_are_not_changed():
     probs_n[3] = np.nan
     before = probs_n.copy()
     predicted = [None if i == 3 else LABELS[int(np.argmax(p))] for i, p in enumerate(probs_n)]
-    label_shares(human, probs_n, probs_big, LABELS, predicted_labelled=predicted)
+    Sample.from_arrays(human, probs_n, probs_big, LABELS, predicted_labelled=predicted).shares()
     assert np.array_equal(before, probs_n, equal_nan=True)
+
+
+def test_one_sample_serves_every_estimate_and_cannot_be_changed():
+    human, probs_n, probs_big, _ = _task()
+    sample = Sample.from_arrays(human, probs_n, probs_big, LABELS)
+    first = sample.shares(methods=METHODS)
+    sample.effective_labels()
+    sample.plan_labels(half_width=0.03)
+    pd.testing.assert_frame_equal(sample.shares(methods=METHODS), first)
+    with pytest.raises(ValueError, match="read-only"):
+        sample.probs_corpus[0, 0] = 0.5
+    with pytest.raises(AttributeError):
+        sample.labels = ("a", "b")
 
 
 # ---- by group ---------------------------------------------------------------------------------------
@@ -257,13 +265,13 @@ def test_shares_by_group_estimate_each_group_from_its_own_texts():
     years_big = rng.choice([2020, 2021, 2022], 3000, p=[0.5, 0.45, 0.05]).astype(object)
     years_n[0], years_big[0] = None, None
     with pytest.warns(UserWarning, match=r"group 2022: \d+ labelled texts .* no human, ppi\+\+ estimate"):
-        frame = label_shares_by_group(human, probs_n, probs_big, years_n, years_big, LABELS)
+        frame = Sample.from_arrays(human, probs_n, probs_big, LABELS).shares_by_group(years_n, years_big)
     assert list(frame["group"].unique()) == [2020, 2021, 2022]
     for year in (2020, 2021):
         inside_n, inside_big = years_n == year, years_big == year
-        alone = label_shares(
+        alone = Sample.from_arrays(
             np.array(human, dtype=object)[inside_n].tolist(), probs_n[inside_n], probs_big[inside_big], LABELS
-        )
+        ).shares()
         part = frame[frame["group"] == year].drop(columns="group").reset_index(drop=True)
         pd.testing.assert_frame_equal(part, alone)
     small = frame[frame["group"] == 2022]
@@ -276,7 +284,7 @@ def test_shares_by_group_estimate_each_group_from_its_own_texts():
 
 def test_effective_labels_is_n_times_the_variance_ratio():
     human, probs_n, probs_big, _ = _task(seed=8)
-    frame = effective_labels(human, probs_n, probs_big, LABELS)
+    frame = Sample.from_arrays(human, probs_n, probs_big, LABELS).effective_labels()
     for k, label in enumerate(LABELS):
         y = _y(human, label)
         _, se, lam = _hand_ppi(y, probs_n[:, k], probs_big[:, k])
@@ -289,7 +297,7 @@ def test_effective_labels_is_n_times_the_variance_ratio():
 
 def test_plan_labels_by_hand():
     human, probs_n, probs_big, _ = _task(seed=9)
-    frame = plan_labels(human, probs_n, probs_big, LABELS, half_width=0.03)
+    frame = Sample.from_arrays(human, probs_n, probs_big, LABELS).plan_labels(half_width=0.03)
     y = _y(human)
     _, _, lam = _hand_ppi(y, probs_n[:, 0], probs_big[:, 0])
     row = frame[frame["label"] == "negative"].iloc[0]
@@ -306,7 +314,7 @@ def test_plan_labels_by_hand():
 
 def test_plan_labels_says_none_when_the_corpus_part_alone_is_too_wide():
     human, probs_n, probs_big, _ = _task(big_n=50, quality=3.0, seed=10)
-    frame = plan_labels(human, probs_n, probs_big, LABELS, half_width=0.01)
+    frame = Sample.from_arrays(human, probs_n, probs_big, LABELS).plan_labels(half_width=0.01)
     assert frame["n_ppi"].isna().all()
     assert frame["n_human"].notna().all()
 
@@ -377,9 +385,8 @@ def _hand_ppi_glm(x_n, y, f_n, x_big, f_big, link):
 
 def test_regression_against_statsmodels_and_a_hand_ppi():
     human, probs_n, probs_big, x_n, x_big = _regression_task()
-    frame = label_regression(
-        human, probs_n, probs_big, x_n, x_big, LABELS, "negative", names=["score", "flag"]
-    )
+    sample = Sample.from_arrays(human, probs_n, probs_big, LABELS)
+    frame = sample.regression(x_n, x_big, "negative", names=["score", "flag"])
     design_n = sm.add_constant(x_n)
     design_big = sm.add_constant(x_big)
     y = _y(human)
@@ -409,19 +416,18 @@ def test_regression_against_statsmodels_and_a_hand_ppi():
 
 def test_regression_bad_input():
     human, probs_n, probs_big, x_n, x_big = _regression_task()
+    sample = Sample.from_arrays(human, probs_n, probs_big, LABELS)
     collinear = np.column_stack([x_n, 2 * x_n[:, 0]])
     with pytest.raises(LabelDistillError, match="collinear"):
-        label_regression(
-            human, probs_n, probs_big, collinear, np.column_stack([x_big, x_big[:, 0]]), LABELS, "negative"
-        )
+        sample.regression(collinear, np.column_stack([x_big, x_big[:, 0]]), "negative")
     with pytest.raises(LabelDistillError, match="positive_label"):
-        label_regression(human, probs_n, probs_big, x_n, x_big, LABELS, "neutral")
+        sample.regression(x_n, x_big, "neutral")
     with pytest.raises(LabelDistillError, match="covariates_corpus"):
-        label_regression(human, probs_n, probs_big, x_n, x_big[:, :1], LABELS, "negative")
+        sample.regression(x_n, x_big[:, :1], "negative")
 
 
 def test_importing_ppi_py_leaves_warnings_on():
-    """ppi_py switches every warning off when imported; estimation imports it without that."""
+    """ppi_py switches every warning off when imported; stats.ppi imports it without that."""
     code = (
         "import warnings; from labeldistill.stats.ppi import _ppi_py; _ppi_py(); "
         "warnings.warn('still heard', UserWarning)"
