@@ -42,7 +42,7 @@ from labeldistill.teachers.local.prior import (
 from labeldistill.teachers.local.teacher import LocalTeacher
 from labeldistill.teachers.prompts.completion import build_prompt
 from labeldistill.teachers.prompts.few_shot import few_shot_examples
-from labeldistill.teachers.settings import check_labeler
+from labeldistill.teachers.settings import parse_labeler
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ("none", "uniform", "examples", "em")
@@ -61,12 +61,12 @@ def label_task(name: str, config: dict, labeler: str, model_dir: Path, threads: 
     split = config["split"]
     parts = split_task(load_texts(task), SplitSizes.from_config(split), int(split["seed"]), name)
     pool, test = parts["pool"], parts["test"]
-    settings = check_labeler(labeler, dict(config["labelers"][labeler]))
+    settings = parse_labeler(labeler, config["labelers"][labeler])
     examples = few_shot_examples(pool, settings, labeler)
-    calibration = calibration_sample(pool, examples, settings["calibration_texts"], settings["shots_seed"])
+    calibration = calibration_sample(pool, examples, settings.calibration_texts, settings.shots_seed)
     labels = list(task.labels)
     prompt = build_prompt(task.codebook.read_text(encoding="utf-8"), labels, examples)
-    teacher = LocalTeacher(model_dir, labels, prompt, threads=threads, model_name=str(settings["model"]))
+    teacher = LocalTeacher(model_dir, labels, prompt, threads=threads, model_name=settings.model)
     t0 = time.perf_counter()
     raw_calibration, calibration_errors = teacher._probabilities(calibration, progress=False)
     raw, errors = teacher._probabilities(list(test["text"]), progress=False)

@@ -45,9 +45,9 @@ from fake_openai_server import FakeOpenAIServer  # noqa: E402
 
 from labeldistill.teachers.chat import response_cache  # noqa: E402
 from labeldistill.teachers.openai.chat import ChatEngine  # noqa: E402
-from labeldistill.teachers.openai.settings import parse_settings  # noqa: E402
 from labeldistill.teachers.prompts.chat import build_chat_prompt  # noqa: E402
 from labeldistill.teachers.prompts.examples import Example  # noqa: E402
+from labeldistill.teachers.settings import parse_labeler  # noqa: E402
 
 LABELS = ["positive", "negative", "neutral"]
 CODEBOOK = "Decide whether the text expresses a positive, a negative or a neutral sentiment."
@@ -97,9 +97,10 @@ async def bare_client(url: str, batch: list[str], concurrency: int) -> float:
 
 
 def label(cache, batch: list[str], settings: dict) -> dict:
-    """One run of the teacher as label_with_api makes it, over `cache`; its usage record."""
+    """One run of the teacher as label_with_api makes it, over `cache` (`settings`: the labeler's
+    config block, parsed as a job parses it); its usage record."""
     teacher = ChatEngine(
-        parse_settings(settings, "bench"),
+        parse_labeler("bench", {"backend": "openai", **settings}),
         LABELS,
         build_chat_prompt(CODEBOOK, LABELS, EXAMPLES),
         cache,

@@ -28,7 +28,6 @@ from scale_config import write_grid  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-DIRECTORY_RULES = {"train", "prepare_local_model"}  # rules whose output is a directory()
 # `--touch` sleeps 0.1 s per job (snakemake/executors/touch.py); not what is measured here.
 TOUCH_FAST = (
     "import snakemake.executors.touch as t, sys; t.Executor.SLEEPING_TIME = 0; "
@@ -65,16 +64,21 @@ def job_count(dry_run_stdout: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def is_directory_output(name: str) -> bool:
+    """Every file the workflow writes has a suffix (.json, .parquet, ...); its directory()
+    outputs, the students' folders (.../seed1), have none. `--touch` stops with an
+    ImproperOutputException on a file where a folder was declared, or the other way round."""
+    return not Path(name).suffix
+
+
 def create_outputs(root: Path, dry_run_stdout: str) -> int:
     """Write an empty file (or folder) for every output, log and benchmark a dry run lists."""
-    rule, made = None, 0
+    made = 0
     for line in dry_run_stdout.splitlines():
-        if match := re.match(r"^(?:local)?rule (\S+):$", line):
-            rule = match.group(1)
-        elif match := re.match(r"^\s+(output|log|benchmark): (.*)$", line):
+        if match := re.match(r"^\s+(output|log|benchmark): (.*)$", line):
             for name in match.group(2).split(", "):
                 path = root / name
-                if match.group(1) == "output" and rule in DIRECTORY_RULES:
+                if match.group(1) == "output" and is_directory_output(name):
                     path.mkdir(parents=True, exist_ok=True)
                 else:
                     path.parent.mkdir(parents=True, exist_ok=True)

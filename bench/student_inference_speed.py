@@ -25,6 +25,7 @@ often the int8 model agrees with the float one.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +35,6 @@ import pandas as pd
 import torch
 
 from labeldistill.students import load_student, make_student
-from labeldistill.students.transformer import TransformerStudent
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,7 +100,7 @@ def main() -> None:
 
         ours = load_student(folder, threads=args.threads)
         int8 = load_student(folder, threads=args.threads)
-        int8.settings = TransformerStudent.resolve_settings({**int8.settings, "inference_dtype": "int8"})
+        int8.settings = dataclasses.replace(int8.settings, inference_dtype="int8")
         tokenizer, config = ours.tokenizer, ours.model.config
         counts = np.array(
             [len(ids) for ids in tokenizer(texts, truncation=True, max_length=args.max_length)["input_ids"]]

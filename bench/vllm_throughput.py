@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from labeldistill.teachers.prompts.examples import draw_examples
+from labeldistill.teachers.settings import parse_labeler
 from labeldistill.teachers.vllm import (
     chat_template,
     label_with_vllm,
@@ -84,7 +85,14 @@ def main() -> None:
     generate = vllm_generate(args.model, ENGINE, chat_template(ENGINE, tokenizer), args.threads)
     print(f"engine loaded in {time.perf_counter() - started:.1f} s (threads {args.threads})")
     for mode in args.modes.split(","):
-        settings = {"model": args.model, "mode": mode, "engine": ENGINE, "threads": args.threads}
+        block = {
+            "backend": "vllm",
+            "model": args.model,
+            "mode": mode,
+            "engine": ENGINE,
+            "threads": args.threads,
+        }
+        settings = parse_labeler(mode, block)  # as a labeling job parses its labeler's block
         with tempfile.TemporaryDirectory() as cache:
             for part, name in ((warm_up, "warm-up"), (scored, "scored")):
                 started = time.perf_counter()
@@ -103,8 +111,8 @@ def main() -> None:
                 predicted = [result.label for result in results]
                 print(
                     f"{mode:8s} {name:7s} {len(part):4d} texts in {seconds:6.1f} s: "
-                    f"{len(part) / seconds:5.2f} labels/s, {usage['input_tokens'] / len(part):.0f} "
-                    f"prompt tokens/text, failed {usage['failed_texts']}, "
+                    f"{len(part) / seconds:5.2f} labels/s, {usage.input_tokens / len(part):.0f} "
+                    f"prompt tokens/text, failed {usage.failed_texts}, "
                     f"{scores(list(part['label']), predicted, 'negative')}"
                 )
     print(

@@ -13,9 +13,9 @@ rule prepare_local_model:
     resources:
         **rule_resources("prepare_local_model"),
     log:
-        "results/logs/prepare_local_model/{model}.log",
+        log_file("prepare_local_model/{model}"),
     benchmark:
-        "results/benchmarks/prepare_local_model/{model}.tsv"
+        benchmark_file("prepare_local_model/{model}")
     conda:
         "../envs/annotate.yaml"
     script:
@@ -23,7 +23,7 @@ rule prepare_local_model:
 
 
 # A local labeler: one job per task loads the model once, measures the prompt's calibration on
-# the pool once and labels every part (loading took about 18 s of each 44-88 s part job).
+# the pool once and labels every part (why: stages/annotate.py, run_local).
 rule annotate_local:
     input:
         unpack(annotate_local_inputs),
@@ -42,9 +42,9 @@ rule annotate_local:
     resources:
         **rule_resources("annotate", "labeler", LABELER_ON_GPU),
     log:
-        "results/logs/annotate_local/{task}/{labeler}.log",
+        log_file("annotate_local/{task}/{labeler}"),
     benchmark:
-        "results/benchmarks/annotate_local/{task}/{labeler}.tsv"
+        benchmark_file("annotate_local/{task}/{labeler}")
     conda:
         "../envs/annotate.yaml"
     script:
@@ -69,10 +69,10 @@ rule annotate:
     resources:
         **rule_resources("annotate", "labeler", LABELER_ON_GPU),
     log:
-        main="results/logs/annotate/{task}/{labeler}/{part}.log",
-        server="results/logs/annotate/{task}/{labeler}/{part}.server.log",
+        main=log_file("annotate/{task}/{labeler}/{part}"),
+        server=log_file("annotate/{task}/{labeler}/{part}", ".server.log"),
     benchmark:
-        "results/benchmarks/annotate/{task}/{labeler}/{part}.tsv"
+        benchmark_file("annotate/{task}/{labeler}/{part}")
     conda:
         "../envs/annotate.yaml"
     script:
@@ -98,9 +98,9 @@ rule combine:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/combine/{task}/{labeler}.log",
+        log_file("combine/{task}/{labeler}"),
     benchmark:
-        "results/benchmarks/combine/{task}/{labeler}.tsv"
+        benchmark_file("combine/{task}/{labeler}")
     conda:
         "../envs/annotate.yaml"
     script:
@@ -128,9 +128,9 @@ rule agreement:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/agreement/{task}/{labeler}.log",
+        log_file("agreement/{task}/{labeler}"),
     benchmark:
-        "results/benchmarks/agreement/{task}/{labeler}.tsv"
+        benchmark_file("agreement/{task}/{labeler}")
     conda:
         "../envs/report.yaml"
     script:
@@ -144,7 +144,7 @@ rule estimate_cost:
         splits=expand(SPLIT, task=TASKS, part=PARTS),
         codebooks=[config["tasks"][task]["codebook"] for task in TASKS],
     output:
-        expand("results/tables/cost_estimate.{ext}", ext=TABLE_FORMATS),
+        expand(TABLE, name="cost_estimate", ext=TABLE_FORMATS),
     params:
         splits={task: {part: SPLIT.format(task=task, part=part) for part in PARTS} for task in TASKS},
         tasks={
@@ -161,7 +161,7 @@ rule estimate_cost:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/estimate_cost.log",
+        log_file("estimate_cost"),
     conda:
         "../envs/annotate.yaml"
     script:

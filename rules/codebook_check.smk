@@ -19,10 +19,10 @@ rule codebook_check_labeler:
     resources:
         **rule_resources("annotate", "labeler", LABELER_ON_GPU),
     log:
-        main="results/logs/codebook_check/{task}/{labeler}.log",
-        server="results/logs/codebook_check/{task}/{labeler}.server.log",
+        main=log_file("codebook_check/{task}/{labeler}"),
+        server=log_file("codebook_check/{task}/{labeler}", ".server.log"),
     benchmark:
-        "results/benchmarks/codebook_check/{task}/{labeler}.tsv"
+        benchmark_file("codebook_check/{task}/{labeler}")
     conda:
         "../envs/annotate.yaml"
     script:
@@ -33,7 +33,7 @@ rule codebook_check:
     input:
         expand(CODEBOOK_CHECK, task=TASKS, labeler=PROMPT_SOURCES),
     output:
-        expand("results/tables/codebook_check.{ext}", ext=TABLE_FORMATS),
+        expand(TABLE, name="codebook_check", ext=TABLE_FORMATS),
     params:
         thresholds={k: v for k, v in config["codebook_check"].items() if k not in ("texts", "seed")},
         tables_dir=lambda w, output: os.path.dirname(output[0]),
@@ -42,7 +42,7 @@ rule codebook_check:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/codebook_check.log",
+        log_file("codebook_check"),
     conda:
         "../envs/report.yaml"
     script:

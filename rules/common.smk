@@ -19,13 +19,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from labeldistill.config import resources as res
 from labeldistill.conditions import parse_source, size_label
 from labeldistill.corpus.chunks import CorpusSpec, corpus_chunks
-from labeldistill.config.design import StudyDesign
 from labeldistill.errors import LabelDistillError
 from labeldistill.config.fingerprint import code_fingerprint
 from labeldistill.logs import error_lines, warning_line
 from labeldistill.tasks.splits import task_split_settings
 from labeldistill.tasks.spec import TaskSpec
-from labeldistill.config.prepare import prepare_config
+from labeldistill.config.prepare import prepare
 
 HUMAN = "human"
 PARTS = ["pool", "val", "test"]
@@ -38,7 +37,8 @@ def labeler_block(source):
 
 try:
     # The schema, every setting and the task files, before any job; defaults filled in.
-    for _warning in prepare_config(config):
+    _prepared = prepare(config)
+    for _warning in _prepared.warnings:
         print(warning_line(_warning), file=sys.stderr)
 except LabelDistillError as error:
     # One line per problem, not Snakemake's traceback of the workflow's own code.
@@ -46,8 +46,9 @@ except LabelDistillError as error:
 
 TASKS = list(config["tasks"])
 # The study's grid (design.py): label sources (one per labeler and prompt draw), the training
-# labelers (human, augmented, LLM) and their sizes, and the draw each seed's student learns from.
-DESIGN = StudyDesign.from_config(config)
+# labelers (human, augmented, LLM) and their sizes, and the draw each seed's student learns from;
+# built once, by the parse that checked it.
+DESIGN = _prepared.design
 LLM_LABELERS = list(config["labelers"])
 LLM_SOURCES = DESIGN.llm_sources
 SOURCES = [HUMAN] + LLM_SOURCES
@@ -70,32 +71,56 @@ wildcard_constraints:
 
 
 # ---- paths -----------------------------------------------------------------------------
-SPLIT = "results/{task}/splits/{part}.parquet"
-SPLIT_SUMMARY = "results/{task}/splits/summary.json"
-LABELS = "results/{task}/labels/{labeler}/{part}.parquet"
-USAGE = "results/{task}/usage/{labeler}/{part}.json"
-CALIBRATION = "results/{task}/calibration/{labeler}.json"
-AGREEMENT = "results/{task}/agreement/{labeler}.json"
+# Every output, log and benchmark lies in the config's `results` folder, checked and normalised
+# at parse (config/outputs.py): configs with folders of their own never overwrite one another.
+RESULTS = config["results"]
+
+
+def result(path):
+    """`path` (a pattern with wildcards, or a file's name) inside the results folder."""
+    return f"{RESULTS}/{path}"
+
+
+def log_file(job, suffix=".log"):
+    """The log of a job, named by its rule and wildcards (logs.py names the job from it)."""
+    return result(f"logs/{job}{suffix}")
+
+
+def benchmark_file(job):
+    """The time and memory record of a job, named as its log."""
+    return result(f"benchmarks/{job}.tsv")
+
+
+SPLIT = result("{task}/splits/{part}.parquet")
+SPLIT_SUMMARY = result("{task}/splits/summary.json")
+LABELS = result("{task}/labels/{labeler}/{part}.parquet")
+USAGE = result("{task}/usage/{labeler}/{part}.json")
+CALIBRATION = result("{task}/calibration/{labeler}.json")
+AGREEMENT = result("{task}/agreement/{labeler}.json")
 # Students: {labeler} is whose labels they learn from (human, human250+gemma, gemma), {size}
 # how many training texts; the LLM's files: {labeler} is a label source (gemma, gemma~shots1).
-STUDENT_DIR = "results/{task}/students/{student}/{labeler}/n{size}/seed{seed}"
-STUDENT_PREDICTIONS = "results/{task}/predictions/{student}@{labeler}/n{size}/seed{seed}.parquet"
-FEWSHOT_PREDICTIONS = "results/{task}/predictions/fewshot@{labeler}.parquet"
-STUDENT_METRICS = "results/{task}/metrics/{student}@{labeler}/n{size}/seed{seed}.json"
-FEWSHOT_METRICS = "results/{task}/metrics/fewshot@{labeler}.json"
-COMPARISONS = "results/{task}/comparisons.json"
-CORPUS_CHUNK = "results/{task}/corpus/chunks/{chunk}.parquet"
-CORPUS_LABELS = "results/{task}/corpus/labels.parquet"
-CORPUS_ESTIMATES = "results/{task}/corpus/estimates.json"
-CODEBOOK_CHECK = "results/{task}/codebook_check/{labeler}.json"
+STUDENT_DIR = result("{task}/students/{student}/{labeler}/n{size}/seed{seed}")
+STUDENT_PREDICTIONS = result("{task}/predictions/{student}@{labeler}/n{size}/seed{seed}.parquet")
+FEWSHOT_PREDICTIONS = result("{task}/predictions/fewshot@{labeler}.parquet")
+STUDENT_METRICS = result("{task}/metrics/{student}@{labeler}/n{size}/seed{seed}.json")
+FEWSHOT_METRICS = result("{task}/metrics/fewshot@{labeler}.json")
+COMPARISONS = result("{task}/comparisons.json")
+CORPUS_CHUNK = result("{task}/corpus/chunks/{chunk}.parquet")
+CORPUS_LABELS = result("{task}/corpus/labels.parquet")
+CORPUS_ESTIMATES = result("{task}/corpus/estimates.json")
+CODEBOOK_CHECK = result("{task}/codebook_check/{labeler}.json")
 # Converted local LLMs live in MODELS_DIR, shared by every checkout and run (content-addressed,
-# see teachers/local/models.py); a checkout tracks only its record of which folder it uses.
+# see teachers/local/models.py); a results folder holds only the record of which one it uses.
 from labeldistill.teachers.local.models import default_models_dir, local_model_facts
+from labeldistill.teachers.local.models import local_model_name as model_file_name
 
 MODELS_DIR = config.get("models_dir") or str(default_models_dir())
-LOCAL_MODEL = "results/models/{model}.json"
+LOCAL_MODEL = result("models/{model}.json")
 TABLE_NAMES = ["per_task", "medians", "gaps", "label_budget", "paper", "agreement", "coders", "data", "cost"]
 TABLE_FORMATS = ["csv", "md", "tex"]
+TABLE = result("tables/{name}.{ext}")
+FIGURE = result("figures/{name}.png")
+REPORT_HTML = result("report.html")
 FIGURE_NAMES = [
     "f1_by_task",
     "f1_by_condition",
@@ -139,8 +164,9 @@ def labeler_settings(source):
 
 
 def local_model_name(source):
-    """The name of a labeler's local model (a known name, or a path's name without .gguf)."""
-    return Path(labeler_block(source)["model"]).name.removesuffix(".gguf")
+    """The name of a labeler's local model (a known name, or a path's name without .gguf),
+    checked as a name at parse (config/names.py)."""
+    return model_file_name(labeler_block(source)["model"])
 
 
 def local_model_source(model):
@@ -162,7 +188,7 @@ def student_settings(student):
 
 
 def student_threads(student):
-    return int(config["students"][student]["threads"])
+    return config["students"][student]["threads"]  # checked and filled in at parse
 
 
 def labeler_threads(source):
@@ -172,12 +198,14 @@ def labeler_threads(source):
     if settings.get("server"):
         # Every job of this labeler starts its server on the same port: one at a time.
         return workflow.cores
-    return int(settings["threads"])  # defaults filled in per backend (teachers/settings.py)
+    return settings["threads"]  # checked and filled in per backend at parse (teachers/settings.py)
 
 
 def fingerprint(stage):
-    """Hash of the package code a stage runs: edits there rerun exactly that stage."""
-    return code_fingerprint(SRC, f"labeldistill.stages.{stage}")
+    """Hash of the package code a stage runs: edits there rerun exactly that stage. The imports
+    found in each file are cached by its content, so a parse parses only the files edited."""
+    cache_file = Path(".snakemake") / "labeldistill" / "fingerprint-imports.json"
+    return code_fingerprint(SRC, f"labeldistill.stages.{stage}", cache_file=cache_file)
 
 
 LOCAL_SOURCES = [source for source in LLM_SOURCES if labeler_block(source)["backend"] == "local"]
@@ -419,9 +447,9 @@ def usage_files():
 
 
 def report_outputs():
-    tables = expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=TABLE_FORMATS)
-    figures = expand("results/figures/{name}.png", name=FIGURE_NAMES)
-    return tables + figures + ["results/report.html"]
+    tables = expand(TABLE, name=TABLE_NAMES, ext=TABLE_FORMATS)
+    figures = expand(FIGURE, name=FIGURE_NAMES)
+    return tables + figures + [REPORT_HTML]
 
 
 # Snakemake's own report (`snakemake --report report.html`) shows each figure and each table's
@@ -434,9 +462,9 @@ def captioned(path, kind):
 
 def report_tables():
     """Every table in every format; its CSV is the one in Snakemake's report."""
-    tables = expand("results/tables/{name}.{ext}", name=TABLE_NAMES, ext=TABLE_FORMATS)
+    tables = expand(TABLE, name=TABLE_NAMES, ext=TABLE_FORMATS)
     return [captioned(path, "tables") if path.endswith(".csv") else path for path in tables]
 
 
 def report_figures():
-    return [captioned(path, "figures") for path in expand("results/figures/{name}.png", name=FIGURE_NAMES)]
+    return [captioned(path, "figures") for path in expand(FIGURE, name=FIGURE_NAMES)]

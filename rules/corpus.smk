@@ -18,9 +18,9 @@ rule corpus_chunk:
     resources:
         **rule_resources("predict", "corpus", CORPUS_ON_GPU),
     log:
-        "results/logs/corpus_chunk/{task}/{chunk}.log",
+        log_file("corpus_chunk/{task}/{chunk}"),
     benchmark:
-        "results/benchmarks/corpus_chunk/{task}/{chunk}.tsv"
+        benchmark_file("corpus_chunk/{task}/{chunk}")
     conda:
         "../envs/train.yaml"
     script:
@@ -38,9 +38,9 @@ rule corpus_merge:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/corpus_merge/{task}.log",
+        log_file("corpus_merge/{task}"),
     benchmark:
-        "results/benchmarks/corpus_merge/{task}.tsv"
+        benchmark_file("corpus_merge/{task}")
     conda:
         "../envs/report.yaml"
     script:
@@ -74,9 +74,9 @@ rule corpus_estimates:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/corpus_estimates/{task}.log",
+        log_file("corpus_estimates/{task}"),
     benchmark:
-        "results/benchmarks/corpus_estimates/{task}.tsv"
+        benchmark_file("corpus_estimates/{task}")
     conda:
         "../envs/report.yaml"
     script:

@@ -12,9 +12,9 @@ rule split:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/split/{task}.log",
+        log_file("split/{task}"),
     benchmark:
-        "results/benchmarks/split/{task}.tsv"
+        benchmark_file("split/{task}")
     conda:
         "../envs/annotate.yaml"
     script:

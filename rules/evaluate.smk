@@ -9,9 +9,9 @@ rule fewshot:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/fewshot/{task}/{labeler}.log",
+        log_file("fewshot/{task}/{labeler}"),
     benchmark:
-        "results/benchmarks/fewshot/{task}/{labeler}.tsv"
+        benchmark_file("fewshot/{task}/{labeler}")
     conda:
         "../envs/report.yaml"
     script:
@@ -43,9 +43,9 @@ rule evaluate_student:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/evaluate/{task}/{student}@{labeler}/n{size}/seed{seed}.log",
+        log_file("evaluate/{task}/{student}@{labeler}/n{size}/seed{seed}"),
     benchmark:
-        "results/benchmarks/evaluate/{task}/{student}@{labeler}/n{size}/seed{seed}.tsv"
+        benchmark_file("evaluate/{task}/{student}@{labeler}/n{size}/seed{seed}")
     conda:
         "../envs/report.yaml"
     script:
@@ -77,9 +77,9 @@ rule evaluate_fewshot:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/evaluate/{task}/fewshot@{labeler}.log",
+        log_file("evaluate/{task}/fewshot@{labeler}"),
     benchmark:
-        "results/benchmarks/evaluate/{task}/fewshot@{labeler}.tsv"
+        benchmark_file("evaluate/{task}/fewshot@{labeler}")
     conda:
         "../envs/report.yaml"
     script:
@@ -103,9 +103,9 @@ rule compare:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/compare/{task}.log",
+        log_file("compare/{task}"),
     benchmark:
-        "results/benchmarks/compare/{task}.tsv"
+        benchmark_file("compare/{task}")
     conda:
         "../envs/report.yaml"
     script:

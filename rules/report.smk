@@ -11,7 +11,7 @@ rule report:
     output:
         tables=report_tables(),
         figures=report_figures(),
-        html="results/report.html",
+        html=REPORT_HTML,
     params:
         tables_dir=lambda w, output: os.path.dirname(output.tables[0]),
         figures_dir=lambda w, output: os.path.dirname(output.figures[0]),
@@ -21,9 +21,9 @@ rule report:
     resources:
         **rule_resources("default"),
     log:
-        "results/logs/report.log",
+        log_file("report"),
     benchmark:
-        "results/benchmarks/report.tsv"
+        benchmark_file("report")
     conda:
         "../envs/report.yaml"
     script:

@@ -19,9 +19,9 @@ rule train:
     resources:
         **rule_resources("train", "student", STUDENT_ON_GPU),
     log:
-        "results/logs/train/{task}/{student}/{labeler}/n{size}/seed{seed}.log",
+        log_file("train/{task}/{student}/{labeler}/n{size}/seed{seed}"),
     benchmark:
-        "results/benchmarks/train/{task}/{student}/{labeler}/n{size}/seed{seed}.tsv"
+        benchmark_file("train/{task}/{student}/{labeler}/n{size}/seed{seed}")
     conda:
         "../envs/train.yaml"
     script:

@@ -2,7 +2,8 @@
 
     python tests/openai_label_worker.py SPEC.json OUT.json
 
-SPEC holds texts, labels, codebook, settings and cache_dir; OUT gets the results and usage.
+SPEC holds texts, labels, codebook, settings (the labeler's config block, parsed here as a job
+parses it) and cache_dir; OUT gets the results and usage.
 """
 
 from __future__ import annotations
@@ -12,22 +13,24 @@ import json
 import sys
 
 from labeldistill.teachers.openai.teacher import label_with_api
+from labeldistill.teachers.settings import parse_labeler
 
 
 def main() -> None:
     spec = json.loads(open(sys.argv[1], encoding="utf-8").read())
+    labeler = spec.get("labeler", "worker")
     results, usage = label_with_api(
         spec["texts"],
         spec.get("ids"),
         spec["codebook"],
         spec["labels"],
         [],
-        spec["settings"],
+        parse_labeler(labeler, {"backend": "openai", **spec["settings"]}),
         cache_dir=spec["cache_dir"],
-        labeler=spec.get("labeler", "worker"),
+        labeler=labeler,
     )
     with open(sys.argv[2], "w", encoding="utf-8") as out:
-        json.dump({"results": [dataclasses.asdict(r) for r in results], "usage": usage}, out)
+        json.dump({"results": [dataclasses.asdict(r) for r in results], "usage": usage.to_dict()}, out)
 
 
 if __name__ == "__main__":

@@ -121,7 +121,9 @@ def auto_or(check: Check) -> Check:
 def list_of(check: Check, min_items: int = 0) -> Check:
     def check_list(value: Any) -> str | None:
         if not isinstance(value, list | tuple) or len(value) < min_items:
-            return f"a list of at least {min_items} items" if min_items else "a list"
+            if min_items > 1:
+                return f"a list of at least {min_items} items"
+            return "a non-empty list" if min_items else "a list"
         for element in value:
             problem = check(element)
             if problem:

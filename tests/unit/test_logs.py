@@ -1,7 +1,13 @@
 """A user-facing error from a job is one line on stderr and in the job's log, never a traceback."""
 
+import io
+import logging
 import subprocess
 import sys
+import tempfile
+
+from labeldistill import logs
+from labeldistill.logs import job_name_of, progress_bar
 
 
 def run_script(tmp_path, statement: str) -> subprocess.CompletedProcess:
@@ -43,3 +49,60 @@ def test_a_bug_keeps_its_traceback_in_the_log_and_on_stderr(tmp_path):
 def test_warnings_still_reach_the_terminal(tmp_path):
     done = run_script(tmp_path, 'logging.getLogger("labeldistill.stage").warning("slow server")')
     assert done.returncode == 0 and "slow server" in done.stderr
+
+
+# ---- progress -------------------------------------------------------------------------------
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_job_is_named_by_its_log_file():
+    assert (
+        job_name_of("results/logs/train/t/minilm/gemma/n250/seed1.log") == "train t/minilm/gemma/n250/seed1"
+    )
+    assert job_name_of("/w/results/logs/annotate/t/gemma/val.log") == "annotate t/gemma/val"
+    assert job_name_of("results/logs/report.log") == "report"
+    assert job_name_of("elsewhere/job.log") == "job"
+
+
+def test_off_a_terminal_a_bar_is_log_lines_naming_its_part(caplog, monkeypatch):
+    caplog.set_level(logging.INFO, logger="labeldistill.progress")
+    with progress_bar(total=3, desc="t/val gemma", unit="text", leave=True, file=io.StringIO()) as bar:
+        bar.update(3)
+    assert not caplog.records  # done within PROGRESS_SECONDS: the job's own summary says it
+    monkeypatch.setattr(logs, "PROGRESS_SECONDS", 0.0)
+    log_file = io.StringIO()
+    with progress_bar(
+        total=3, desc="tweets_negative/val gemma", unit="text", leave=True, file=log_file
+    ) as bar:
+        for _ in range(3):
+            bar.update(1)
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines and all(line.startswith("tweets_negative/val gemma: ") for line in lines)
+    assert "3/3 text (100%)" in lines[-1] and not any("\r" in line for line in lines)
+    assert log_file.getvalue() == ""  # never a bar redrawn into a file
+
+
+def test_on_a_terminal_bars_of_side_by_side_jobs_take_lines_of_their_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    screen = Terminal()
+    first = progress_bar(total=10, desc="t/val gemma", file=screen)
+    second = progress_bar(total=10, desc="t/test gemma", file=screen)  # another job's, in effect
+    assert (first.pos, second.pos) != (0, 0) and abs(first.pos) != abs(second.pos)
+    assert not first.leave and first.dynamic_ncols
+    first.update(10)
+    first.close()
+    third = progress_bar(total=10, desc="t/pool gemma", file=screen)
+    assert abs(third.pos) == 0  # the first line, free again
+    second.close()
+    third.close()
+    assert "t/val gemma" in screen.getvalue() and "t/test gemma" in screen.getvalue()
+
+
+def test_a_disabled_bar_writes_nothing(caplog):
+    caplog.set_level(logging.INFO, logger="labeldistill.progress")
+    screen = Terminal()
+    with progress_bar(range(3), desc="t/val gemma", disable=True, file=screen) as bar:
+        assert list(bar) == [0, 1, 2]
+    assert screen.getvalue() == "" and not caplog.records

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from labeldistill.teachers.prompts.examples import Example
+from labeldistill.teachers.settings import parse_labeler
 from labeldistill.teachers.vllm import label_with_vllm
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -30,12 +31,15 @@ def never(conversations, sampling):
 
 
 def label(mode: str, generate=None) -> dict:
-    settings = {
+    labeler = f"gemma_{mode}"
+    block = {
+        "backend": "vllm",
         "model": request["model"],
         "mode": mode,
         "engine": request["engine"],
         "threads": request["threads"],
     }
+    settings = parse_labeler(labeler, block)  # as a labeling job parses its labeler's block
     started = time.perf_counter()
     results, usage = label_with_vllm(
         request["texts"],
@@ -45,14 +49,14 @@ def label(mode: str, generate=None) -> dict:
         examples,
         settings,
         request["cache_dir"],
-        labeler=f"gemma_{mode}",
+        labeler=labeler,
         generate=generate,
     )
     return {
         "labels": [result.label for result in results],
         "probabilities": [list(result.probabilities) for result in results],
         "provenance": results[0].provenance,
-        "usage": usage,
+        "usage": usage.to_dict(),
         "seconds": round(time.perf_counter() - started, 2),
     }
 

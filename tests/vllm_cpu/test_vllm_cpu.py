@@ -124,10 +124,10 @@ def free_port() -> int:
 
 
 def test_managed_vllm_serve_labels_through_the_openai_backend(vllm_venv, local_model_dir, tmp_path):
-    from labeldistill.teachers.openai.teacher import label_with_api
     from labeldistill.teachers.openai.server import managed_server
+    from labeldistill.teachers.openai.teacher import label_with_api
     from labeldistill.teachers.prompts.examples import Example
-    from labeldistill.teachers.settings import check_labeler
+    from labeldistill.teachers.settings import parse_labeler
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}/v1"
@@ -142,7 +142,7 @@ def test_managed_vllm_serve_labels_through_the_openai_backend(vllm_venv, local_m
     results = {}
     with managed_server(command, base_url, tmp_path / "server.log", startup_timeout=600) as server:
         for mode in ("choice", "logprobs"):
-            settings = check_labeler(
+            settings = parse_labeler(
                 "gemma",
                 {
                     "backend": "openai",
@@ -159,7 +159,7 @@ def test_managed_vllm_serve_labels_through_the_openai_backend(vllm_venv, local_m
     assert server.poll() is not None, "the managed server is stopped after labeling"
     for mode, (labelled, usage) in results.items():
         labels = [result.label for result in labelled]
-        assert usage["failed_texts"] == 0 and set(labels) <= set(LABELS), (mode, usage)
+        assert usage.failed_texts == 0 and set(labels) <= set(LABELS), (mode, usage)
         assert agreement(labels, ids) >= 0.75, (mode, labels)
         for result in labelled:
             assert math.isclose(sum(result.probabilities), 1.0)

@@ -17,8 +17,15 @@ WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "schemas", "envs", "src"]
 TASKS = {"tweets_negative": 11, "nyt_negative": 12}  # task -> sampling seed
 
 
-def snakemake(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile", timeout=1500):
-    """Run the real snakemake CLI of this environment; return the completed process."""
+def snakemake(
+    workdir: Path,
+    *args: str,
+    snakefile: Path = REPO / "Snakefile",
+    configfile: Path | None = None,
+    timeout=1500,
+):
+    """Run the real snakemake CLI of this environment in `workdir` with `configfile` (default:
+    workdir/config.yaml); return the completed process."""
     command = [
         str(Path(sys.executable).parent / "snakemake"),
         "--snakefile",
@@ -26,7 +33,7 @@ def snakemake(workdir: Path, *args: str, snakefile: Path = REPO / "Snakefile", t
         "--directory",
         str(workdir),
         "--configfile",
-        str(workdir / "config.yaml"),
+        str(configfile or workdir / "config.yaml"),
         *args,
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
@@ -49,12 +56,13 @@ def planned_jobs(dry_run_output: str) -> dict[str, int]:
     return jobs
 
 
-def planned_outputs(dry_run_output: str) -> list[str]:
-    """The output files of every job a dry run plans."""
+def planned_outputs(dry_run_output: str, kinds: tuple[str, ...] = ("output",)) -> list[str]:
+    """The output files of every job a dry run plans; with `kinds` ("output", "log",
+    "benchmark") those of its listed kinds."""
     return [
         path
         for line in dry_run_output.splitlines()
-        if line.strip().startswith("output:")
+        if line.strip().startswith(tuple(f"{kind}:" for kind in kinds))
         for path in line.split(":", 1)[1].replace(",", " ").split()
     ]
 

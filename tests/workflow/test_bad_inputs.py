@@ -92,6 +92,15 @@ def rename_task(name: str) -> Callable[[dict, Path], None]:
     return change
 
 
+def rename(section: str, old: str, new) -> Callable[[dict, Path], None]:
+    """The block `section.old` under the name `new`, in its place."""
+
+    def change(config: dict, root: Path) -> None:
+        config[section] = {new if name == old else name: block for name, block in config[section].items()}
+
+    return change
+
+
 def rewrite_texts(edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[dict, Path], None]:
     def change(config: dict, root: Path) -> None:
         edit(texts(root)).to_csv(root / "texts.csv", index=False)
@@ -292,6 +301,85 @@ CASES = [
 ]
 
 
+# Names that become paths, and secrets that would become params: each is refused at parse, before
+# anything is written (a task `..` would write its splits beside results/), by the workflow and by
+# `labeldistill check` in the same one line, which never repeats the secret.
+SECRET = "sk-test-" + "CATALOGUE-31337"
+VALID_NAME = "a name starts with a letter, digit or _"
+NAME_CASES = [
+    Case("task ..", rename_task(".."), ("config key tasks", "'..'", "not a folder of its own", VALID_NAME)),
+    Case("task .", rename_task("."), ("config key tasks", "'.'", "not a folder of its own")),
+    Case("task a/b", rename_task("a/b"), ("config key tasks", "'a/b'", "path separator", VALID_NAME)),
+    Case("task ../up", rename_task("../up"), ("config key tasks", "'../up'", "path separator")),
+    Case("task a\\b", rename_task("a\\b"), ("config key tasks", "path separator")),
+    Case("task .hidden", rename_task(".hidden"), ("config key tasks", "'.hidden'", "leading dot")),
+    Case("task -x", rename_task("-x"), ("config key tasks", "'-x'", "leading dash")),
+    Case("task empty", rename_task(""), ("config key tasks", "''", "empty")),
+    Case("task a number", rename_task(2024), ("config key tasks", "2024", "quote it")),
+    Case(
+        "labeler ../x", rename("labelers", "llm", "../x"), ("config key labelers", "'../x'", "path separator")
+    ),
+    Case("labeler ..", rename("labelers", "llm", ".."), ("config key labelers", "'..'", "not a folder")),
+    Case("labeler .llm", rename("labelers", "llm", ".llm"), ("config key labelers", "'.llm'", "leading dot")),
+    Case("labeler with ~", rename("labelers", "llm", "llm~shots1"), ("config key labelers", "holds '~'")),
+    Case("labeler human", rename("labelers", "llm", "human"), ("config key labelers", "'human'", "taken by")),
+    Case("student ..", rename("students", "tfidf", ".."), ("config key students", "'..'", "not a folder")),
+    Case("student a/b", rename("students", "tfidf", "a/b"), ("config key students", "'a/b'", "separator")),
+    Case("student -s", rename("students", "bert", "-s"), ("config key students", "'-s'", "leading dash")),
+    Case("student @", rename("students", "bert", "be@rt"), ("config key students", "holds '@'")),
+    Case("student fewshot", rename("students", "bert", "fewshot"), ("config key students", "taken by")),
+    Case(
+        "local model named ..",
+        set_key("labelers.llm.model", "models/.."),
+        ("config key labelers.llm.model", "'..'", "rename the file or folder"),
+    ),
+    Case(
+        "local model with a space",
+        set_key("labelers.llm.model", "/models/my model.gguf"),
+        ("config key labelers.llm.model", "'my model'", "a space"),
+    ),
+]
+SECRET_CASES = [
+    Case(
+        "password in base_url",
+        set_key(
+            "labelers.gpt", {"backend": "openai", "model": "m", "base_url": f"http://me:{SECRET}@x:8/v1"}
+        ),
+        ("config key labelers.gpt.base_url", "user:password@", "http://x:8/v1", "labelers.gpt.api_key_env"),
+    ),
+    Case(
+        "password in a base_url without scheme",
+        set_key("labelers.gpt", {"backend": "openai", "model": "m", "base_url": f"me:{SECRET}@x:8/v1"}),
+        ("config key labelers.gpt.base_url", "user:password@"),
+    ),
+    Case(
+        "key in base_url's query",
+        set_key(
+            "labelers.gpt", {"backend": "openai", "model": "m", "base_url": f"https://x/v1?key={SECRET}"}
+        ),
+        ("config key labelers.gpt.base_url", "?query", "https://x/v1", "api_key_env"),
+    ),
+    Case(
+        "key on a started server's command line",
+        set_key(
+            "labelers.gpt",
+            {
+                "backend": "openai",
+                "model": "m",
+                "base_url": "http://127.0.0.1:8011/v1",
+                "server": {"command": f"vllm serve m --port 8011 --api-key {SECRET}"},
+            },
+        ),
+        ("config key labelers.gpt.server.command", "VLLM_API_KEY", "labelers.gpt.api_key_env"),
+    ),
+    Case(
+        "key as api_key_env",
+        set_key("labelers.gpt", {"backend": "openai", "model": "m", "api_key_env": SECRET}),
+        ("config key labelers.gpt.api_key_env", "never the key itself"),
+    ),
+]
+
+
 def write_case(root: Path, change: Callable[[dict, Path], None] | None) -> Path:
     config = base_config(root)
     if change is not None:
@@ -315,6 +403,31 @@ def test_a_bad_input_stops_with_one_line(case, tmp_path):
     for expected in case.names:
         assert expected.lower() in lines[0].lower(), lines[0]
     assert "rule " not in result.stdout  # no job was planned, let alone run
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {path for path in folder.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("case", NAME_CASES + SECRET_CASES, ids=[c.name for c in NAME_CASES + SECRET_CASES])
+def test_a_name_or_secret_stops_the_parse_before_anything_is_written(case, tmp_path):
+    root = tmp_path / "run"  # a name that climbed out would write into tmp_path
+    root.mkdir()
+    write_case(root, case.change)
+    before = files_under(tmp_path)
+    result = snakemake(root, "--cores", "1")  # a real run, not a dry one: it would write
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("labeldistill: config key "), result.stderr[-3000:]
+    for expected in case.names:
+        assert expected.lower() in lines[0].lower(), lines[0]
+    # Only Snakemake's own (empty) log of the attempt; no results/, no file above the run.
+    written = files_under(tmp_path) - before
+    assert {path.relative_to(root).parts[:2] for path in written} <= {(".snakemake", "log")}, written
+    assert not [path for path in written if path.read_bytes().strip()]
+    assert SECRET not in result.stderr + result.stdout
+    checked = check_command(root, "--configfile", "config.yaml")
+    assert checked.returncode == 1 and checked.stderr.strip() == lines[0]
 
 
 def check_command(workdir: Path, *args: str) -> subprocess.CompletedProcess:

@@ -11,6 +11,7 @@ so that nothing after it is scored; once the server is up, a rerun labels what i
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import socket
 import sys
 import time
 from datetime import datetime
+from urllib.parse import quote, quote_plus
 
 import pandas as pd
 import pytest
@@ -31,6 +33,28 @@ pytestmark = pytest.mark.workflow
 TASK = "tweets_negative"
 SECRET = "sk-test-" + "never-written-anywhere"  # sent as the API key; must reach no file
 PARTS = ("pool", "val", "test")
+
+
+def secret_forms(secret: str) -> list[bytes]:
+    """`secret` as a file could hold it: plain, URL-encoded, and base64 (standard and URL-safe) at
+    each of the three alignments it can have inside a longer encoded text (`user:secret`)."""
+    raw = secret.encode()
+    forms = {raw, quote(secret, safe="").encode(), quote_plus(secret).encode()}
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        for shift in range(3):
+            encoded = encode(b"\0" * shift + raw)
+            forms.add(encoded[-(-4 * shift // 3) : (shift + len(raw)) // 3 * 4])
+    return sorted(forms)
+
+
+def secret_hits(folder, secret: str, *texts: str) -> tuple[list, int]:
+    """The files under `folder` (hidden ones such as .snakemake/ too) and the `texts` that hold
+    `secret` in any of its forms, and how many files were read."""
+    forms = secret_forms(secret)
+    files = [path for path in folder.rglob("*") if path.is_file()]
+    hits = [path for path in files if any(form in path.read_bytes() for form in forms)]
+    hits += [text for text in texts if any(form.decode() in text for form in forms)]
+    return hits, len(files)
 
 
 def free_port() -> int:
@@ -142,7 +166,62 @@ def test_the_api_key_never_reaches_a_file(api_run):
     workdir, _, _ = api_run
     files = [p for p in workdir.rglob("*") if p.is_file()]
     assert any("cache" in p.parts for p in files)  # the cache is inside workdir: searched too
-    assert not [p for p in files if SECRET.encode() in p.read_bytes()]
+    assert secret_hits(workdir, SECRET) == ([], len(files))
+
+
+# Given every way a key can be given: the variable named by api_key_env (used), and a
+# user:password@ in base_url, a ?key= in it, the key in place of api_key_env's name (refused).
+SCAN_SECRET = "sk-test-SCAN+never/written=anywhere"
+
+
+def test_a_secret_given_every_way_reaches_no_file_of_a_whole_run(tmp_path, monkeypatch):
+    workdir = tmp_path
+    monkeypatch.setenv("LABELDISTILL_SCAN_KEY", SCAN_SECRET)
+    outputs = []
+    with FakeOpenAIServer(api_key=SCAN_SECRET) as server:  # any other key gets 401
+        labeler = {
+            "backend": "openai",
+            "base_url": server.base_url,
+            "model": "fake",
+            "api_key_env": "LABELDISTILL_SCAN_KEY",
+            "shots": 2,
+            "progress": False,
+        }
+        config = {
+            "tasks": {TASK: tiny_task(REPO / "data" / TASK, workdir / "data" / TASK, seed=11)},
+            "split": {"seed": 3, "test": 12, "val": 8, "pool": 16},
+            "labelers": {"gpt": labeler},
+            "students": {"tfidf-logreg": {"kind": "tfidf-logreg"}},
+            "seeds": [1],
+            "train_size": 14,
+            "evaluation": {"n_boot": 200},
+            "cache_dir": str(workdir / "cache"),
+            "models_dir": str(workdir / "models"),
+        }
+        host, encoded = server.base_url.split("://", 1)[1], quote(SCAN_SECRET, safe="")
+        refusals = [
+            ("base_url", f"http://user:{encoded}@{host}"),
+            ("base_url", f"{server.base_url}?api_key={encoded}"),
+            ("api_key_env", SCAN_SECRET),
+        ]
+        for key, value in refusals:
+            write_config(workdir, {**config, "labelers": {"gpt": {**labeler, key: value}}})
+            attempt = snakemake(workdir, "--cores", "2")
+            assert attempt.returncode == 1, attempt.stderr[-3000:]
+            lines = attempt.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(f"labeldistill: config key labelers.gpt.{key}: ")
+            assert not (workdir / "results").exists()
+            outputs += [attempt.stdout, attempt.stderr]
+        write_config(workdir, config)
+        run = snakemake(workdir, "--cores", "2")
+        assert run.returncode == 0, run.stderr[-4000:]
+        outputs += [run.stdout, run.stderr]
+        answered = sum(sum(entry["successes"].values()) for entry in server.stats()["bodies"].values())
+    assert answered > 0  # the key was sent, and accepted
+    assert (workdir / "results/report.html").exists() and (workdir / ".snakemake/metadata").is_dir()
+    hits, scanned = secret_hits(workdir, SCAN_SECRET, *outputs)
+    print(f"secret scan: {scanned} files under the run's folder (.snakemake/ too), {len(hits)} hits")
+    assert hits == [] and scanned > 100
 
 
 def labeldistill_lines(stderr: str) -> list[str]:

@@ -1,14 +1,17 @@
 """The config, checked whole when the workflow is parsed, before any job runs.
 
-`prepare_config` is what the Snakefile calls. In order, each step only when the ones before it
-found nothing:
+`prepare` is what the Snakefile calls (`prepare_config` gives only the warnings). In order, each
+step only when the ones before it found nothing:
 1. the JSON Schema (schemas/config.schema.yaml): one line per problem, with the nearest valid
-   key for a typo, never the schema itself; then the schema's defaults are filled in, and every
-   task with `one_vs_rest: true` is replaced by its K binary tasks (`expand_one_vs_rest`), so
-   that everything after sees only the tasks that run;
+   key for a typo, never the schema itself; the names that become paths (names.py); then the
+   schema's defaults are filled in, the output folder `results` is checked (outputs.py), and
+   every task with `one_vs_rest: true` is replaced by its K binary tasks (`expand_one_vs_rest`),
+   so that everything after sees only the tasks that run;
 2. every labeler and student block against its declared settings (teachers/settings.py,
    students/settings.py), which replace the blocks with every default filled in;
 3. what neither can express: files exist, the corpus settings, the API keys a run will need;
+   here the study's design (design.py) is built, once: every check after reads it, and so
+   does rules/common.smk;
 4. the task files themselves (task_checks.py): readable, their columns, ids, texts and labels,
    the split sizes against the data, fixed few-shot examples in the pool; warnings for labels
    without texts and for test parts too thin for a label.
@@ -20,10 +23,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from labeldistill.conditions import size_label
 from labeldistill.config.design import StudyDesign, sizes_config_key
+from labeldistill.config.names import name_line, name_problems
+from labeldistill.config.outputs import resolve_results
 from labeldistill.config.schema import SCHEMA, load_schema
 from labeldistill.corpus.chunks import CorpusSpec, check_columns
 from labeldistill.declare import nearest
@@ -87,10 +93,8 @@ def _describe(error) -> list[str]:
     if kind == "enum":
         return [f"{where}: {_short(error.instance)} is not one of {error.validator_value}"]
     if kind == "propertyNames" or (kind == "pattern" and "propertyNames" in error.schema_path):
-        return [
-            f"{where}: the name {_short(error.instance)} may hold only letters, digits, _ . - "
-            "(and is not a reserved name: human, fewshot)"
-        ]
+        # The same line as names.py gives for any name the schema cannot refuse.
+        return [name_line(key, error.instance) or f"{where}: the name {_short(error.instance)} is not valid"]
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         relation = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[kind]
         return [f"{where}: {_short(error.instance)} must be {relation} {error.validator_value}"]
@@ -178,7 +182,9 @@ def resolve_blocks(config: dict) -> list[str]:
 
 
 # ---- 3. what the schema cannot say --------------------------------------------------------------
-def cross_problems(config: Mapping) -> list[str]:
+def cross_problems(config: Mapping) -> tuple[list[str], StudyDesign | None]:
+    """The problems, and the study's design (design.py), built here once for the whole parse
+    (None when it cannot be built: its problem is the last line)."""
     problems = []
     for name, task in config["tasks"].items():
         for key in ("texts", "codebook", "coder_labels"):
@@ -197,7 +203,7 @@ def cross_problems(config: Mapping) -> list[str]:
     try:
         design = StudyDesign.from_config(config)
     except LabelDistillError as error:
-        return [*problems, str(error)]
+        return [*problems, str(error)], None
     for name, task in config["tasks"].items():
         pool = task_split_settings(config.get("split") or {}, task).get("pool")
         key = "split.pool" if "pool" not in (task.get("split") or {}) else f"tasks.{name}.split.pool"
@@ -209,10 +215,10 @@ def cross_problems(config: Mapping) -> list[str]:
                 )
     problems += api_key_problems(config)
     try:
-        check_corpus(config)
+        check_corpus(config, design)
     except LabelDistillError as error:
         problems.append(str(error))
-    return problems
+    return problems, design
 
 
 def api_key_problems(config: Mapping) -> list[str]:
@@ -229,7 +235,7 @@ def api_key_problems(config: Mapping) -> list[str]:
     return problems
 
 
-def check_corpus(config: Mapping) -> None:
+def check_corpus(config: Mapping, design: StudyDesign) -> None:
     """The corpus settings: the chosen student, labeler and seeds exist; every task's corpus file
     exists and has its columns (read from its header or parquet schema only)."""
     tasks = {name: task for name, task in config["tasks"].items() if task.get("corpus")}
@@ -248,7 +254,6 @@ def check_corpus(config: Mapping) -> None:
         raise LabelDistillError(
             f"config key corpus.student: {student!r} is not one of students {sorted(config['students'])}"
         )
-    design = StudyDesign.from_config(config)
     labelers = design.training_labelers
     if labeler is not None and labeler not in labelers:
         raise LabelDistillError(f"config key corpus.labeler: {labeler!r} is not one of {labelers}")
@@ -274,31 +279,48 @@ def check_corpus(config: Mapping) -> None:
             check_columns(Path(task["texts"]), wanted, f"{key}.covariates (in tasks.{name}.texts)")
 
 
-def check_config(config: Mapping) -> None:
-    """Steps 3 (of a config that passed the schema): raise ConfigProblems with every problem."""
-    problems = cross_problems(config)
+def check_config(config: Mapping) -> StudyDesign:
+    """Steps 3 (of a config that passed the schema): raise ConfigProblems with every problem;
+    else the study's design."""
+    problems, design = cross_problems(config)
     if problems:
         raise ConfigProblems(problems)
+    return design
 
 
 # ---- all of it ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prepared:
+    """What a parse makes of the config besides filling it in: the study's design, built once
+    (rules/common.smk uses it rather than building its own), and the warnings."""
+
+    design: StudyDesign
+    warnings: list[str]
+
+
 def prepare_config(config: dict, cache_dir: Path | None = None) -> list[str]:
     """Check `config` whole (see the module's steps), fill in every default, and return the
     warnings; raise ConfigProblems with one line per problem."""
+    return prepare(config, cache_dir).warnings
+
+
+def prepare(config: dict, cache_dir: Path | None = None) -> Prepared:
+    """`prepare_config`, with the study's design it built."""
     from labeldistill.config.task_checks import check_tasks
 
-    problems = schema_problems(config)
+    # Names become paths: none is used before it is known to stay inside the outputs.
+    problems = schema_problems(config) or name_problems(config)
     if problems:
         raise ConfigProblems(problems)
     fill_defaults(config)
-    problems = expand_one_vs_rest(config)
+    problems = resolve_results(config) + expand_one_vs_rest(config)
     if problems:
         raise ConfigProblems(problems)
     problems = resolve_blocks(config)
     if problems:
         raise ConfigProblems(problems)
-    check_config(config)
-    problems, warnings = check_tasks(config, cache_dir)
+    design = check_config(config)
+    problems, warnings = check_tasks(config, design, cache_dir)
     if problems:
         raise ConfigProblems(problems)
-    return warnings
+    return Prepared(design, warnings)

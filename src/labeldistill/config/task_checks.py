@@ -40,17 +40,21 @@ DEFAULT_CACHE = Path(".snakemake") / "labeldistill" / "task-checks"
 CHECKS_VERSION = 2
 
 
-def check_tasks(config: Mapping, cache_dir: Path | None = None) -> tuple[list[str], list[str]]:
-    """(problems, warnings) of every task in `config` (a config that passed the schema)."""
+def check_tasks(
+    config: Mapping, design: StudyDesign, cache_dir: Path | None = None
+) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of every task in `config` (a config that passed the schema), whose
+    study `design` the parse built."""
     problems, warnings = [], []
     for name in config["tasks"]:
-        found, warned = cached_task_check(name, config, Path(cache_dir) if cache_dir else DEFAULT_CACHE)
+        cache = Path(cache_dir) if cache_dir else DEFAULT_CACHE
+        found, warned = cached_task_check(name, config, design, cache)
         problems += found
         warnings += warned
     return problems, warnings
 
 
-def _inputs(name: str, config: Mapping) -> dict:
+def _inputs(name: str, config: Mapping, design: StudyDesign) -> dict:
     """Everything the checks of one task depend on (files by size and modification time)."""
     task = config["tasks"][name]
     files = {}
@@ -73,19 +77,21 @@ def _inputs(name: str, config: Mapping) -> dict:
         "task": {key: value for key, value in task.items() if key != "corpus"},
         "files": files,
         "split": config.get("split"),
-        "train_sizes": StudyDesign.from_config(config).numeric_sizes(),
+        "train_sizes": design.numeric_sizes(),
         "examples": examples,
     }
 
 
-def cached_task_check(name: str, config: Mapping, cache_dir: Path) -> tuple[list[str], list[str]]:
-    inputs = _inputs(name, config)
+def cached_task_check(
+    name: str, config: Mapping, design: StudyDesign, cache_dir: Path
+) -> tuple[list[str], list[str]]:
+    inputs = _inputs(name, config, design)
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()[:24]
     path = cache_dir / f"{name}-{digest}.json"
     if path.is_file():
         record = json.loads(path.read_text(encoding="utf-8"))
         return record["problems"], record["warnings"]
-    problems, warnings = check_task(name, config)
+    problems, warnings = check_task(name, config, design)
     if not problems:  # a problem is fixed before the next run: no need to keep it
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.partial")
@@ -94,7 +100,7 @@ def cached_task_check(name: str, config: Mapping, cache_dir: Path) -> tuple[list
     return problems, warnings
 
 
-def check_task(name: str, config: Mapping) -> tuple[list[str], list[str]]:
+def check_task(name: str, config: Mapping, design: StudyDesign) -> tuple[list[str], list[str]]:
     """(problems, warnings) of one task; reading stops at the first file that cannot be read."""
     block = config["tasks"][name]
     try:
@@ -109,10 +115,10 @@ def check_task(name: str, config: Mapping) -> tuple[list[str], list[str]]:
     warnings = label_warnings(task, frame)
     if problems:
         return problems, warnings
-    problems += _size_problems(name, len(frame), config)
+    problems += _size_problems(name, len(frame), config, design)
     if not problems:
         split = task_split_settings(config["split"], block)
-        parts = split_task(frame.astype(str), SplitSizes.from_config(split), int(split["seed"]), task=name)
+        parts = split_task(frame.astype(str), SplitSizes.from_config(split), split["seed"], task=name)
         problems += _example_problems(task, parts, config)
         warnings += rare_label_warnings(task, parts["test"])
     if task.coder_labels is not None:
@@ -146,11 +152,11 @@ def _codebook_problem(task: TaskSpec) -> str | None:
     return None
 
 
-def _size_problems(name: str, n_texts: int, config: Mapping) -> list[str]:
+def _size_problems(name: str, n_texts: int, config: Mapping, design: StudyDesign) -> list[str]:
     own = config["tasks"][name].get("split") or {}
     split = task_split_settings(config["split"], config["tasks"][name])
-    test, val, pool = int(split["test"]), int(split["val"]), split.get("pool")  # the schema filled them
-    needed = test + val + (int(pool) if pool else 0) + (0 if pool else 2)
+    test, val, pool = split["test"], split["val"], split.get("pool")  # the schema filled and checked them
+    needed = test + val + (pool if pool else 0) + (0 if pool else 2)
     if needed > n_texts:
         group = config["tasks"][name].get("one_vs_rest_of", {}).get("task", name)
         key = f"tasks.{group}.split" if own else "split"
@@ -158,9 +164,9 @@ def _size_problems(name: str, n_texts: int, config: Mapping) -> list[str]:
             f"config key {key}: test={test} + val={val} + pool={pool if pool else 'at least 2'} need "
             f"{needed} texts but tasks.{name}.texts has {n_texts}; lower them"
         ]
-    available = int(pool) if pool else n_texts - test - val
+    available = pool if pool else n_texts - test - val
     problems = []
-    for labeler, sizes in StudyDesign.from_config(config).numeric_sizes().items():
+    for labeler, sizes in design.numeric_sizes().items():
         if sizes and max(sizes) > available:
             problems.append(
                 f"config key {sizes_config_key(config, labeler)}: {max(sizes)} is more than the {available} "

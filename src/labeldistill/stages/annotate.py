@@ -3,17 +3,17 @@ A `local` labeler labels all parts of a task in one job instead (`run_local`): t
 loaded and calibrated once.
 
 Read, call, write: the part (and the pool and codebook an LLM's prompt is built from) are read,
-`teachers.factory.make_teacher` gives the labeler's teacher (`human`, `local`, `openai`,
-`vllm`), its results become the LABELS table, and the table is written with the teacher's
-usage record (requests, tokens, cache hits, dollars, seconds) beside it, unless too many texts
-failed (labelled_parts.check_failures).
+the labeler's settings parsed once (`parse_labeler`), `teachers.factory.make_teacher` gives
+its teacher (`human`, `local`, `openai`, `vllm`), its results become the LABELS table, and the
+table is written with the teacher's usage record (requests, tokens, cache hits, dollars,
+seconds) beside it, unless too many texts failed (labelled_parts.check_failures).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +33,7 @@ from labeldistill.teachers.factory import make_teacher
 from labeldistill.teachers.labelled_parts import check_failures, usage_record
 from labeldistill.teachers.prompts.examples import with_question
 from labeldistill.teachers.result import labels_table
-from labeldistill.teachers.settings import check_labeler
+from labeldistill.teachers.settings import LocalSettings, parse_labeler
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def run(
     codebook: Path | None,
     labels: Sequence[str],
     labeler: str,
-    settings: dict,
+    settings: Mapping,
     out_path: Path,
     usage_path: Path | None = None,
     model_dir: Path | None = None,
@@ -69,12 +69,14 @@ def run(
     calibration_path: Path | None = None,
     question: str = "",
 ) -> None:
-    """Label one part; `question` is added after the codebook (see `examples.with_question`)."""
+    """Label one part; `settings` is the labeler's config block ({"backend": "human"} for the
+    human labels); `question` is added after the codebook (see `examples.with_question`)."""
     started = time.perf_counter()
+    settings = None if settings.get("backend", "human") == "human" else parse_labeler(labeler, settings)
     part = read_table(part_split, SPLIT)
     context = TaskContext(
         name=task,
-        labels=[str(label) for label in labels],
+        labels=list(labels),
         codebook=read_codebook(codebook, question) if codebook is not None else "",
         pool=read_table(pool_split, SPLIT) if pool_split is not None else None,
         gold=dict(zip(part["id"].astype(str), part["label"], strict=True)),
@@ -104,7 +106,7 @@ def run_local(
     codebook: Path,
     labels: Sequence[str],
     labeler: str,
-    settings: dict,
+    settings: Mapping,
     model_record: Path,
     labels_paths: dict[str, Path],
     usage_paths: dict[str, Path],
@@ -117,23 +119,23 @@ def run_local(
     labeler: one teacher, the model loaded once, calibrated once on the pool, then each part
     labelled; `question` is added after the codebook (see `examples.with_question`).
 
-    Writes what one calibrate job and one annotate job per part wrote before, with the same
-    probabilities: a LABELS table and a USAGE record per part, and the calibration record (with
-    `calibration_texts: 0`, one of method "none"). Loading took about 18 s of every 44-88 s
-    part job on two slow cores. Nothing is written unless every part passes `check_failures`.
+    Writes a LABELS table and a USAGE record per part, and the calibration record (with
+    `calibration_texts: 0`, one of method "none"), the probabilities the same as one job per
+    part would give: one job because loading took about 18 s of every 44-88 s part job on two
+    slow cores. Nothing is written unless every part passes `check_failures`.
     A part's seconds are its own labeling plus a share of the load and calibration by texts.
     """
     from labeldistill.teachers.local.calibration import calibration_record
     from labeldistill.teachers.local.models import open_local_model
 
     started = time.perf_counter()
-    settings = check_labeler(labeler, dict(settings))
-    if settings["backend"] != "local":
+    settings = parse_labeler(labeler, settings)
+    if not isinstance(settings, LocalSettings):
         raise LabelDistillError(
             f"config key labelers.{labeler}.backend: run_local labels with a local labeler, "
-            f"not {settings['backend']!r}"
+            f"not {settings.backend!r}"
         )
-    labels = [str(label) for label in labels]
+    labels = list(labels)
     parts = {part: read_table(path, SPLIT) for part, path in splits.items()}
     context = TaskContext(task, labels, read_codebook(codebook, question), parts["pool"])
     teacher = make_teacher(

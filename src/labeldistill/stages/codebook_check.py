@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from labeldistill.contracts import CODEBOOK_CHECK, SPLIT, read_table, write_record
@@ -29,7 +29,7 @@ from labeldistill.teachers.codebook_check import (
 from labeldistill.teachers.factory import make_teacher
 from labeldistill.teachers.prompts.examples import with_question
 from labeldistill.teachers.prompts.few_shot import few_shot_examples
-from labeldistill.teachers.settings import check_labeler
+from labeldistill.teachers.settings import parse_labeler
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def run(
     codebook: Path,
     labels: Sequence[str],
     labeler: str,
-    settings: dict,
+    settings: Mapping,
     out_json: Path,
     texts: int = 50,
     seed: int = 0,
@@ -51,11 +51,12 @@ def run(
     server_log: Path | None = None,
     question: str = "",
 ) -> None:
-    """`question` is added after the codebook as the labeling stages add it (a one-vs-rest
-    task's); the quoted examples come from the codebook itself."""
+    """`settings` is the labeler's config block, parsed here once; `question` is added after the
+    codebook as the labeling stages add it (a one-vs-rest task's); the quoted examples come from
+    the codebook itself."""
     started = time.perf_counter()
-    settings = check_labeler(labeler, dict(settings))
-    labels = [str(label) for label in labels]
+    settings = parse_labeler(labeler, settings)
+    labels = list(labels)
     val, pool = read_table(val_split, SPLIT), read_table(pool_split, SPLIT)
     chosen = set(draw_ids(val["id"], texts, seed))
     sample = val[val["id"].astype(str).isin(chosen)].reset_index(drop=True)
@@ -77,7 +78,7 @@ def run(
         len(examples),
     )
     model_dir = None
-    if settings["backend"] == "local":
+    if settings.backend == "local":
         from labeldistill.teachers.local.models import open_local_model
 
         model_dir = open_local_model(model_record)
@@ -109,10 +110,10 @@ def run(
     record = {
         "task": task,
         "labeler": labeler,
-        "backend": settings["backend"],
-        "model": str(settings.get("model")),
-        "texts": int(texts),
-        "seed": int(seed),
+        "backend": settings.backend,
+        "model": settings.model,
+        "texts": texts,
+        "seed": seed,
         **summarise(list(sample["label"]), given, quoted, quoted_answers),
         "label_orders": {variant: order for variant, (_, order) in prompts.items()},
         "prompt_hashes": hashes,

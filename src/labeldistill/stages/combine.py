@@ -22,7 +22,7 @@ from labeldistill.contracts import LABELS, SPLIT, USAGE, read_table, write_recor
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.ensemble import combine
 from labeldistill.teachers.labelled_parts import check_failures, usage_record
-from labeldistill.teachers.settings import check_labeler
+from labeldistill.teachers.settings import EnsembleSettings, parse_labeler
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +63,22 @@ def run(
     member_usage_paths: Mapping[str, Sequence[Path]],
     labels: Sequence[str],
     labeler: str,
-    settings: dict,
+    settings: Mapping,
     labels_paths: Mapping[str, Path],
     usage_paths: Mapping[str, Path],
     task: str = "",
 ) -> None:
     """`member_labels[part]` and `member_usage_paths[part]` hold one file per member, in the
-    order of `members`. Nothing is written unless every part passes `check_failures`."""
+    order of `members`; `settings` is the ensemble's config block, parsed here once. Nothing is
+    written unless every part passes `check_failures`."""
     started = time.perf_counter()
-    settings = check_labeler(labeler, dict(settings))
-    labels = [str(label) for label in labels]
+    settings = parse_labeler(labeler, settings)
+    if not isinstance(settings, EnsembleSettings):
+        raise LabelDistillError(
+            f"config key labelers.{labeler}.backend: combine makes an ensemble's labels, "
+            f"not a {settings.backend} labeler's"
+        )
+    labels = list(labels)
     parts = {part: read_table(path, SPLIT) for part, path in splits.items()}
     frames = {
         source: pd.concat(
@@ -86,10 +92,10 @@ def run(
         frames,
         ids,
         labels,
-        settings["method"],
-        seed=int(settings["seed"]),
-        iterations=int(settings["iterations"]),
-        tolerance=float(settings["tolerance"]),
+        settings.method,
+        seed=settings.seed,
+        iterations=settings.iterations,
+        tolerance=settings.tolerance,
     )
     if fit:
         log.info(
@@ -100,7 +106,7 @@ def run(
         )
         for worker, matrix in fit["errors"].items():
             log.info("  %s: P(gives label | true label) %s", worker, matrix)
-    model = f"{settings['method']}({', '.join(members)})"
+    model = f"{settings.method}({', '.join(members)})"
     combined = combined.assign(labeler=labeler, backend="ensemble", model=model, prompt_hash=None)
     by_id = combined.set_index("id")
     tables = {}
@@ -117,5 +123,5 @@ def run(
         usage = member_usage(member_usage_paths[part])
         seconds = usage.pop("member_seconds") + own * len(frame) / total
         record = usage_record(frame, task, labeler, "ensemble", usage, seconds)
-        record.update(members=list(members), method=settings["method"])
+        record.update(members=list(members), method=settings.method)
         write_record(record, usage_paths[part], USAGE)

@@ -22,6 +22,7 @@ from labeldistill.report.usage import total_or_unknown
 from labeldistill.teachers.openai.teacher import estimate_api_cost
 from labeldistill.teachers.prompts.examples import with_question
 from labeldistill.teachers.prompts.few_shot import few_shot_examples
+from labeldistill.teachers.settings import OpenAISettings, parse_labeler
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,14 @@ TOTAL = "all tasks"
 def estimate_rows(
     split_files: Mapping[str, Mapping[str, Path]],
     tasks: Mapping[str, Mapping],
-    labelers: Mapping[str, Mapping],
+    labelers: Mapping[str, OpenAISettings],
     cache_dir: Path | None = None,
 ) -> pd.DataFrame:
     """One row per task and API labeler (all parts together), then one total per labeler.
 
     `split_files` maps task -> part -> split file; `tasks` maps task -> {labels, codebook} and
     optionally the task's `question` (a one-vs-rest task's, `TaskSpec.question`);
-    `labelers` holds the config entries of the labelers to estimate.
+    `labelers` holds the settings of the labelers to estimate.
     """
     rows = []
     for task, parts in split_files.items():
@@ -62,7 +63,7 @@ def estimate_rows(
         pool = read_table(parts["pool"], SPLIT)
         texts = [text for part in parts.values() for text in read_table(part, SPLIT)["text"]]
         for labeler, settings in labelers.items():
-            examples = few_shot_examples(pool, dict(settings), labeler)
+            examples = few_shot_examples(pool, settings, labeler)
             estimate = estimate_api_cost(texts, codebook, labels, examples, settings, cache_dir, labeler)
             rows.append({"task": task, "labeler": labeler, **estimate.to_dict()})
     frame = pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
@@ -90,8 +91,10 @@ def run(
     tables_dir: Path,
     cache_dir: Path | None = None,
 ) -> None:
-    """Write cost_estimate.csv, .md and .tex into `tables_dir`."""
-    frame = estimate_rows(split_files, tasks, labelers, cache_dir)
+    """Write cost_estimate.csv, .md and .tex into `tables_dir`; `labelers` holds the config
+    blocks of the labelers to estimate, parsed here once."""
+    parsed = {labeler: parse_labeler(labeler, block) for labeler, block in labelers.items()}
+    frame = estimate_rows(split_files, tasks, parsed, cache_dir)
     if not labelers:
         log.warning("no labeler with backend openai in the config: nothing would be paid")
     for row in frame[frame["task"] == TOTAL].itertuples():

@@ -20,6 +20,7 @@ leaves a folder that looks finished.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -181,7 +182,7 @@ def run(
         model.save(partial)
         summary = {
             "kind": model.kind,
-            "settings": model.settings,
+            "settings": dataclasses.asdict(model.settings),
             "labels": labels,
             "seed": int(seed),
             "train_size": None if train_size is None else int(train_size),

@@ -11,12 +11,12 @@ imported only when a student of that kind is made (torch is not loaded for tfidf
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.students.base import STUDENT_FILE, Student
-from labeldistill.students.settings import STUDENT_KINDS
+from labeldistill.students.settings import STUDENT_KINDS, parse_student
 
 __all__ = ["STUDENT_KINDS", "Student", "load_student", "make_student", "student_class"]
 
@@ -46,22 +46,23 @@ def student_class(kind: str, config_key: str = "student") -> type[Student]:
 
 
 def make_student(
-    settings: dict,
+    settings: Mapping,
     labels: Sequence[str],
     seed: int,
     threads: int = 1,
     config_key: str = "student",
 ) -> Student:
-    """A new, unfitted student from the config block of one student.
+    """A new, unfitted student from the config block of one student, parsed here once
+    (`parse_student`) into its kind's settings object.
 
     `config_key` (e.g. "students.minilm") prefixes error messages about bad settings.
     """
-    if not isinstance(settings, dict) or "kind" not in settings:
+    if not isinstance(settings, Mapping) or "kind" not in settings:
         raise LabelDistillError(
             f"{config_key}: a student's settings need a 'kind' (valid: {list(STUDENT_KINDS)})"
         )
     cls = student_class(settings["kind"], config_key)
-    return cls(settings, labels, seed, threads, config_key=config_key)
+    return cls(parse_student(settings, config_key), labels, seed, threads, config_key=config_key)
 
 
 def load_student(directory: Path, threads: int = 1) -> Student:

@@ -10,18 +10,18 @@ settings, labels, seed, what fitting found) beside the model files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.metrics import f1_score
 
-from labeldistill.declare import resolve
+from labeldistill.declare import parse
 from labeldistill.errors import LabelDistillError
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ STUDENT_FILE = "student.json"
 
 
 class Student(ABC):
-    """Base class: settings with defaults, label bookkeeping, `predict`, `save`."""
+    """Base class: settings (the kind's settings object), label bookkeeping, `predict`, `save`."""
 
     kind: ClassVar[str]
     # The kind's settings with their defaults and checks (declared in students/settings.py).
@@ -38,14 +38,19 @@ class Student(ABC):
 
     def __init__(
         self,
-        settings: dict,
+        settings: Any,
         labels: Sequence[str],
         seed: int,
         threads: int = 1,
         config_key: str = "student",
     ) -> None:
         self.config_key = config_key
-        self.settings = self.resolve_settings(settings, config_key)
+        if not isinstance(settings, self.settings_type):
+            raise LabelDistillError(
+                f"{config_key}: a {self.kind!r} student takes {self.settings_type.__name__} "
+                f"(students.settings.parse_student), not {type(settings).__name__}"
+            )
+        self.settings = settings
         self.labels = [str(label) for label in labels]
         if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
             raise LabelDistillError(
@@ -57,10 +62,11 @@ class Student(ABC):
 
     # -- settings ---------------------------------------------------------------------------
     @classmethod
-    def resolve_settings(cls, settings: dict, config_key: str = "student") -> dict[str, Any]:
-        """The settings with defaults filled in; unknown keys or bad values raise."""
-        given = {key: value for key, value in dict(settings or {}).items() if key != "kind"}
-        return resolve(cls.settings_type, given, config_key, f"a {cls.kind!r} student")
+    def saved_settings(cls, settings: Mapping, directory: Path) -> Any:
+        """The settings a saved student.json holds, as the kind's settings object, checked
+        (a setting added since the student was saved takes its default)."""
+        where = str(Path(directory) / STUDENT_FILE)
+        return parse(cls.settings_type, settings, f"{where}: settings", f"a {cls.kind!r} student")
 
     # -- label bookkeeping ------------------------------------------------------------------
     def label_indices(self, labels: Sequence[str], what: str = "training labels") -> np.ndarray:
@@ -96,7 +102,7 @@ class Student(ABC):
             raise LabelDistillError("no training texts: every label is missing or failed")
         y = self.label_indices(labels)
         targets = None
-        if self.settings.get("targets") == "soft":
+        if getattr(self.settings, "targets", "hard") == "soft":  # setfit learns hard labels only
             targets = self.soft_target_matrix(y, soft_targets)
         weights = self.check_sample_weight(sample_weight, len(texts))
         kept = weights > 0
@@ -150,6 +156,8 @@ class Student(ABC):
     def validation_scores(proba: np.ndarray, val_y: np.ndarray) -> dict[str, float]:
         """Loss (mean negative log probability of the validation label) and macro-F1 of the
         most probable label, as a student's fit records them."""
+        from sklearn.metrics import f1_score  # here, not at the top: the workflow's parse imports this module
+
         return {
             "val_loss": float(-np.log(np.clip(proba[np.arange(len(val_y)), val_y], 1e-12, None)).mean()),
             "val_macro_f1": float(f1_score(val_y, proba.argmax(axis=1), average="macro", zero_division=0)),
@@ -222,7 +230,7 @@ class Student(ABC):
         extra = self.save_model(directory)
         meta = {
             "kind": self.kind,
-            "settings": self.settings,
+            "settings": dataclasses.asdict(self.settings),
             "labels": self.labels,
             "seed": self.seed,
             "fit": self.fit_info,

@@ -55,7 +55,7 @@ class SetFitStudent(Student):
         self.constant: int | None = None  # the one training label, when there was only one
 
     def _pretrained(self) -> SetFitModel:
-        name = str(self.settings["model"])
+        name = self.settings.model
         source = resolve_model(name, f"{self.config_key}.model")
         try:
             model = SetFitModel.from_pretrained(source)
@@ -65,12 +65,12 @@ class SetFitStudent(Student):
                 f"{sorted(MODEL_PACKAGES)}, a local sentence-transformers folder, or a hub name "
                 "that is cached or reachable"
             ) from err
-        model.model_body.max_seq_length = int(self.settings["max_length"])
+        model.model_body.max_seq_length = self.settings.max_length
         return model
 
     def _class_weights(self, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Each text's weight times its label's balanced weight (labels counted by weight)."""
-        if self.settings["class_weight"] != "balanced":
+        if self.settings.class_weight != "balanced":
             return weights
         return weights * self.balanced_label_weights(y, weights)[y]
 
@@ -97,12 +97,12 @@ class SetFitStudent(Student):
         with tempfile.TemporaryDirectory() as scratch:
             args = TrainingArguments(
                 output_dir=scratch,
-                batch_size=int(s["batch_size"]),
-                num_epochs=int(s["epochs"]),
-                num_iterations=int(s["num_iterations"]),
-                body_learning_rate=float(s["learning_rate"]),
-                warmup_proportion=float(s["warmup_ratio"]),
-                max_length=int(s["max_length"]),
+                batch_size=s.batch_size,
+                num_epochs=s.epochs,
+                num_iterations=s.num_iterations,
+                body_learning_rate=s.learning_rate,
+                warmup_proportion=s.warmup_ratio,
+                max_length=s.max_length,
                 seed=self.seed,
                 report_to="none",
                 save_strategy="no",
@@ -115,14 +115,14 @@ class SetFitStudent(Student):
             trainer.train_embeddings(texts, y.tolist(), args=args)
             tuning = time.perf_counter() - tuning
         features = self._embed(texts)
-        head = LogisticRegression(C=float(s["C"]), max_iter=1000)
+        head = LogisticRegression(C=s.C, max_iter=1000)
         with threadpool_limits(self.threads):
             head.fit(features, y, sample_weight=self._class_weights(y, weights))
         self.model.model_head = head
         self.model.labels = None  # the head predicts label indices; `labels` maps them
         self.fit_info.update(
             {
-                "n_pairs": 2 * int(s["num_iterations"]) * len(texts),
+                "n_pairs": 2 * s.num_iterations * len(texts),
                 "tuning_seconds": tuning,
                 "train_accuracy": float(np.mean(head.predict(features) == y)),
                 "train_seconds": time.perf_counter() - started,
@@ -139,7 +139,7 @@ class SetFitStudent(Student):
         with torch.inference_mode():
             return self.model.model_body.encode(
                 texts,
-                batch_size=int(self.settings["eval_batch_size"]),
+                batch_size=self.settings.eval_batch_size,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             ).astype(np.float64)
@@ -168,9 +168,9 @@ class SetFitStudent(Student):
 
     @classmethod
     def load_model(cls, directory: Path, meta: dict[str, Any], threads: int = 1) -> SetFitStudent:
-        student = cls(meta["settings"], meta["labels"], meta["seed"], threads)
+        student = cls(cls.saved_settings(meta["settings"], directory), meta["labels"], meta["seed"], threads)
         student.model = SetFitModel.from_pretrained(str(directory))
-        student.model.model_body.max_seq_length = int(student.settings["max_length"])
+        student.model.model_body.max_seq_length = student.settings.max_length
         student.constant = meta.get("constant")
         student.fit_info = meta.get("fit", {})
         return student

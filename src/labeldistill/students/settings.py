@@ -6,6 +6,7 @@ without importing torch or scikit-learn. The kinds' classes read their defaults 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +21,14 @@ from labeldistill.declare import (
     non_negative_number,
     one_of,
     optional,
+    parse,
     positive_int,
     positive_number,
     resolve,
     setting,
     unknown_key_error,
 )
+from labeldistill.errors import LabelDistillError
 
 STUDENT_KINDS = ("tfidf-logreg", "transformer", "setfit")
 TARGETS = ("hard", "soft")
@@ -63,8 +66,10 @@ class TfidfLogRegSettings:
     min_df: int = setting(1, positive_int, "drop terms in fewer texts than this")
     max_features: int | None = setting(None, optional(positive_int), "keep at most this many terms")
     sublinear_tf: bool = setting(True, boolean, "1 + log(tf)")
-    class_weight: str | None = setting("balanced", optional(one_of("balanced")))
-    max_iter: int = setting(1000, positive_int)
+    class_weight: str | None = setting(
+        "balanced", optional(one_of("balanced")), "balanced: by inverse frequency"
+    )
+    max_iter: int = setting(1000, positive_int, "iterations of the solver")
     targets: str = setting("hard", one_of(*TARGETS), "hard: the labeler's label; soft: its probabilities")
 
 
@@ -74,18 +79,18 @@ class TransformerSettings:
     pooling: str = setting("mean", one_of("mean", "cls"), "mean: sentence embedding; cls: model's head")
     head_init: str = setting("probe", one_of("probe", "random"), "probe: logistic regression first")
     probe_C: float = setting(3.0, positive_number, "inverse regularisation of that logistic regression")
-    epochs: int = setting(4, positive_int)
-    batch_size: int = setting(16, positive_int)
-    learning_rate: float = setting(5e-5, positive_number)
+    epochs: int = setting(4, positive_int, "passes over the training texts")
+    batch_size: int = setting(16, positive_int, "texts per training step")
+    learning_rate: float = setting(5e-5, positive_number, "peak of the linear warm-up and decay (AdamW)")
     max_length: int = setting(128, positive_int, "tokens; longer texts are truncated")
-    weight_decay: float = setting(0.01, non_negative_number)
+    weight_decay: float = setting(0.01, non_negative_number, "AdamW's, on all but biases and norms")
     warmup_ratio: float = setting(0.1, fraction, "share of all steps spent warming up")
     patience: int = setting(2, non_negative_int, "epochs without validation improvement; 0: never stop")
     select_by: str = setting("macro_f1", one_of("macro_f1", "loss"), "validation score that picks the epoch")
-    eval_batch_size: int = setting(64, positive_int)
+    eval_batch_size: int = setting(64, positive_int, "texts per step when predicting")
     inference_dtype: str = setting("float32", one_of("float32", "int8"), "int8: quantised Linear on CPU")
     group_by_length: bool = setting(True, boolean, "batch texts of similar length together")
-    max_grad_norm: float | None = setting(1.0, optional(positive_number))
+    max_grad_norm: float | None = setting(1.0, optional(positive_number), "gradient clipping; null: none")
     class_weight: str | None = setting(None, optional(one_of("balanced")), "balanced: by inverse frequency")
     targets: str = setting("hard", one_of(*TARGETS), "hard: the labeler's label; soft: its probabilities")
 
@@ -107,7 +112,7 @@ class SetFitSettings:
     max_length: int = setting(128, positive_int, "tokens; longer texts are truncated")
     C: float = setting(1.0, positive_number, "inverse regularisation of the logistic regression head")
     class_weight: str | None = setting("balanced", optional(one_of("balanced")), "of the head")
-    eval_batch_size: int = setting(64, positive_int)
+    eval_batch_size: int = setting(64, positive_int, "texts per step when predicting")
 
 
 SETTINGS_BY_KIND: dict[str, type] = {
@@ -130,3 +135,16 @@ def check_student(name: str, block: dict) -> dict:
             raise unknown_key_error(key, setting_key, valid, f"a {kind!r} student")
     learning = resolve(declared, block, key, f"a {kind!r} student", ignore=PLACEMENT_KEYS)
     return {**placement, **learning}
+
+
+def parse_student(block: Mapping, config_key: str = "student") -> Any:
+    """What a student learns with, as its kind's settings object: `block` (one `students.<name>`
+    block, or the part of it that `student_settings` passes a training job) checked whole, what
+    says where it runs (kind, threads, device) left out. A job's boundary calls it once."""
+    kind = block.get("kind") if isinstance(block, Mapping) else None
+    if kind not in SETTINGS_BY_KIND:
+        raise LabelDistillError(
+            f"config key {config_key}.kind: {kind!r} is not a student kind (valid: {list(STUDENT_KINDS)})"
+        )
+    learning = {key: value for key, value in block.items() if key not in PLACEMENT_KEYS}
+    return parse(SETTINGS_BY_KIND[kind], learning, config_key, f"a {kind!r} student")

@@ -75,17 +75,17 @@ class TfidfLogRegStudent(Student):
     def _vectorizer(self, ngram_max: int) -> TfidfVectorizer:
         s = self.settings
         return TfidfVectorizer(
-            ngram_range=(1, int(ngram_max)),
-            min_df=int(s["min_df"]),
-            max_features=s["max_features"],
-            sublinear_tf=bool(s["sublinear_tf"]),
+            ngram_range=(1, ngram_max),
+            min_df=s.min_df,
+            max_features=s.max_features,
+            sublinear_tf=s.sublinear_tf,
         )
 
     def _logreg(self, C: float) -> LogisticRegression:
         return LogisticRegression(
-            C=float(C),
-            class_weight=self.settings["class_weight"],
-            max_iter=int(self.settings["max_iter"]),
+            C=C,
+            class_weight=self.settings.class_weight,
+            max_iter=self.settings.max_iter,
             random_state=self.seed,
         )
 
@@ -131,8 +131,9 @@ class TfidfLogRegStudent(Student):
     ) -> tuple[float, int]:
         """C and ngram_max: the settings, with "auto" cross-validated (see the module docstring)."""
         s = self.settings
-        c_grid = C_GRID if s["C"] == "auto" else (float(s["C"]),)
-        n_grid = NGRAM_GRID if s["ngram_max"] == "auto" else (int(s["ngram_max"]),)
+        # A C given as 1 is the grid's 1.0 (fit records show it so).
+        c_grid = C_GRID if s.C == "auto" else (float(s.C),)
+        n_grid = NGRAM_GRID if s.ngram_max == "auto" else (s.ngram_max,)
         if len(c_grid) == 1 and len(n_grid) == 1:
             return c_grid[0], n_grid[0]
         fallback = (
@@ -140,7 +141,7 @@ class TfidfLogRegStudent(Student):
             FALLBACK["ngram_max"] if len(n_grid) > 1 else n_grid[0],
         )
         present, counts = np.unique(y, return_counts=True)
-        folds = min(int(s["cv_folds"]), int(counts.min()))
+        folds = min(s.cv_folds, int(counts.min()))
         if folds < 2:
             log.warning(
                 "%s: label %r has %d training text(s), too few to cross-validate C and ngram_max: "
@@ -152,14 +153,14 @@ class TfidfLogRegStudent(Student):
             )
             self.fit_info["cv"] = {"folds": 0, "fallback": True}
             return fallback
-        if folds < int(s["cv_folds"]):
+        if folds < s.cv_folds:
             log.warning(
                 "%s: label %r has only %d training texts: cross-validating with %d folds, not %d",
                 self.config_key,
                 self.labels[present[counts.argmin()]],
                 counts.min(),
                 folds,
-                s["cv_folds"],
+                s.cv_folds,
             )
         started = time.perf_counter()
         grid = [(n, C) for n in n_grid for C in c_grid]
@@ -242,7 +243,7 @@ class TfidfLogRegStudent(Student):
 
     @classmethod
     def load_model(cls, directory: Path, meta: dict[str, Any], threads: int = 1) -> TfidfLogRegStudent:
-        student = cls(meta["settings"], meta["labels"], meta["seed"], threads)
+        student = cls(cls.saved_settings(meta["settings"], directory), meta["labels"], meta["seed"], threads)
         if meta.get("sklearn_version") not in (None, sklearn.__version__):
             log.warning(
                 "%s was saved with scikit-learn %s, loading with %s",

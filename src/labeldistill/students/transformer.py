@@ -47,11 +47,11 @@ import transformers
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.logs import job_name, progress_bar
 from labeldistill.students.base import Student
 from labeldistill.students.settings import TransformerSettings
 
@@ -141,11 +141,11 @@ class TransformerStudent(Student):
 
     # -- loading ----------------------------------------------------------------------------
     def _pretrained(self) -> tuple[Any, Any]:
-        name = str(self.settings["model"])
+        name = self.settings.model
         source = resolve_model(name, f"{self.config_key}.model")
         try:
             tokenizer = AutoTokenizer.from_pretrained(source)
-            if self.settings["pooling"] == "mean":
+            if self.settings.pooling == "mean":
                 model = MeanPooledClassifier(AutoModel.from_pretrained(source), len(self.labels))
             else:
                 model = AutoModelForSequenceClassification.from_pretrained(
@@ -169,7 +169,7 @@ class TransformerStudent(Student):
             texts,
             padding=True,
             truncation=True,
-            max_length=int(self.settings["max_length"]),
+            max_length=self.settings.max_length,
             return_tensors="pt",
         )
         return {key: value.to(dev) for key, value in enc.items()}
@@ -205,10 +205,10 @@ class TransformerStudent(Student):
         if not texts:
             return out
         dev = next(model.parameters()).device
-        encoded = tokenizer(texts, truncation=True, max_length=int(self.settings["max_length"]))
+        encoded = tokenizer(texts, truncation=True, max_length=self.settings.max_length)
         lengths = np.array([len(ids) for ids in encoded["input_ids"]])
         order = np.argsort(lengths, kind="stable")
-        size = int(self.settings["eval_batch_size"])
+        size = self.settings.eval_batch_size
         model.eval()
         with torch.inference_mode():
             for start in range(0, len(texts), size):
@@ -243,7 +243,7 @@ class TransformerStudent(Student):
 
     def _lengths(self, tokenizer: Any, texts: list[str]) -> np.ndarray:
         """Token counts after truncation."""
-        ids = tokenizer(texts, truncation=True, max_length=int(self.settings["max_length"]))["input_ids"]
+        ids = tokenizer(texts, truncation=True, max_length=self.settings.max_length)["input_ids"]
         return np.array([len(row) for row in ids])
 
     def _batches(self, lengths: np.ndarray, generator: torch.Generator) -> list[torch.Tensor]:
@@ -253,9 +253,9 @@ class TransformerStudent(Student):
         length before it is cut into batches and the batches are shuffled again: batches of
         similar lengths need less padding (the trick of Hugging Face's group_by_length).
         """
-        size = int(self.settings["batch_size"])
+        size = self.settings.batch_size
         order = torch.randperm(len(lengths), generator=generator)
-        if not self.settings["group_by_length"]:
+        if not self.settings.group_by_length:
             return list(order.split(size))
         window = size * 32
         batches = []
@@ -273,17 +273,17 @@ class TransformerStudent(Student):
                 (plain if name.endswith(no_decay) else decay).append(param)
         return torch.optim.AdamW(
             [
-                {"params": decay, "weight_decay": float(self.settings["weight_decay"])},
+                {"params": decay, "weight_decay": self.settings.weight_decay},
                 {"params": plain, "weight_decay": 0.0},
             ],
-            lr=float(self.settings["learning_rate"]),
+            lr=self.settings.learning_rate,
         )
 
     def _class_weights(
         self, y: np.ndarray, sample_weight: np.ndarray, dev: torch.device
     ) -> torch.Tensor | None:
         """Inverse class frequency, each text counted by its sample weight; None unless balanced."""
-        if self.settings["class_weight"] != "balanced":
+        if self.settings.class_weight != "balanced":
             return None
         weights = self.balanced_label_weights(y, sample_weight)
         return torch.tensor(weights, dtype=torch.float32, device=dev)
@@ -313,7 +313,7 @@ class TransformerStudent(Student):
         features = self._embeddings(model, tokenizer, texts)
         class_weights = self._class_weights(y, weights, torch.device("cpu"))
         text_weights = weights if class_weights is None else weights * class_weights.numpy()[y]
-        regression = LogisticRegression(C=float(self.settings["probe_C"]), max_iter=1000)
+        regression = LogisticRegression(C=self.settings.probe_C, max_iter=1000)
         with threadpool_limits(self.threads):
             regression.fit(features, y, sample_weight=text_weights)
         weight = np.zeros((len(self.labels), features.shape[1]))
@@ -327,7 +327,7 @@ class TransformerStudent(Student):
             model.classifier.weight.copy_(torch.as_tensor(weight, dtype=model.classifier.weight.dtype))
             model.classifier.bias.copy_(torch.as_tensor(bias, dtype=model.classifier.bias.dtype))
         return {
-            "C": float(self.settings["probe_C"]),
+            "C": float(self.settings.probe_C),  # a record: 3 given shows as 3.0, as it always has
             "train_accuracy": float(np.mean(regression.predict(features) == y)),
             "seconds": time.perf_counter() - started,
         }
@@ -375,10 +375,10 @@ class TransformerStudent(Student):
         tokenizer, model = self._pretrained()
         model.to(dev)
 
-        n, batch_size, epochs = len(texts), int(s["batch_size"]), int(s["epochs"])
+        n, batch_size, epochs = len(texts), s.batch_size, s.epochs
         steps_per_epoch = math.ceil(n / batch_size)
         total_steps = steps_per_epoch * epochs
-        warmup = int(round(float(s["warmup_ratio"]) * total_steps))
+        warmup = round(s.warmup_ratio * total_steps)
         optimizer = self._optimizer(model)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer,
@@ -397,13 +397,13 @@ class TransformerStudent(Student):
         )
         generator = torch.Generator().manual_seed(self.seed)
         lengths = self._lengths(tokenizer, texts)
-        patience = int(s["patience"])
+        patience = s.patience
         history: list[dict[str, Any]] = []
         best: dict[str, Any] | None = None
         best_state = None
         since_best = 0
         started = time.perf_counter()
-        if s["head_init"] == "probe":
+        if s.head_init == "probe":
             self.fit_info["probe"] = self._probe(model, tokenizer, texts, y, weights)
             if val_y is not None and "skipped" not in self.fit_info["probe"]:
                 # Epoch 0, the probe alone, competes with the fine-tuned epochs on validation.
@@ -414,7 +414,9 @@ class TransformerStudent(Student):
             model.train()
             batches = self._batches(lengths, generator)
             epoch_start, loss_sum = time.perf_counter(), 0.0
-            bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=True)
+            # Named by the job (task, labeler, size, seed); gone when the epoch ends, whose line is logged.
+            name = job_name() or f"{self.config_key} seed {self.seed}"
+            bar = progress_bar(batches, desc=f"{name} epoch {epoch}/{epochs}", unit="batch")
             for step, rows in enumerate(bar):
                 enc = self._encode(tokenizer, [texts[i] for i in rows.tolist()], dev)
                 with autocast(dev):
@@ -423,8 +425,8 @@ class TransformerStudent(Student):
                     logits.float(), target_tensor[rows].to(dev), weight_tensor[rows].to(dev), class_weights
                 )
                 loss.backward()
-                if s["max_grad_norm"]:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), float(s["max_grad_norm"]))
+                if s.max_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), s.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
@@ -478,7 +480,7 @@ class TransformerStudent(Student):
 
     def _better(self, record: dict[str, Any], best: dict[str, Any]) -> bool:
         """Is this epoch better on validation? macro-F1 first (ties: lower loss), or loss."""
-        if self.settings["select_by"] == "loss":
+        if self.settings.select_by == "loss":
             return record["val_loss"] < best["val_loss"]
         if record["val_macro_f1"] != best["val_macro_f1"]:
             return record["val_macro_f1"] > best["val_macro_f1"]
@@ -498,7 +500,7 @@ class TransformerStudent(Student):
         activations per batch; embeddings, LayerNorm and softmax stay float32. On a CUDA device
         the float model runs under bf16 autocast instead.
         """
-        if self.settings["inference_dtype"] != "int8":
+        if self.settings.inference_dtype != "int8":
             return self.model
         if next(self.model.parameters()).device.type != "cpu":
             log.warning("inference_dtype int8 is for CPU prediction: using the float model on the GPU")
@@ -528,9 +530,9 @@ class TransformerStudent(Student):
     def load_model(cls, directory: Path, meta: dict[str, Any], threads: int = 1) -> TransformerStudent:
         # Students saved before `pooling` and `head_init` existed classified from the first token.
         settings = {"pooling": "cls", "head_init": "random", **meta["settings"]}
-        student = cls(settings, meta["labels"], meta["seed"], threads)
+        student = cls(cls.saved_settings(settings, directory), meta["labels"], meta["seed"], threads)
         student.tokenizer = AutoTokenizer.from_pretrained(directory)
-        if student.settings["pooling"] == "mean":
+        if student.settings.pooling == "mean":
             student.model = MeanPooledClassifier(AutoModel.from_pretrained(directory), len(student.labels))
             head = torch.load(Path(directory) / HEAD_FILE, map_location="cpu", weights_only=True)
             student.model.classifier.load_state_dict(head)

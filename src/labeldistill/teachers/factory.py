@@ -1,6 +1,7 @@
 """The teacher a labeler's settings ask for:
 
-    teacher = make_teacher("gpt", {"backend": "openai", "model": "gpt-4o-mini"}, task, cache_dir=...)
+    settings = parse_labeler("gpt", {"backend": "openai", "model": "gpt-4o-mini"})  # at the job's boundary
+    teacher = make_teacher("gpt", settings, task, cache_dir=...)
     results = teacher.label(texts, ids)        # one TeacherLabel per text
     labels_table(results, ids, "gpt", teacher.backend), teacher.usage
 
@@ -13,19 +14,20 @@ prepare_model, which imports only local_models, would otherwise rerun on an edit
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.base import TaskContext, Teacher
 from labeldistill.teachers.prompts.examples import Example
+from labeldistill.teachers.settings import LabelerBlock
 
 BACKENDS = ("human", "local", "openai", "vllm")
 
 
 def make_teacher(
     labeler: str,
-    settings: Mapping,
+    settings: LabelerBlock | None,
     task: TaskContext,
     *,
     examples: Sequence[Example] | None = None,
@@ -35,14 +37,15 @@ def make_teacher(
     server_log: Path | None = None,
     calibration_path: Path | None = None,
 ) -> Teacher:
-    """A ready teacher for labeler `labeler` (its config block `settings`; no backend: human).
+    """A ready teacher for labeler `labeler` (its settings, `parse_labeler` of its config block;
+    None: the human labels).
 
     `examples` replaces the labeler's own few-shot examples (the codebook check reorders them);
     `model_dir` is a local labeler's converted model folder, loaded here, and `calibration_path`
     its measured calibration (else it is measured on the pool); `cache_dir` holds the response
     cache of the chat backends, `server_log` the log of a server an `openai` labeler starts.
     """
-    backend = settings.get("backend", "human")
+    backend = "human" if settings is None else settings.backend
     if backend == "human":
         from labeldistill.teachers.human import HumanTeacher
 
@@ -51,16 +54,16 @@ def make_teacher(
         from labeldistill.teachers.local.teacher import LocalTeacher
 
         return LocalTeacher.for_labeler(
-            labeler, dict(settings), task, model_dir, threads, calibration_path, examples
+            labeler, settings, task, model_dir, threads, calibration_path, examples
         )
     if backend == "openai":
         from labeldistill.teachers.openai.teacher import OpenAIEndpointTeacher
 
-        return OpenAIEndpointTeacher(labeler, dict(settings), task, examples, cache_dir, server_log)
+        return OpenAIEndpointTeacher(labeler, settings, task, examples, cache_dir, server_log)
     if backend == "vllm":
         from labeldistill.teachers.vllm import VllmTeacher
 
-        return VllmTeacher(labeler, dict(settings), task, examples, cache_dir)
+        return VllmTeacher(labeler, settings, task, examples, cache_dir)
     raise LabelDistillError(
         f"config key labelers.{labeler}.backend: unknown backend {backend!r} "
         f"(valid: {', '.join(BACKENDS[1:])})"

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.teachers.settings import OPENAI_BASE_URL, check_labeler, public_url
+from labeldistill.teachers.settings import EnsembleSettings, LabelerSettings, OpenAISettings, VllmSettings
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,11 @@ def _error_kind(error: object) -> str:
     return re.sub(r"'[^']*'|\"[^\"]*\"", "'...'", str(error))
 
 
-def check_failures(frame: pd.DataFrame, labeler: str, settings: dict) -> None:
-    """Raise LabelDistillError when more than `max_failed_share` of the texts have no label.
+def check_failures(
+    frame: pd.DataFrame, labeler: str, settings: LabelerSettings | EnsembleSettings | None
+) -> None:
+    """Raise LabelDistillError when more than `max_failed_share` of the texts have no label
+    (`settings` None: the human labels, of which none may be missing).
 
     The line names the labeler, how many texts failed, the most common error (one instance of
     it) and, for a server, its URL. Fewer failures are one warning with the same facts.
@@ -37,7 +40,7 @@ def check_failures(frame: pd.DataFrame, labeler: str, settings: dict) -> None:
     texts, count = len(frame), int(failed.sum())
     if not count:
         return
-    limit = float(check_labeler(labeler, dict(settings))["max_failed_share"])
+    limit = 0.0 if settings is None else settings.max_failed_share
     errors = [
         str(error) if isinstance(error, str) and error else "no error given"
         for error in frame.loc[failed, "error"]
@@ -57,11 +60,9 @@ def check_failures(frame: pd.DataFrame, labeler: str, settings: dict) -> None:
             example,
         )
         return
-    backend = settings.get("backend")
-    where = ""
-    if backend == "openai":
-        where = f" at {public_url(settings.get('base_url')) or OPENAI_BASE_URL}"
-    kept = "; the answers received are in the response cache" if backend in ("openai", "vllm") else ""
+    where = f" at {settings.public_endpoint()}" if isinstance(settings, OpenAISettings) else ""
+    cached = isinstance(settings, OpenAISettings | VllmSettings)
+    kept = "; the answers received are in the response cache" if cached else ""
     raise LabelDistillError(
         f"labeler {labeler}: {count} of {texts} texts failed{where}, more than "
         f"labelers.{labeler}.max_failed_share ({limit:g}); most common error ({times} texts): "

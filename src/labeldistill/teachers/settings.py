@@ -1,12 +1,16 @@
 """The settings of every labeler backend (one `labelers.<name>` block of the config), declared once.
 
 A labeler's block is checked whole by `check_labeler` when the workflow parses the config, and
-the jobs get it back with every default filled in: the stages read settings, never spell a
-default. Light on purpose (no torch, no HTTP client): the parse imports it.
+the jobs get it back with every default filled in (plain values: rule params decide reruns). A
+job's stage turns it into its backend's settings object once, with `parse_labeler`, and hands
+the object on: nothing after the job's boundary parses or re-casts a setting. Light on purpose
+(no torch, no HTTP client): the parse imports it.
 """
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -103,8 +107,10 @@ class SamplingSettings(LabelerSettings):
     """How answers are asked for and read (the backends that generate text)."""
 
     samples: int = setting(1, positive_int, "answers per text; label = mode, consistency = its share")
-    temperature: float = setting(0.0, non_negative_number)
-    seed: int | None = setting(None, optional(integer))
+    temperature: float = setting(0.0, non_negative_number, "sampling temperature; 0: the most likely answer")
+    seed: int | None = setting(
+        None, optional(integer), "sent to the server; sample i of n > 1 gets (seed or 0) + i"
+    )
     max_tokens: int | None = setting(None, optional(positive_int), "null: enough for the mode")
     top_logprobs: int = setting(20, between(1, 20), "logprobs mode: servers give at most 20")
 
@@ -131,6 +137,56 @@ def public_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+# A user:password@ part of a URL: before the first / ? or # after the scheme.
+USERINFO = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?[^/?#]*@")
+VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def secret_problem(key: str, block: Mapping) -> str | None:
+    """Where an openai labeler's block could hold a secret, one line that never repeats it.
+
+    Every setting of a labeler becomes a param of its jobs, which Snakemake records in
+    .snakemake/metadata/ (and the URL goes into logs, cache keys and provenance): the key is
+    only ever read at run time from the variable named by api_key_env.
+    """
+    url, variable = block.get("base_url"), block.get("api_key_env", "OPENAI_API_KEY")
+    where = f"the environment variable named by {key}.api_key_env" + (f" ({variable})" if variable else "")
+    if isinstance(variable, str) and variable and not VARIABLE.fullmatch(variable):  # "": no key
+        return (
+            f"config key {key}.api_key_env: not the name of an environment variable (letters, digits, _); "
+            "give the variable's name (e.g. OPENAI_API_KEY), never the key itself"
+        )
+    server = block.get("server")
+    command = server.get("command") if isinstance(server, Mapping) else None
+    try:
+        argv = shlex.split(command) if isinstance(command, str) else [str(part) for part in command or ()]
+    except (ValueError, TypeError):
+        argv = []  # not a command line: the server check names the problem
+    if any(part == "--api-key" or part.startswith("--api-key=") for part in argv):
+        return (
+            f"config key {key}.server.command: a key on the command line is refused (it would be written "
+            "into Snakemake's record of every job); the server reads it from its environment (vllm serve: "
+            "VLLM_API_KEY, llama-server: LLAMA_API_KEY): export it there and name that variable in "
+            f"{key}.api_key_env"
+        )
+    if not isinstance(url, str):
+        return None
+    plain = public_url(url) if http_url(url) is None else "the server's /v1 URL"
+    if USERINFO.match(url):
+        return (
+            f"config key {key}.base_url: a user:password@ part is refused (it would be written into "
+            "Snakemake's record of every job); "
+            f"give {plain} and put the key in {where}"
+        )
+    if "?" in url or "#" in url:
+        return (
+            f"config key {key}.base_url: a ?query or #fragment is refused (it would be written into "
+            f"Snakemake's record of every job, and the request paths go after it); give {plain}, with any "
+            f"key in {where}"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class OpenAISettings(SamplingSettings):
     backend: str = setting("openai", one_of("openai"))
@@ -139,17 +195,19 @@ class OpenAISettings(SamplingSettings):
     api_key_env: str | None = setting("OPENAI_API_KEY", optional(string), "variable with the key")
     transport: str = setting("aiohttp", one_of(*TRANSPORTS), "HTTP client")
     concurrency: int = setting(8, positive_int, "requests in flight")
-    requests_per_minute: float | None = setting(None, optional(positive_number))
-    tokens_per_minute: float | None = setting(None, optional(positive_number))
+    requests_per_minute: float | None = setting(None, optional(positive_number), "client-side rate limit")
+    tokens_per_minute: float | None = setting(None, optional(positive_number), "client-side rate limit")
     timeout: float = setting(60.0, positive_number, "seconds per request")
-    max_retries: int = setting(6, non_negative_int)
+    max_retries: int = setting(
+        6, non_negative_int, "per request, on 429, 5xx, timeouts and dropped connections"
+    )
     backoff_base: float = setting(1.0, positive_number, "seconds; the n-th retry waits up to base * 2**n")
-    backoff_cap: float = setting(60.0, positive_number)
+    backoff_cap: float = setting(60.0, positive_number, "seconds; no retry waits longer")
     budget_usd: float | None = setting(None, optional(non_negative_number), "stop before passing it")
     prices: dict = setting(
         {}, mapping, "model -> {input_per_million, output_per_million, optional batch_... of both}"
     )
-    progress: bool = setting(True, boolean)
+    progress: bool = setting(True, boolean, "a progress bar over texts (log lines off a terminal)")
     server: dict | None = setting(None, optional(server_block), "a server the job starts and stops")
     # The Batch API (teachers/openai/batch.py): OpenAI's limits and completion window of 24 h.
     api: str = setting("sync", one_of("sync", "batch"), "sync: the chat endpoint; batch: the Batch API")
@@ -235,6 +293,9 @@ class EnsembleSettings:
     )
 
 
+# What `parse_labeler` gives: one labeler's settings, by its backend.
+LabelerBlock = LocalSettings | OpenAISettings | VllmSettings | EnsembleSettings
+
 SETTINGS_BY_BACKEND: dict[str, type] = {
     "local": LocalSettings,
     "openai": OpenAISettings,
@@ -243,23 +304,32 @@ SETTINGS_BY_BACKEND: dict[str, type] = {
 }
 
 
-def parse_backend_settings(cls: type, settings: Mapping, labeler: str):
-    """An instance of a backend's settings class from a labeler's block, as its jobs read it:
-    unset or null values take the defaults; every problem is one line naming the key."""
-    backend = cls.__dataclass_fields__["backend"].default
-    given = {key: value for key, value in settings.items() if value is not None}
-    return cls(**resolve(cls, {"backend": backend, **given}, f"labelers.{labeler}", _what(backend)))
-
-
 def _what(backend: str) -> str:
     """'a local labeler', 'an openai labeler': how error lines name a backend's labelers."""
     return f"{'an' if backend[0] in 'aeiou' else 'a'} {backend} labeler"
 
 
-def check_labeler(name: str, block: dict) -> dict:
-    """A `labelers.<name>` block checked whole, with every default filled in."""
+def check_labeler(name: str, block: Mapping) -> dict:
+    """A `labelers.<name>` block checked whole, with every default filled in: the block as the
+    parsed config keeps it (plain values, which rule params compare)."""
+    declared, key, what = _declared(name, block)
+    return resolve(declared, block, key, what)
+
+
+def parse_labeler(name: str, block: Mapping) -> LabelerBlock:
+    """A `labelers.<name>` block as its backend's settings object, checked whole: what a job
+    makes of its labeler's block, once, at its boundary. A null takes the default, as the jobs
+    have always read a block (`api_key_env: null` is OPENAI_API_KEY)."""
+    declared, key, what = _declared(name, block)
+    given = {setting_key: value for setting_key, value in block.items() if value is not None}
+    return declared(**resolve(declared, given, key, what))
+
+
+def _declared(name: str, block: Mapping) -> tuple[type, str, str]:
+    """The settings class of a labeler's block (by its backend), its config key and how error
+    lines name it; a key that no setting of the backend has is an error naming the key."""
     key = f"labelers.{name}"
-    if not isinstance(block, dict):
+    if not isinstance(block, Mapping):
         raise LabelDistillError(f"config key {key}: expected a mapping of settings (backend, model, ...)")
     backend = block.get("backend")
     if backend not in SETTINGS_BY_BACKEND:
@@ -267,6 +337,9 @@ def check_labeler(name: str, block: dict) -> dict:
             f"config key {key}.backend: {backend!r} is not valid "
             f"(expected one of {list(SETTINGS_BY_BACKEND)})"
         )
+    problem = secret_problem(key, block) if backend == "openai" else None
+    if problem:
+        raise LabelDistillError(problem)
     declared = SETTINGS_BY_BACKEND[backend]
     what = _what(backend)
     for setting_key in block:
@@ -278,4 +351,4 @@ def check_labeler(name: str, block: dict) -> dict:
                     f"not of {backend}"
                 )
             raise unknown_key_error(key, setting_key, fields(declared), what)
-    return resolve(declared, block, key, what)
+    return declared, key, what

@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.logs import job_name, progress_bar
 from labeldistill.teachers.accounting import Usage
 from labeldistill.teachers.chat.answers import parse_answer
 from labeldistill.teachers.chat.consistency import SampleOutcome, aggregate
@@ -47,27 +48,23 @@ from labeldistill.teachers.prompts.examples import Example
 from labeldistill.teachers.prompts.token_count import TokenCounter, token_counter, tokenizer_counter
 from labeldistill.teachers.prompts.truncation import truncate_texts, warn_truncated
 from labeldistill.teachers.result import TeacherLabel
-from labeldistill.teachers.settings import VllmSettings, parse_backend_settings
+from labeldistill.teachers.settings import VllmSettings
 
 log = logging.getLogger(__name__)
 
 BACKEND = "vllm"
 
 
-def sampling_settings(settings: Mapping, labels: Sequence[str], labeler: str) -> dict:
-    """The answer-changing settings, checked: the cache key and the SamplingParams come from it."""
-    return _sampling(parse_backend_settings(VllmSettings, settings, labeler), labels)
-
-
-def _sampling(parsed: VllmSettings, labels: Sequence[str]) -> dict:
+def sampling_settings(settings: VllmSettings, labels: Sequence[str]) -> dict:
+    """The answer-changing settings: the cache key and the SamplingParams come from it."""
     return {
-        "mode": parsed.mode,
-        "n": parsed.samples,
-        "temperature": float(parsed.temperature),
-        "seed": parsed.seed,
-        "max_tokens": parsed.answer_tokens,
-        "logprobs": parsed.top_logprobs if parsed.mode == "logprobs" else None,
-        "choice": list(labels) if parsed.mode == "choice" else None,
+        "mode": settings.mode,
+        "n": settings.samples,
+        "temperature": float(settings.temperature),  # 0 and 0.0: one cache key
+        "seed": settings.seed,
+        "max_tokens": settings.answer_tokens,
+        "logprobs": settings.top_logprobs if settings.mode == "logprobs" else None,
+        "choice": list(labels) if settings.mode == "choice" else None,
     }
 
 
@@ -168,19 +165,13 @@ def trimmed_response(request_output, sample: int, model: str) -> dict:
     }
 
 
-def label_with_vllm(*args, **kwargs) -> tuple[list[TeacherLabel], dict]:
-    """`vllm_labels`, its Usage as a JSON-serialisable dict."""
-    results, usage = vllm_labels(*args, **kwargs)
-    return results, usage.to_dict()
-
-
-def vllm_labels(
+def label_with_vllm(
     texts: Sequence[str],
     ids: Sequence[str],
     codebook: str,
     labels: Sequence[str],
     examples: Sequence[Example],
-    settings: Mapping,
+    settings: VllmSettings,
     cache_dir: str | Path | None = None,
     labeler: str = "vllm",
     task: str = "",
@@ -195,15 +186,12 @@ def vllm_labels(
     `max_text_tokens` (default: `text_token_counter`).
     """
     started = time.perf_counter()
-    model = str(settings.get("model") or "")
-    if not model:
-        raise LabelDistillError(f"config key labelers.{labeler}.model: required for the vllm backend")
-    parsed = parse_backend_settings(VllmSettings, settings, labeler)
-    sampling = _sampling(parsed, labels)
+    model = settings.model
+    sampling = sampling_settings(settings, labels)
     prompt = build_chat_prompt(codebook, labels, examples)
     cache = ResponseCache(cache_dir)
-    max_text_tokens = parsed.max_text_tokens
-    engine = dict(parsed.engine)
+    max_text_tokens = settings.max_text_tokens
+    engine = dict(settings.engine)
     loaded = model_tokenizer(model, engine)
     counter = counter or text_token_counter(model, engine, loaded)
     template = chat_template(engine, loaded[0])
@@ -222,7 +210,7 @@ def vllm_labels(
     todo = [i for i, found in enumerate(responses) if any(r is None for r in found)]
     cached = {(i, j) for i, found in enumerate(responses) for j, r in enumerate(found) if r is not None}
     if todo:
-        generate = generate or vllm_generate(model, engine, template, parsed.threads)
+        generate = generate or vllm_generate(model, engine, template, settings.threads)
         log.info(
             "%s: generating %d of %d texts (%d cached)",
             labeler,
@@ -282,12 +270,12 @@ class VllmTeacher(ChatTeacher):
 
     @property
     def provenance(self) -> dict:
-        return {"backend": self.backend, "model": self.settings["model"], "prompt_hash": self.prompt_hash}
+        return {"backend": self.backend, "model": self.settings.model, "prompt_hash": self.prompt_hash}
 
     def label(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[TeacherLabel]:
         texts = list(texts)
         ids = [str(i) for i in (ids if ids is not None else range(len(texts)))]
-        results, self.usage = vllm_labels(
+        results, self.usage = label_with_vllm(
             texts,
             ids,
             self.codebook,
@@ -301,16 +289,24 @@ class VllmTeacher(ChatTeacher):
         return results
 
 
-def vllm_generate(model: str, engine: Mapping, template: str | None = None, threads: int = 1):
+def vllm_generate(
+    model: str, engine: Mapping, template: str | None = None, threads: int = 1, desc: str | None = None
+):
     """vLLM's engine for `model` as `generate(conversations, sampling)`, loaded once per process
     for the same arguments (labeling in another mode or another part loads nothing again).
 
-    `engine`: extra `vllm.LLM` arguments; `template`: see `chat_template`; `threads`: on a CPU.
+    `engine`: extra `vllm.LLM` arguments; `template`: see `chat_template`; `threads`: on a CPU;
+    `desc`: what the progress bar is named (default: the job, which names task and part; else
+    the model).
     """
     llm, vllm = _engine(model, json.dumps(dict(engine), sort_keys=True), template, threads)
 
+    def bar(*args, **kwargs):
+        kwargs.pop("desc", None)  # vLLM's own ("Processed prompts") names no task
+        return progress_bar(*args, desc=desc or job_name() or model, **kwargs)
+
     def generate(conversations, sampling):
-        return llm.chat(conversations, sampling_params(sampling, vllm), use_tqdm=True)
+        return llm.chat(conversations, sampling_params(sampling, vllm), use_tqdm=bar)
 
     return generate
 

@@ -103,5 +103,5 @@ def test_train_size_and_train_sizes_together_are_refused_at_parse():
     config = {"tasks": {}, "train_size": 250, "train_sizes": [100, 250], "labelers": {}, "seeds": [1]}
     assert any(
         line.startswith("config key train_size: give train_sizes or train_size")
-        for line in cross_problems(config)
+        for line in cross_problems(config)[0]
     )

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from labeldistill.config import task_checks
+from labeldistill.config.design import StudyDesign
 from labeldistill.config.prepare import ConfigProblems, check_config, prepare_config, schema_problems
 from labeldistill.errors import LabelDistillError
 from labeldistill.students.settings import TransformerSettings, check_student
@@ -110,18 +111,46 @@ def test_an_openai_labeler_without_its_key_stops_at_parse(tmp_path, monkeypatch)
     check_config(config(tmp_path, labelers=labelers))
 
 
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ({"base_url": "http://me:sk-SECRET@127.0.0.1:9/v1"}, "base_url: a user:password@ part is refused"),
+        ({"base_url": "me:sk-SECRET@127.0.0.1:9/v1"}, "base_url: a user:password@ part is refused"),
+        ({"base_url": "http://127.0.0.1:9/v1?key=sk-SECRET"}, "base_url: a ?query or #fragment is refused"),
+        ({"base_url": "http://127.0.0.1:9/v1#sk-SECRET"}, "base_url: a ?query or #fragment is refused"),
+        ({"api_key_env": "sk-SECRET"}, "api_key_env: not the name of an environment variable"),
+        (
+            {
+                "base_url": "http://127.0.0.1:9/v1",
+                "server": {"command": ["vllm", "serve", "--api-key=sk-SECRET"]},
+            },
+            "server.command: a key on the command line is refused",
+        ),
+    ],
+)
+def test_a_secret_in_a_labeler_block_is_refused_without_repeating_it(tmp_path, setting, named):
+    labelers = {"gpt": {"backend": "openai", "model": "m", **setting}}
+    with pytest.raises(ConfigProblems) as raised:
+        prepare_config(config(tmp_path, labelers=labelers), tmp_path / "checks")
+    assert raised.value.lines[0].startswith(f"config key labelers.gpt.{named}")
+    assert len(raised.value.lines) == 1 and "SECRET" not in str(raised.value)
+    if "base_url" in setting and "server" not in setting:
+        assert "http://127.0.0.1:9/v1" in str(raised.value) or "://" not in setting["base_url"]
+        assert "labelers.gpt.api_key_env (OPENAI_API_KEY)" in str(raised.value)
+
+
 def test_task_checks_are_cached_by_file_state(tmp_path, monkeypatch):
     cfg = config(tmp_path)
     prepare_config(cfg, tmp_path / "checks")
     calls = []
     real = task_checks.check_task
     monkeypatch.setattr(task_checks, "check_task", lambda *a: calls.append(a) or real(*a))
-    problems, warnings = task_checks.check_tasks(cfg, tmp_path / "checks")
+    problems, warnings = task_checks.check_tasks(cfg, StudyDesign.from_config(cfg), tmp_path / "checks")
     assert problems == [] and not_thin(warnings) == []
     assert calls == []  # the file is not read again
     texts = tmp_path / "t.csv"
     texts.write_text(texts.read_text().replace("i3,text 3,a", "i3,text 3,A"))
-    problems, _ = task_checks.check_tasks(cfg, tmp_path / "checks")
+    problems, _ = task_checks.check_tasks(cfg, StudyDesign.from_config(cfg), tmp_path / "checks")
     assert len(calls) == 1 and "did you mean 'a'?" in problems[0]
 
 
@@ -138,3 +167,26 @@ def test_fixed_examples_must_fall_into_the_pool(tmp_path):
     cfg["labelers"]["llm"]["examples"] = ids
     with pytest.raises(ConfigProblems, match=r"labelers.llm.examples: 30 id\(s\) are not in task t's pool"):
         prepare_config(cfg, tmp_path / "checks")
+
+
+def test_a_parse_builds_the_study_design_once(tmp_path, monkeypatch):
+    """prepare builds the design once, hands it to every check (the corpus's and each task's
+    among them) and returns it, so that rules/common.smk builds none of its own."""
+    from labeldistill.config import prepare as parse
+    from labeldistill.config.design import StudyDesign
+
+    corpus = tmp_path / "corpus.csv"
+    corpus.write_text("id,text\nc1,more text\n")
+    cfg = config(tmp_path, corpus={"student": "s", "labeler": "llm"})
+    cfg["tasks"]["t"]["corpus"] = {"texts": str(corpus)}
+    cfg["tasks"]["u"] = dict(cfg["tasks"]["t"])  # a second task: the task checks run per task
+    built, from_config = [], StudyDesign.from_config.__func__
+
+    def spy(cls, given):
+        built.append(given)
+        return from_config(cls, given)
+
+    monkeypatch.setattr(StudyDesign, "from_config", classmethod(spy))
+    prepared = parse.prepare(cfg, tmp_path / "checks")
+    assert len(built) == 1 and not_thin(prepared.warnings) == []
+    assert prepared.design == from_config(StudyDesign, cfg)

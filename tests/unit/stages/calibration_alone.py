@@ -9,11 +9,12 @@ from labeldistill.contracts import CALIBRATION, SPLIT, read_table, write_record
 from labeldistill.teachers.base import TaskContext
 from labeldistill.teachers.local.calibration import calibration_record
 from labeldistill.teachers.local.teacher import LocalTeacher
-from labeldistill.teachers.settings import check_labeler
+from labeldistill.teachers.settings import parse_labeler
 
 
 def measure_alone(pool_split, codebook, labels, labeler, settings, model_dir, out_json, threads=1, task=""):
-    settings = check_labeler(labeler, dict(settings))
+    """`settings` is the labeler's config block, parsed here as a job parses it."""
+    settings = parse_labeler(labeler, settings)
     pool = read_table(pool_split, SPLIT)
     context = TaskContext(task, list(labels), Path(codebook).read_text(encoding="utf-8"), pool)
     teacher = LocalTeacher.for_labeler(labeler, settings, context, model_dir, threads)

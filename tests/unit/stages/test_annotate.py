@@ -3,6 +3,7 @@ the local labeler's calibration prior comes from the config."""
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import pandas as pd
@@ -18,6 +19,7 @@ from labeldistill.teachers.factory import make_teacher
 from labeldistill.teachers.labelled_parts import check_failures
 from labeldistill.teachers.prompts.few_shot import few_shot_examples
 from labeldistill.teachers.result import TeacherLabel, labels_table
+from labeldistill.teachers.settings import parse_labeler
 
 LABELS = ["negative", "other"]
 
@@ -94,7 +96,7 @@ def frame(errors: list[str | None]) -> pd.DataFrame:
 @pytest.mark.parametrize("backend", ["local", "vllm"])
 def test_every_backend_has_the_same_limit(backend):
     errors = [None] * 7 + ["answer 'maybe' is not one of the labels", "answer 'hm' is not one of the labels"]
-    settings = {"backend": backend, "model": "m"}
+    settings = parse_labeler("small", {"backend": backend, "model": "m"})
     check_failures(frame(errors + [None]), "small", settings)  # 2 of 10: fine
     with pytest.raises(LabelDistillError) as raised:
         check_failures(frame(errors + ["CUDA error: out of memory"]), "small", settings)
@@ -102,9 +104,9 @@ def test_every_backend_has_the_same_limit(backend):
         "labeler small: 3 of 10 texts failed, more than labelers.small.max_failed_share (0.2); "
         "most common error (2 texts): answer 'maybe' is not one of the labels; no labels were written"
     )
-    check_failures(frame(errors + ["x"]), "small", {**settings, "max_failed_share": 0.3})
+    check_failures(frame(errors + ["x"]), "small", dataclasses.replace(settings, max_failed_share=0.3))
     with pytest.raises(LabelDistillError, match="1 of 10 texts failed"):
-        check_failures(frame([None] * 9 + ["x"]), "s", {**settings, "max_failed_share": 0})
+        check_failures(frame([None] * 9 + ["x"]), "s", dataclasses.replace(settings, max_failed_share=0))
 
 
 def test_a_vllm_part_that_fails_writes_nothing(parts, monkeypatch):
@@ -124,8 +126,10 @@ def test_a_vllm_part_that_fails_writes_nothing(parts, monkeypatch):
 
 
 def local_labels(part, pool, codebook, settings, model_dir, calibration_path=None):
-    """A part labelled on its own by a local labeler, as the annotate stage labels it."""
+    """A part labelled on its own by a local labeler, as the annotate stage labels it
+    (`settings`: the labeler's config block, parsed as the stage parses it)."""
     task = TaskContext("demo", LABELS, codebook, pool)
+    settings = parse_labeler("gemma", settings)
     teacher = make_teacher(
         "gemma", settings, task, model_dir=model_dir, threads=2, calibration_path=calibration_path
     )
@@ -162,7 +166,7 @@ def test_the_local_calibration_prior_follows_the_config(parts, monkeypatch, sett
     part = pd.read_parquet(parts / "part.parquet")
     local_labels(part, pool, "cb", settings, parts)
     if setting in (None, "examples"):
-        examples = few_shot_examples(pool, settings, "small")
+        examples = few_shot_examples(pool, parse_labeler("small", settings), "small")
         shares = [
             (sum(e.label == label for e in examples) + 0.5) / (len(examples) + 0.5 * len(LABELS))
             for label in LABELS
@@ -200,7 +204,10 @@ def test_calibration_measured_once_equals_calibration_in_the_job(parts, local_mo
 )
 def test_too_many_failures_name_the_endpoint_without_credentials(base_url, named):
     frame = pd.DataFrame({"label": [None] * 4, "error": ["HTTP 503 from the server"] * 4})
-    settings = {"backend": "openai", "model": "gpt-4o-mini", "base_url": base_url}
+    # parse_labeler refuses a user:password@ URL; settings that hold one all the same never show it
+    settings = dataclasses.replace(
+        parse_labeler("gpt", {"backend": "openai", "model": "gpt-4o-mini"}), base_url=base_url
+    )
     with pytest.raises(LabelDistillError, match="4 of 4 texts failed") as failure:
         check_failures(frame, "gpt", settings)
     assert f"failed at {named}, more than" in str(failure.value) and "secret" not in str(failure.value)

@@ -17,6 +17,7 @@ from labeldistill.teachers.base import TaskContext
 from labeldistill.teachers.factory import make_teacher
 from labeldistill.teachers.local.models import write_model_record
 from labeldistill.teachers.local.teacher import LocalTeacher
+from labeldistill.teachers.settings import parse_labeler
 
 LABELS = ["negative", "other"]
 PARTS = ["pool", "val", "test"]
@@ -51,9 +52,10 @@ def task(tmp_path, local_model_dir):
 
 
 def label_alone(texts, pool, settings, model_dir):
-    """A part labelled on its own, the model loaded for it, as the annotate stage labels one."""
+    """A part labelled on its own, the model loaded for it, as the annotate stage labels one
+    (`settings`: the labeler's config block, parsed as the stage parses it)."""
     context = TaskContext("demo", LABELS, "Is the text negative in tone?", pool)
-    teacher = make_teacher("gemma", settings, context, model_dir=model_dir, threads=2)
+    teacher = make_teacher("gemma", parse_labeler("gemma", settings), context, model_dir=model_dir, threads=2)
     return annotate.label_part(teacher, texts)
 
 
@@ -131,3 +133,30 @@ def test_a_part_with_too_many_failures_writes_nothing(task, monkeypatch):
     ):
         run_local(task)
     assert not (task / "out").exists()
+
+
+def test_one_job_parses_its_labeler_block_once(task, monkeypatch):
+    """The block is turned into its settings object at the job's boundary and the object is
+    handed on: the factory, the teacher, the few-shot draw and each part's failed-texts check
+    read it, none parses the block again."""
+    from labeldistill.teachers import settings as declared
+
+    parsed, resolve = [], declared.resolve
+
+    def spy(cls, given, config_key, *args, **kwargs):
+        parsed.append(config_key)
+        return resolve(cls, given, config_key, *args, **kwargs)
+
+    monkeypatch.setattr(declared, "resolve", spy)
+    # One test text fails (1 of 6, within max_failed_share), so that a part's check reads the limit.
+    score = LocalTeacher._score_texts
+
+    def failing(self, indices, suffixes):
+        if any("(test 0)" in self.tokenizer.decode(suffixes[i]) for i in indices):
+            raise RuntimeError("out of memory")
+        return score(self, indices, suffixes)
+
+    monkeypatch.setattr(LocalTeacher, "_score_texts", failing)
+    out = run_local(task)
+    assert pd.read_parquet(out / "labels/test.parquet")["label"].isna().sum() == 1
+    assert parsed == ["labelers.gemma"]

@@ -13,6 +13,7 @@ from labeldistill.stages import estimate_cost
 from labeldistill.teachers.openai.teacher import label_with_api
 from labeldistill.teachers.prompts.few_shot import few_shot_examples
 from labeldistill.teachers.prompts.token_count import token_counter
+from labeldistill.teachers.settings import parse_labeler
 
 LABELS = ["yes", "no"]
 SIZES = {"pool": 10, "val": 4, "test": 6}
@@ -44,13 +45,18 @@ def two_tasks(tmp_path):
     return splits, tasks
 
 
+def parsed(labelers: dict) -> dict:
+    """The labelers' config blocks as their settings, as `estimate_cost.run` hands them on."""
+    return {name: parse_labeler(name, block) for name, block in labelers.items()}
+
+
 def test_every_text_and_sample_is_counted_and_priced(two_tasks, tmp_path):
     splits, tasks = two_tasks
     labelers = {
         "mini": {"backend": "openai", "model": "gpt-4o-mini", "samples": 3, "temperature": 0.7, "shots": 2},
         "house": {"backend": "openai", "model": "my-own-model", "base_url": "http://127.0.0.1:9/v1"},
     }
-    frame = estimate_cost.estimate_rows(splits, tasks, labelers, tmp_path / "cache")
+    frame = estimate_cost.estimate_rows(splits, tasks, parsed(labelers), tmp_path / "cache")
     texts = sum(SIZES.values())
     per_task = frame[frame["task"] != estimate_cost.TOTAL].set_index(["task", "labeler"])
     assert len(per_task) == 4
@@ -72,7 +78,7 @@ def test_answers_in_the_cache_are_not_counted_again(two_tasks, tmp_path):
     splits, tasks = two_tasks
     cache = tmp_path / "cache"
     with FakeOpenAIServer(latency=0.0) as server:
-        settings = {
+        block = {
             "backend": "openai",
             "model": "gpt-4o-mini",
             "base_url": server.base_url,
@@ -80,6 +86,7 @@ def test_answers_in_the_cache_are_not_counted_again(two_tasks, tmp_path):
             "shots": 2,
             "progress": False,
         }
+        settings = parse_labeler("mini", block)
         test = pd.read_parquet(splits["alpha"]["test"])
         pool = pd.read_parquet(splits["alpha"]["pool"])
         codebook = open(tasks["alpha"]["codebook"]).read()
@@ -100,7 +107,7 @@ def test_long_texts_are_counted_as_they_would_be_sent(two_tasks, tmp_path):
         name: {"backend": "openai", "model": "gpt-4o-mini", "max_text_tokens": limit}
         for name, limit in (("cut", 16), ("whole", 100_000))
     }
-    frame = estimate_cost.estimate_rows(splits, tasks, labelers, tmp_path / "cache")
+    frame = estimate_cost.estimate_rows(splits, tasks, parsed(labelers), tmp_path / "cache")
     per_task = frame.set_index(["task", "labeler"])
     assert per_task.loc[("alpha", "cut"), "truncated_texts"] == 1
     assert per_task.loc[("alpha", "whole"), "truncated_texts"] == 0

@@ -141,7 +141,7 @@ def coefficients(student) -> np.ndarray:
 def test_tfidf_auto_chooses_C_and_ngram_max_by_cross_validation():
     student = tfidf(seed=4).fit(TEXTS, TARGETS)
     info = student.fit_info
-    assert student.settings["C"] == "auto" and student.settings["ngram_max"] == "auto"
+    assert student.settings.C == "auto" and student.settings.ngram_max == "auto"
     assert info["C"] in C_GRID and info["ngram_max"] in (1, 2)
     cv = info["cv"]
     assert cv["folds"] == 5 and cv["score"] == "macro_f1" and cv["C_grid"] == list(C_GRID)
@@ -491,7 +491,7 @@ def test_transformer_cls_pooling_and_students_saved_before_pooling_existed(tmp_p
         del meta["settings"][key]
     meta_path.write_text(json.dumps(meta))
     loaded = load_student(tmp_path / "s", threads=2)
-    assert loaded.settings["pooling"] == "cls" and loaded.settings["head_init"] == "random"
+    assert loaded.settings.pooling == "cls" and loaded.settings.head_init == "random"
     np.testing.assert_array_equal(loaded.predict_proba(HELD_OUT), student.predict_proba(HELD_OUT))
 
 
@@ -584,7 +584,7 @@ def test_transformer_int8_copy_follows_a_new_model(minilm):
 def test_transformer_int8_setting_survives_save_and_load(minilm, tmp_path):
     int8_student(minilm["a"]).save(tmp_path / "s")
     loaded = load_student(tmp_path / "s", threads=2)
-    assert loaded.settings["inference_dtype"] == "int8"
+    assert loaded.settings.inference_dtype == "int8"
     np.testing.assert_allclose(
         loaded.predict_proba(HELD_OUT), int8_student(minilm["a"]).predict_proba(HELD_OUT), rtol=0, atol=1e-6
     )

@@ -8,6 +8,7 @@ from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.accounting import Accountant, BudgetExceeded, Price, Usage, find_price
 from labeldistill.teachers.openai.teacher import estimate_api_cost
 from labeldistill.teachers.prompts.token_count import token_counter
+from labeldistill.teachers.settings import parse_labeler
 
 
 def test_prices_match_dated_snapshots_and_can_be_overridden():
@@ -51,7 +52,8 @@ def test_estimate_counts_prompt_tokens_with_tiktoken(tmp_path):
         tiktoken.get_encoding("cl100k_base").encode("Hello, world! Labels please.")
     )
     texts = ["I loved it", "It was terrible, honestly the worst"]
-    settings = {"model": "gpt-4", "samples": 3, "max_tokens": 5, "base_url": "http://127.0.0.1:9/v1"}
+    block = {"model": "gpt-4", "samples": 3, "max_tokens": 5, "base_url": "http://127.0.0.1:9/v1"}
+    settings = parse_labeler("gpt", {"backend": "openai", **block})
     estimate = estimate_api_cost(
         texts, "Say whether the review is positive.", ["positive", "negative"], [], settings, tmp_path
     )

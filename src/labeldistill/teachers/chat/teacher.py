@@ -1,5 +1,5 @@
-"""What the teachers that send the chat prompt (`openai`, `vllm`) share: the labeler's settings
-checked, its few-shot examples, the prompt's hash and a fresh usage count."""
+"""What the teachers that send the chat prompt (`openai`, `vllm`) share: the labeler's settings,
+its few-shot examples, the prompt's hash and a fresh usage count."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from labeldistill.teachers.base import TaskContext, Teacher
 from labeldistill.teachers.prompts.chat import build_chat_prompt
 from labeldistill.teachers.prompts.examples import Example
 from labeldistill.teachers.prompts.few_shot import few_shot_examples
-from labeldistill.teachers.settings import check_labeler
+from labeldistill.teachers.settings import OpenAISettings, VllmSettings
 
 
 class ChatTeacher(Teacher):
@@ -21,19 +21,19 @@ class ChatTeacher(Teacher):
     def __init__(
         self,
         labeler: str,
-        settings: dict,
+        settings: OpenAISettings | VllmSettings,
         task: TaskContext,
         examples: Sequence[Example] | None = None,
         cache_dir: Path | None = None,
     ):
         self.labeler = labeler
-        self.settings = check_labeler(labeler, dict(settings))
+        self.settings = settings
         if examples is None:
-            examples = few_shot_examples(task.pool, self.settings, labeler)
+            examples = few_shot_examples(task.pool, settings, labeler)
         self.labels = [str(label) for label in task.labels]
         self.codebook = task.codebook
         self.examples = list(examples)
         self.task = task.name
         self.cache_dir = cache_dir
         self.prompt_hash = build_chat_prompt(self.codebook, self.labels, self.examples).hash
-        self.usage = Usage(labeler=labeler, task=task.name, model=str(self.settings["model"]))
+        self.usage = Usage(labeler=labeler, task=task.name, model=settings.model)

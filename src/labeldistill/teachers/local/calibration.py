@@ -19,6 +19,7 @@ from labeldistill.errors import LabelDistillError
 from labeldistill.tasks.sampling import draw_ids, normalise
 from labeldistill.teachers.local.prior import Calibration, check_target, fit_calibration, label_prior
 from labeldistill.teachers.prompts.examples import Example
+from labeldistill.teachers.settings import LocalSettings
 
 
 def calibration_sample(pool: pd.DataFrame, examples: Sequence, size: int, seed: int) -> list[str]:
@@ -37,22 +38,21 @@ def calibration_sample(pool: pd.DataFrame, examples: Sequence, size: int, seed: 
     ]
 
 
-def target_prior_setting(settings: dict, examples: Sequence[Example], labels: Sequence[str]):
+def target_prior_setting(settings: LocalSettings, examples: Sequence[Example], labels: Sequence[str]):
     """The `calibration_prior` setting as the local teacher takes it: for `examples`, the label
     shares of the few-shot examples."""
-    prior = settings["calibration_prior"]
+    prior = settings.calibration_prior
     if prior == "examples":
         return label_prior([example.label for example in examples], labels)
     return prior
 
 
 def measure_calibration(
-    teacher, pool: pd.DataFrame, examples: Sequence, labels: Sequence[str], settings: dict
+    teacher, pool: pd.DataFrame, examples: Sequence, labels: Sequence[str], settings: LocalSettings
 ) -> Calibration | None:
     """The calibration of a loaded local teacher's prompt, from its calibration texts in the
     pool; None when `calibration_texts` is 0 (raw probabilities)."""
-    size = int(settings["calibration_texts"])
-    texts = calibration_sample(pool, examples, size, int(settings["shots_seed"]))
+    texts = calibration_sample(pool, examples, settings.calibration_texts, settings.shots_seed)
     if not texts:
         return None
     prior = check_target(target_prior_setting(settings, examples, labels), labels)
@@ -76,7 +76,7 @@ def calibration_record(
     prompt_hash: str,
     labels: Sequence[str],
     labeler: str,
-    settings: dict,
+    settings: LocalSettings,
     task: str,
 ) -> dict:
     """A CALIBRATION record; without a calibration, one of method "none" and no texts."""
@@ -96,6 +96,6 @@ def calibration_record(
         "labeler": labeler,
         "labels": list(labels),
         "prompt_hash": prompt_hash,
-        "n_requested": int(settings["calibration_texts"]),
+        "n_requested": settings.calibration_texts,
         **measured,
     }

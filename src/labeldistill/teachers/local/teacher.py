@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.logs import job_name, progress_bar
 from labeldistill.teachers.accounting import Usage
 from labeldistill.teachers.base import TaskContext, Teacher
 from labeldistill.teachers.local.calibration import (
@@ -51,7 +51,7 @@ from labeldistill.teachers.prompts.completion import FewShotPrompt, build_prompt
 from labeldistill.teachers.prompts.examples import Example, flatten
 from labeldistill.teachers.prompts.few_shot import few_shot_examples
 from labeldistill.teachers.result import TeacherLabel
-from labeldistill.teachers.settings import LabelerSettings, check_labeler
+from labeldistill.teachers.settings import LabelerSettings, LocalSettings
 
 __all__ = ["LocalTeacher", "label_prior"]
 
@@ -349,8 +349,11 @@ class LocalTeacher(Teacher):
         parts = [self._scores_chunk([i], suffixes) for i in chunk]
         return np.concatenate([p for p, _ in parts]), {i: e for _, errs in parts for i, e in errs.items()}
 
-    def _probabilities(self, texts: Sequence[str], progress: bool) -> tuple[np.ndarray, dict]:
-        """Uncalibrated probabilities (texts x labels; NaN rows for failures) and errors by index."""
+    def _probabilities(
+        self, texts: Sequence[str], progress: bool, desc: str | None = None
+    ) -> tuple[np.ndarray, dict]:
+        """Uncalibrated probabilities (texts x labels; NaN rows for failures) and errors by index;
+        the bar is named `desc`, else by the job, else by the task and labeler."""
         encoded = [self._suffix_ids(text) for text in texts]
         suffixes = [ids for ids, _ in encoded]
         truncated = sum(cut for _, cut in encoded)
@@ -362,7 +365,8 @@ class LocalTeacher(Teacher):
         # Longest first (memory trouble shows at once), similar lengths together (less padding).
         order = sorted(range(len(texts)), key=lambda i: -len(suffixes[i]))
         per_batch = max(1, self.batch_size // (1 + len(self._multi)))
-        bar = tqdm(total=len(texts), disable=not progress, desc="labelling", unit="text")
+        desc = desc or job_name() or f"{self.usage.task} {self.labeler}".strip()
+        bar = progress_bar(total=len(texts), disable=not progress, desc=desc, unit="text", leave=True)
         with self._torch.inference_mode():
             for start in range(0, len(order), per_batch):
                 chunk = order[start : start + per_batch]
@@ -375,7 +379,11 @@ class LocalTeacher(Teacher):
         return probabilities / probabilities.sum(axis=1, keepdims=True), errors
 
     def label(
-        self, texts: Sequence[str], ids: Sequence[str] | None = None, progress: bool = True
+        self,
+        texts: Sequence[str],
+        ids: Sequence[str] | None = None,
+        progress: bool = True,
+        desc: str | None = None,
     ) -> list[TeacherLabel]:
         """One result per text, in order; the label is always one of the label set.
 
@@ -384,10 +392,10 @@ class LocalTeacher(Teacher):
         argmax(log p + decision offsets), the offsets chosen so that the calibration texts'
         labels come out in the target's shares (`calibration.prior_matching_offsets`), else the
         most probable label. A text the model fails on (a torch error) gets label None and the
-        error.
+        error. `desc` names the progress bar ("tweets_negative/val gemma").
         """
         texts = [str(text) for text in texts]
-        probabilities, errors = self._probabilities(texts, progress)
+        probabilities, errors = self._probabilities(texts, progress, desc)
         if self.mean_prediction is not None and len(texts):
             probabilities = calibrate(probabilities, self.mean_prediction, self.target_prior)
         named = {"model": self.model_name, "prompt_hash": self.prompt.hash}
@@ -422,7 +430,7 @@ class LocalTeacher(Teacher):
     def for_labeler(
         cls,
         labeler: str,
-        settings: dict,
+        settings: LocalSettings,
         task: TaskContext,
         model_dir: Path,
         threads: int = 1,
@@ -432,7 +440,6 @@ class LocalTeacher(Teacher):
         """The teacher of a `local` labeler: its prompt from the codebook and its few-shot
         examples (`examples` replaces them: the codebook check reorders them), calibrated as
         recorded at `calibration_path` or else on its calibration texts in the pool."""
-        settings = check_labeler(labeler, dict(settings))
         labels = [str(label) for label in task.labels]
         if examples is None:
             examples = few_shot_examples(task.pool, settings, labeler)
@@ -445,8 +452,8 @@ class LocalTeacher(Teacher):
             labels,
             prompt,
             threads=threads,
-            model_name=str(settings["model"]),
-            max_text_tokens=int(settings["max_text_tokens"]),
+            model_name=settings.model,
+            max_text_tokens=settings.max_text_tokens,
             calibration_prior=target_prior_setting(settings, examples, labels),
             calibration=measured,
             labeler=labeler,

@@ -43,9 +43,8 @@ from collections import Counter
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import asdict
 
-from tqdm.auto import tqdm
-
 from labeldistill.errors import LabelDistillError
+from labeldistill.logs import job_name, progress_bar
 from labeldistill.teachers.accounting import Accountant, BudgetExceeded, Usage, find_price
 from labeldistill.teachers.openai.batch_ledger import BatchEntry, BatchLedger
 from labeldistill.teachers.openai.chat import ChatEngine
@@ -303,11 +302,12 @@ class BatchRun:
         deadline = time.monotonic() + settings.batch_deadline_hours * 3600
         pending = {entry.input_file_id: entry for entry in entries}
         done_lines: dict[str, int] = {}
-        progress = tqdm(
+        progress = progress_bar(
             total=sum(len(entry.keys) for entry in entries),
-            desc=f"{self.labeler} (batches)",
+            desc=f"{job_name() or f'{self.usage.task} {self.labeler}'.strip()} (batches)",
             unit="request",
             disable=not settings.progress,
+            leave=True,
         )
         delay = settings.batch_poll_seconds
         states: dict[str, str] = {}

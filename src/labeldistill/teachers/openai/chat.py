@@ -1,6 +1,7 @@
-"""The `openai` teacher: any OpenAI-compatible chat endpoint (OpenAI, `vllm serve`, llama.cpp's
-server, Ollama), asked asynchronously over one pooled HTTP client (teachers/openai/transport.py:
-aiohttp by default, the openai package's AsyncOpenAI with `transport: openai`).
+"""`ChatEngine`, the engine behind the `openai` teacher (teachers/openai/teacher.py): any
+OpenAI-compatible chat endpoint (OpenAI, `vllm serve`, llama.cpp's server, Ollama), asked
+asynchronously over one pooled HTTP client (teachers/openai/transport.py: aiohttp by default,
+the openai package's AsyncOpenAI with `transport: openai`).
 
 A text longer than `max_text_tokens` (counted as the cost estimate counts: tiktoken where it
 knows the model) is cut to that many tokens before it is sent (teachers/prompts/truncation.py): the
@@ -19,16 +20,16 @@ A request the server refuses for good (400, 401, 403, 404, 422, other 4xx) stops
 at once with one line naming the labeler, the status and the server's message. The API key
 lives in the client's memory only: it is scrubbed from every message this module writes.
 
-A server that is not there stops the run too, rather than failing every text after its
-retries (measured: 31 s a job for a closed port, then a labels file of nulls that the stages
-after it scored as F1 = 0; now the job ends within 2 s, most of it Python's start-up, and
-writes nothing): before the first request, one GET of `<base_url>/models` (PROBE_TIMEOUT_S)
-must get an HTTP answer, of any status but 401 and 403 (a bad key, a hard error; 404 is fine,
-not every server has /models). During the run, UNREACHABLE_AFTER connection failures in a
-row with no HTTP answer between them (refused, unknown host, no connection; not timeouts or
-dropped connections, which a busy server gives) are checked with the same probe, and when it
-gets no answer either the run stops with one line. What was answered until then is in the
-cache. A run whose texts are all in the cache sends nothing, the probe included.
+A server that is not there stops the run too, rather than failing every text after its retries
+(31 s a job for a closed port, then a labels file of nulls scored as F1 = 0; the probe ends the
+job within 2 s, most of it Python's start-up, and writes nothing): before the first request,
+one GET of `<base_url>/models` (PROBE_TIMEOUT_S) must get an HTTP answer, of any status but 401
+and 403 (a bad key, a hard error; 404 is fine, not every server has /models). During the run,
+UNREACHABLE_AFTER connection failures in a row with no HTTP answer between them (refused,
+unknown host, no connection; not timeouts or dropped connections, which a busy server gives)
+are checked with the same probe, and when it gets no answer either the run stops with one line.
+What was answered until then is in the cache. A run whose texts are all in the cache sends
+nothing, the probe included.
 
 With `api: batch` the requests the cache lacks first go through OpenAI's Batch API at batch
 prices (teachers/openai/batch.py); their answers land in the same cache, so the run described
@@ -44,9 +45,10 @@ import random
 import time
 from collections.abc import Sequence, Set
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.logs import job_name, progress_bar
 from labeldistill.teachers.accounting import (
     Accountant,
     BudgetExceeded,
@@ -253,12 +255,13 @@ class ChatEngine:
             except BaseException:
                 await self._transport.close()
                 raise
-        progress = tqdm(
+        progress = progress_bar(
             total=len(texts),
             initial=len(texts) - len(waiting),
-            desc=self.labeler,
+            desc=job_name() or f"{self.usage.task} {self.labeler}".strip(),  # the job names the part
             unit="text",
             disable=not settings.progress,
+            leave=True,
         )
         # Texts go to `concurrency` workers rather than a task each: all texts are under way at
         # once all the same (the semaphore keeps `concurrency` requests in flight), without a

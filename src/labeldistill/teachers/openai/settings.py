@@ -1,30 +1,20 @@
-"""An `openai` labeler's settings (declared in `teachers.settings.OpenAISettings`) as its jobs
-read them, and its API key, which only ever comes from the environment."""
+"""An `openai` labeler's API key, which only ever comes from the environment (its settings are
+declared in `teachers.settings.OpenAISettings`, and a job parses them with `parse_labeler`)."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.teachers.settings import DEFAULT_MAX_TOKENS, OpenAISettings, parse_backend_settings
+from labeldistill.teachers.settings import DEFAULT_MAX_TOKENS, OpenAISettings
 
-__all__ = ["DEFAULT_MAX_TOKENS", "PLACEHOLDER_KEY", "OpenAISettings", "parse_settings", "resolve_api_key"]
+__all__ = ["DEFAULT_MAX_TOKENS", "PLACEHOLDER_KEY", "OpenAISettings", "resolve_api_key"]
 
 log = logging.getLogger(__name__)
 
 # Sent when the endpoint needs no key (a local vLLM, llama.cpp or Ollama server).
 PLACEHOLDER_KEY = "no-key-needed"
-
-
-def parse_settings(settings: Mapping, labeler: str) -> OpenAISettings:
-    """A labeler's settings checked against `OpenAISettings` (unset or null values take the
-    defaults); every problem is one line naming `labelers.<labeler>.<key>`."""
-    parsed = parse_backend_settings(OpenAISettings, settings, labeler)
-    if parsed.samples > 1 and parsed.temperature == 0:
-        log.warning("labelers.%s: %d samples at temperature 0 will mostly agree", labeler, parsed.samples)
-    return parsed
 
 
 def resolve_api_key(settings: OpenAISettings, labeler: str) -> str:

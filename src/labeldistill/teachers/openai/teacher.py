@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Sequence, Set
 from pathlib import Path
 
 from labeldistill.teachers.accounting import (
@@ -27,13 +27,13 @@ from labeldistill.teachers.chat.teacher import ChatTeacher
 from labeldistill.teachers.openai.batch import BatchRun
 from labeldistill.teachers.openai.chat import ChatEngine
 from labeldistill.teachers.openai.protocol import payload_key, prompt_overhead_tokens, request_payload
-from labeldistill.teachers.openai.settings import parse_settings, resolve_api_key
+from labeldistill.teachers.openai.settings import resolve_api_key
 from labeldistill.teachers.prompts.chat import build_chat_prompt
 from labeldistill.teachers.prompts.examples import Example
 from labeldistill.teachers.prompts.token_count import token_counter
 from labeldistill.teachers.prompts.truncation import truncate_texts
 from labeldistill.teachers.result import TeacherLabel
-from labeldistill.teachers.settings import public_url
+from labeldistill.teachers.settings import OpenAISettings
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class OpenAIEndpointTeacher(ChatTeacher):
     def __init__(
         self,
         labeler: str,
-        settings: dict,
+        settings: OpenAISettings,
         task: TaskContext,
         examples: Sequence[Example] | None = None,
         cache_dir: Path | None = None,
@@ -60,29 +60,27 @@ class OpenAIEndpointTeacher(ChatTeacher):
     def provenance(self) -> dict:
         return {
             "backend": self.backend,
-            "model": self.settings["model"],
-            "base_url": public_url(self.settings.get("base_url")),  # logged: never a password
+            "model": self.settings.model,
+            "base_url": self.settings.public_base_url(),  # logged: never a password
             "prompt_hash": self.prompt_hash,
         }
 
     def label(self, texts: Sequence[str], ids: Sequence[str] | None = None) -> list[TeacherLabel]:
         texts = list(texts)
-        server = self.settings.get("server")
+        server = self.settings.server
         if server and self._requests_to_send(texts):
             from labeldistill.teachers.openai.server import managed_server
 
             with managed_server(
                 server["command"],
-                self.settings["base_url"],
+                self.settings.base_url,
                 self.server_log or Path(f"{self.labeler}-server.log"),
                 startup_timeout=float(server.get("startup_timeout", 600)),
                 config_key=f"labelers.{self.labeler}.server",
             ):
-                results, usage = self._label(texts, ids)
+                results, self.usage = self._label(texts, ids)
         else:
-            results, usage = self._label(texts, ids)
-        # label_with_api gives its Usage as a dict (its callers write it as JSON).
-        self.usage = Usage(**usage)
+            results, self.usage = self._label(texts, ids)
         return results
 
     def _requests_to_send(self, texts: list[str]) -> int:
@@ -91,7 +89,7 @@ class OpenAIEndpointTeacher(ChatTeacher):
         )
         return estimate.requests
 
-    def _label(self, texts: list[str], ids: Sequence[str] | None) -> tuple[list[TeacherLabel], dict]:
+    def _label(self, texts: list[str], ids: Sequence[str] | None) -> tuple[list[TeacherLabel], Usage]:
         return label_with_api(
             texts,
             ids,
@@ -111,50 +109,21 @@ def label_with_api(
     codebook: str,
     labels: Sequence[str],
     examples: Sequence[Example],
-    settings: Mapping,
+    settings: OpenAISettings,
     cache_dir: str | Path | None = None,
     labeler: str = "openai",
     task: str = "",
-) -> tuple[list[TeacherLabel], dict]:
+) -> tuple[list[TeacherLabel], Usage]:
     """Label `texts` through an OpenAI-compatible endpoint; returns (one TeacherLabel per text, in
-    order; the run's usage as a JSON-serialisable dict).
+    order; the run's usage).
 
     The prompt is built from `codebook`, `labels` and the few-shot `examples` (see
     teachers/prompts/chat.py). Answers are cached under `cache_dir` (default:
     $LABELDISTILL_CACHE or ~/.cache/labeldistill/responses), shared safely by concurrent runs.
 
-    `settings` (one labeler's config entry; other keys are ignored), with defaults:
-      model (required)          the model name the server knows, e.g. gpt-4o-mini
-      base_url: None            OpenAI; e.g. http://127.0.0.1:8000/v1 for `vllm serve`
-      api_key_env: OPENAI_API_KEY  name of the environment variable holding the key; a
-                                server given by base_url gets a placeholder when it is unset
-                                or when api_key_env is empty
-      mode: text                text (strict match), logprobs (first-token probabilities;
-                                labels must differ in their first token), json_schema
-                                (structured output restricted to the labels), json_object
-                                (the same for llama.cpp servers), choice (vLLM servers'
-                                structured_outputs choice)
-      samples: 1, temperature: 0.0   n samples per text; label = mode, consistency = its share
-      max_tokens: None          20 (text), 50 (json_schema), 1 (logprobs)
-      max_text_tokens: 256      longer texts are cut to this many tokens before they are sent
-      top_logprobs: 20          logprobs mode only
-      seed: None                sent to the server; sample i of n > 1 gets (seed or 0) + i
-      concurrency: 8            requests in flight at once
-      requests_per_minute: None, tokens_per_minute: None   client-side rate limits
-      timeout: 60.0             seconds per request
-      max_retries: 6            retries per request on 429, 5xx, timeouts, dropped connections
-                                and unreadable bodies, with Retry-After honoured
-      backoff_base: 1.0, backoff_cap: 60.0   full-jitter exponential backoff, seconds
-      budget_usd: None          stop before a request could take the run past this
-      prices: {}                {model: {input_per_million, output_per_million}}, over the
-                                built-in table (teachers/accounting.py)
-      progress: True            a progress bar over texts
-      transport: aiohttp        aiohttp (fast) or openai (the openai package's AsyncOpenAI);
-                                see teachers/openai/transport.py
-      api: sync                 sync (the chat endpoint) or batch (OpenAI's Batch API at batch
-                                prices; batch_max_requests, batch_max_bytes,
-                                batch_deadline_hours, batch_poll_seconds, batch_poll_cap: see
-                                teachers/openai/batch.py)
+    `settings` is one labeler's `OpenAISettings` (`parse_labeler` of its config block): every
+    setting, its default and what it does is declared once, in teachers/settings.py, and listed
+    in config/README.md.
 
     Each TeacherLabel has: id, label (one of `labels`, or None), probabilities (aligned with
     `labels`: vote shares, or with one sample in logprobs mode the token probabilities; [] for
@@ -168,11 +137,12 @@ def label_with_api(
     `api: batch` also when the batches are not done by batch_deadline_hours (a rerun resumes
     waiting for them) or the provider failed or cancelled one.
     """
-    parsed = parse_settings(settings, labeler)
+    if settings.samples > 1 and settings.temperature == 0:
+        log.warning("labelers.%s: %d samples at temperature 0 will mostly agree", labeler, settings.samples)
     prompt = build_chat_prompt(codebook, labels, examples)
-    api_key = resolve_api_key(parsed, labeler)
+    api_key = resolve_api_key(settings, labeler)
     teacher = ChatEngine(
-        parsed,
+        settings,
         labels,
         prompt,
         ResponseCache(cache_dir),
@@ -184,23 +154,23 @@ def label_with_api(
         "%s: %d texts x %d samples with %s at %s, mode %s, api %s, prompt %s",
         labeler,
         len(texts),
-        parsed.samples,
-        parsed.model,
-        parsed.public_base_url() or "OpenAI",
-        parsed.mode,
-        parsed.api,
+        settings.samples,
+        settings.model,
+        settings.public_base_url() or "OpenAI",
+        settings.mode,
+        settings.api,
         prompt.hash,
     )
     try:
         fresh: Set[str] = frozenset()
-        if parsed.api == "batch":
+        if settings.api == "batch":
             # What the cache lacks goes through batches first; the chat path below then finds
             # their answers in the cache and sends only the lines a batch answered with an error.
             fresh = BatchRun(teacher, api_key).run(texts)
         results = asyncio.run(teacher.label(texts, ids, fresh))
     finally:
         log.info("%s usage: %s", labeler, json.dumps(teacher.usage.to_dict()))
-    return results, teacher.usage.to_dict()
+    return results, teacher.usage
 
 
 def estimate_api_cost(
@@ -208,7 +178,7 @@ def estimate_api_cost(
     codebook: str,
     labels: Sequence[str],
     examples: Sequence[Example],
-    settings: Mapping,
+    settings: OpenAISettings,
     cache_dir: str | Path | None = None,
     labeler: str = "openai",
 ) -> CostEstimate:
@@ -216,29 +186,28 @@ def estimate_api_cost(
     prompt tokens counted with tiktoken where it knows the model (see `token_method`) over the
     texts as they would be sent (cut to max_text_tokens), every answer at max_tokens, requests
     already in the cache left out; at batch prices for `api: batch`."""
-    parsed = parse_settings(settings, labeler)
     prompt = build_chat_prompt(codebook, labels, examples)
     cache = ResponseCache(cache_dir)
-    counter = token_counter(parsed.model)
+    counter = token_counter(settings.model)
     prefix_tokens = prompt_overhead_tokens(counter, prompt)
-    texts, truncated = truncate_texts(texts, parsed.max_text_tokens, counter)
+    texts, truncated = truncate_texts(texts, settings.max_text_tokens, counter)
     to_send: list[int] = []
     cached = 0
     for text in texts:
         messages = prompt.messages(text)
         tokens = prefix_tokens + counter.count(messages[-1]["content"])
-        for sample in range(parsed.samples):
-            if payload_key(request_payload(parsed, labels, messages, sample), sample) in cache:
+        for sample in range(settings.samples):
+            if payload_key(request_payload(settings, labels, messages, sample), sample) in cache:
                 cached += 1
             else:
                 to_send.append(tokens)
     return estimate_cost(
-        parsed.model,
+        settings.model,
         to_send,
-        parsed.answer_tokens,
-        find_price(parsed.model, parsed.prices, batch=parsed.api == "batch"),
+        settings.answer_tokens,
+        find_price(settings.model, settings.prices, batch=settings.api == "batch"),
         counter.method,
         cached_requests=cached,
         truncated_texts=truncated,
-        api=parsed.api,
+        api=settings.api,
     )

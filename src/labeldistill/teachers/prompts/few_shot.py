@@ -4,20 +4,17 @@ examples (the codebook check's table) does not depend on the labelers' settings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pandas as pd
 
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.prompts.examples import Example, draw_examples
-from labeldistill.teachers.settings import check_labeler
+from labeldistill.teachers.settings import LabelerSettings
 
 
-def few_shot_examples(pool: pd.DataFrame, settings: Mapping, labeler: str) -> list[Example]:
+def few_shot_examples(pool: pd.DataFrame, settings: LabelerSettings, labeler: str) -> list[Example]:
     """A labeler's examples: the fixed pool ids of `examples`, else `shots` drawn from the pool
     (stratified, seeded)."""
-    settings = check_labeler(labeler, dict(settings))
-    fixed = settings["examples"]
+    fixed = settings.examples
     if fixed:
         by_id = pool.assign(id=pool["id"].astype(str)).set_index("id")
         missing = [str(i) for i in fixed if str(i) not in by_id.index]
@@ -29,4 +26,4 @@ def few_shot_examples(pool: pd.DataFrame, settings: Mapping, labeler: str) -> li
         return [
             Example(text=str(by_id.at[str(i), "text"]), label=str(by_id.at[str(i), "label"])) for i in fixed
         ]
-    return draw_examples(pool, int(settings["shots"]), int(settings["shots_seed"]))
+    return draw_examples(pool, settings.shots, settings.shots_seed)

@@ -116,15 +116,16 @@ def test_a_text_whose_samples_all_failed_is_a_failure_with_its_answers():
 
 def test_server_specific_restrictions_ask_for_the_label_set_and_parse_strictly():
     from labeldistill.teachers.openai.protocol import request_payload
-    from labeldistill.teachers.openai.settings import parse_settings
+    from labeldistill.teachers.settings import parse_labeler
+
+    def openai(**settings):
+        return parse_labeler("x", {"backend": "openai", **settings})
 
     messages = [{"role": "user", "content": "t"}]
-    llama = request_payload(
-        parse_settings({"model": "m", "mode": "json_object"}, "x"), ["a", "b"], messages, 0
-    )
+    llama = request_payload(openai(model="m", mode="json_object"), ["a", "b"], messages, 0)
     assert llama["response_format"]["type"] == "json_object"
     assert llama["response_format"]["schema"]["properties"]["label"]["enum"] == ["a", "b"]
-    vllm = request_payload(parse_settings({"model": "m", "mode": "choice"}, "x"), ["a", "b"], messages, 0)
+    vllm = request_payload(openai(model="m", mode="choice"), ["a", "b"], messages, 0)
     assert vllm["structured_outputs"] == {"choice": ["a", "b"]}
     assert parse_answer("json_object", {"content": '{"label": "b"}'}, ["a", "b"]).label == "b"
     assert parse_answer("choice", {"content": "a"}, ["a", "b"]).label == "a"

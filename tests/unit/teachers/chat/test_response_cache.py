@@ -22,10 +22,16 @@ from labeldistill.teachers.chat.response_cache import (
     request_key,
 )
 from labeldistill.teachers.openai.teacher import label_with_api
+from labeldistill.teachers.settings import OpenAISettings, parse_labeler
 
 MESSAGES = [{"role": "system", "content": "codebook"}, {"role": "user", "content": "a text"}]
 SAMPLING = {"temperature": 0.0, "max_tokens": 20}
 LABELS = ["positive", "negative", "neutral"]
+
+
+def openai(**settings) -> OpenAISettings:
+    """An openai labeler's settings, as a job parses its config block."""
+    return parse_labeler("gpt", {"backend": "openai", **settings})
 
 
 def key_of(i: int) -> str:
@@ -202,9 +208,10 @@ def test_entries_of_the_one_file_layout_still_hit(tmp_path, caplog):
 
 def test_a_rerun_over_a_cache_of_the_one_file_layout_sends_nothing(tmp_path):
     texts = [f"legacy text {i} is {LABELS[i % 3]} overall" for i in range(12)]
-    settings = {"model": "gpt-4o-mini", "api_key_env": "", "concurrency": 4, "progress": False}
     with FakeOpenAIServer(latency=0.0) as server:
-        settings["base_url"] = server.base_url
+        settings = openai(
+            model="gpt-4o-mini", api_key_env="", concurrency=4, progress=False, base_url=server.base_url
+        )
         first, _ = label_with_api(texts, None, "Sentiment.", LABELS, [], settings, tmp_path)
         # The same answers as an earlier version kept them: one file each, no segments.
         for segment in segments(tmp_path):
@@ -216,7 +223,7 @@ def test_a_rerun_over_a_cache_of_the_one_file_layout_sends_nothing(tmp_path):
         asked = len(server.stats()["bodies"])
         again, usage = label_with_api(texts, None, "Sentiment.", LABELS, [], settings, tmp_path)
         assert len(server.stats()["bodies"]) == asked == 12
-    assert usage["requests_sent"] == 0 and usage["cache_hits"] == 12
+    assert usage.requests_sent == 0 and usage.cache_hits == 12
     assert [r.label for r in again] == [r.label for r in first]
 
 

@@ -9,6 +9,7 @@ answered in a batch or by the chat endpoint: "paid twice" is a request answered 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import signal
@@ -27,26 +28,33 @@ from labeldistill.teachers.accounting import DEFAULT_PRICES, BudgetExceeded, fin
 from labeldistill.teachers.chat.response_cache import ResponseCache
 from labeldistill.teachers.openai.batch_ledger import DONE_DIR, LEDGER_DIR, BatchLedger
 from labeldistill.teachers.openai.teacher import estimate_api_cost, label_with_api
-from labeldistill.teachers.settings import check_labeler
+from labeldistill.teachers.settings import OpenAISettings, check_labeler, parse_labeler
 
 
-def settings_for(server: FakeOpenAIServer, **extra) -> dict:
-    return {
-        "model": "gpt-4o-mini",
-        "base_url": server.base_url,
-        "api_key_env": "",
-        "api": "batch",
-        "concurrency": 8,
-        "timeout": 5,
-        "max_retries": 3,
-        "backoff_base": 0.01,
-        "backoff_cap": 0.05,
-        "batch_poll_seconds": 0.05,
-        "batch_poll_cap": 0.2,
-        "batch_deadline_hours": 60 / 3600,
-        "progress": False,
-        **extra,
-    }
+def openai(**settings) -> OpenAISettings:
+    """An openai labeler's settings, as a job parses its config block."""
+    return parse_labeler("gpt", {"backend": "openai", **settings})
+
+
+def settings_for(server: FakeOpenAIServer, **extra) -> OpenAISettings:
+    return openai(
+        **{
+            "model": "gpt-4o-mini",
+            "base_url": server.base_url,
+            "api_key_env": "",
+            "api": "batch",
+            "concurrency": 8,
+            "timeout": 5,
+            "max_retries": 3,
+            "backoff_base": 0.01,
+            "backoff_cap": 0.05,
+            "batch_poll_seconds": 0.05,
+            "batch_poll_cap": 0.2,
+            "batch_deadline_hours": 60 / 3600,
+            "progress": False,
+            **extra,
+        }
+    )
 
 
 def paid(stats: dict) -> dict[str, int]:
@@ -72,7 +80,7 @@ def test_requests_go_in_batches_split_at_the_limits_and_fill_the_cache(tmp_path)
         stats = server.stats()
         # A later run, sync or batch, sends nothing: the answers are in the same cache.
         again, usage_sync = label_with_api(
-            texts, None, CODEBOOK, LABELS, [], {**settings, "api": "sync"}, tmp_path, "gpt"
+            texts, None, CODEBOOK, LABELS, [], dataclasses.replace(settings, api="sync"), tmp_path, "gpt"
         )
         _, usage_batch = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
         assert server.stats()["uploads"] == stats["uploads"]
@@ -83,14 +91,14 @@ def test_requests_go_in_batches_split_at_the_limits_and_fill_the_cache(tmp_path)
     )
     batches = stats["batches"]
     sizes = [batch["requests"] for batch in batches]
-    assert len(batches) == usage["batches"] >= 30 / 8 and sum(sizes) == 30 and max(sizes) <= 8
+    assert len(batches) == usage.batches >= 30 / 8 and sum(sizes) == 30 and max(sizes) <= 8
     assert {batch["status"] for batch in batches} == {"completed"}
-    assert usage["batch_requests"] == usage["requests_sent"] == usage["responses"] == 30
-    assert usage["cache_hits"] == 0 and usage["batch_line_errors"] == 0 and usage["dollars"] > 0
+    assert usage.batch_requests == usage.requests_sent == usage.responses == 30
+    assert usage.cache_hits == 0 and usage.batch_line_errors == 0 and usage.dollars > 0
     assert stats["total"] == 0  # no chat request
     assert sorted(paid(stats).values()) == [1] * 30
-    assert usage_sync["requests_sent"] == 0 and usage_sync["cache_hits"] == 30
-    assert usage_batch["requests_sent"] == 0 and usage_batch["batches"] == 0
+    assert usage_sync.requests_sent == 0 and usage_sync.cache_hits == 30
+    assert usage_batch.requests_sent == 0 and usage_batch.batches == 0
     assert [r.label for r in again] == [r.label for r in results]
     open_entries, closed = ledger_files(tmp_path)
     assert not open_entries and len(closed) == len(batches)
@@ -113,13 +121,15 @@ def test_batch_prices_in_the_usage_and_the_estimate(tmp_path):
     with FakeOpenAIServer(batch_latency=0.1) as server:
         settings = settings_for(server)
         batch_estimate = estimate_api_cost(texts, CODEBOOK, LABELS, [], settings, tmp_path)
-        sync_estimate = estimate_api_cost(texts, CODEBOOK, LABELS, [], {**settings, "api": "sync"}, tmp_path)
+        sync_estimate = estimate_api_cost(
+            texts, CODEBOOK, LABELS, [], dataclasses.replace(settings, api="sync"), tmp_path
+        )
         _, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path)
     assert batch_estimate.api == "batch" and sync_estimate.api == "sync"
     assert batch_estimate.dollars_max == pytest.approx(sync_estimate.dollars_max / 2)
-    assert usage["batch_price"] == {"input_per_million": 0.075, "output_per_million": 0.3}
-    assert usage["dollars"] == pytest.approx(batch_price.cost(usage["input_tokens"], usage["output_tokens"]))
-    assert usage["dollars"] <= batch_estimate.dollars_max
+    assert usage.batch_price == {"input_per_million": 0.075, "output_per_million": 0.3}
+    assert usage.dollars == pytest.approx(batch_price.cost(usage.input_tokens, usage.output_tokens))
+    assert usage.dollars <= batch_estimate.dollars_max
 
 
 def test_the_budget_counts_batch_prices_and_submits_only_what_it_covers(tmp_path):
@@ -128,18 +138,18 @@ def test_the_budget_counts_batch_prices_and_submits_only_what_it_covers(tmp_path
         settings = settings_for(server, max_tokens=1000)
         estimate = estimate_api_cost(texts, CODEBOOK, LABELS, [], settings, tmp_path)
         # Enough for about half the requests at batch prices (a quarter at sync prices).
-        settings["budget_usd"] = estimate.dollars_max / 2
+        settings = dataclasses.replace(settings, budget_usd=estimate.dollars_max / 2)
         with pytest.raises(BudgetExceeded, match="raise the budget and run again") as raised:
             label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
         submitted = sum(batch["requests"] for batch in server.stats()["batches"])
         assert 7 <= submitted <= 10, submitted
         assert ResponseCache(tmp_path).size().entries == submitted
         assert "\n" not in str(raised.value) and "labelers.gpt.budget_usd" in str(raised.value)
-        settings["budget_usd"] = estimate.dollars_max
+        settings = dataclasses.replace(settings, budget_usd=estimate.dollars_max)
         results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
         stats = server.stats()
     assert [r.label for r in results] == [truth(t) for t in texts]
-    assert usage["cache_hits"] == submitted and usage["batch_requests"] == 20 - submitted
+    assert usage.cache_hits == submitted and usage.batch_requests == 20 - submitted
     assert sorted(paid(stats).values()) == [1] * 20
 
 
@@ -152,12 +162,12 @@ def test_line_errors_are_sent_through_the_chat_endpoint_once(tmp_path, caplog):
         counts = paid(stats)
     assert [r.label for r in results] == [truth(t) for t in texts]
     chat = sum(entry["chat_answered"] for entry in stats["requests"].values())
-    assert 3 <= usage["batch_line_errors"] == chat <= 20
-    assert usage["requests_sent"] == 40 + chat and usage["responses"] == 40
+    assert 3 <= usage.batch_line_errors == chat <= 20
+    assert usage.requests_sent == 40 + chat and usage.responses == 40
     assert sorted(counts.values()) == [1] * 40  # each paid once: in a batch or by the chat endpoint
     assert "came back with an error" in caplog.text and "HTTP 500" in caplog.text
     # Sync-price dollars for the retried lines, batch prices for the rest.
-    assert usage["price"]["input_per_million"] == 2 * usage["batch_price"]["input_per_million"]
+    assert usage.price["input_per_million"] == 2 * usage.batch_price["input_per_million"]
 
 
 def test_an_expired_batch_keeps_its_answers_and_submits_the_rest_again(tmp_path):
@@ -167,7 +177,7 @@ def test_an_expired_batch_keeps_its_answers_and_submits_the_rest_again(tmp_path)
         stats = server.stats()
     assert [r.label for r in results] == [truth(t) for t in texts]
     assert [(b["status"], b["requests"]) for b in stats["batches"]] == [("expired", 20), ("completed", 10)]
-    assert usage["batches"] == 2 and usage["batch_requests"] == 30 and usage["responses"] == 20
+    assert usage.batches == 2 and usage.batch_requests == 30 and usage.responses == 20
     assert stats["total"] == 0  # nothing through the chat endpoint
     assert sorted(paid(stats).values()) == [1] * 20
 
@@ -186,7 +196,7 @@ def test_a_failed_batch_stops_the_run_with_one_line_and_a_rerun_submits_it_anew(
         results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
         stats = server.stats()
     assert [r.label for r in results] == [truth(t) for t in texts]
-    assert usage["batches"] == 1 and sorted(paid(stats).values()) == [1] * 12
+    assert usage.batches == 1 and sorted(paid(stats).values()) == [1] * 12
 
 
 def test_a_cancelled_batch_keeps_its_answers_and_a_rerun_submits_the_rest(tmp_path):
@@ -222,7 +232,7 @@ def test_a_cancelled_batch_keeps_its_answers_and_a_rerun_submits_the_rest(tmp_pa
         results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
         stats = server.stats()
     assert [r.label for r in results] == [truth(t) for t in texts]
-    assert usage["cache_hits"] == kept and usage["batch_requests"] == 20 - kept
+    assert usage.cache_hits == kept and usage.batch_requests == 20 - kept
     assert sorted(paid(stats).values()) == [1] * 20
 
 
@@ -243,11 +253,18 @@ def test_past_the_deadline_the_job_stops_with_one_line_and_a_rerun_resumes(tmp_p
         assert entry["batch_id"] == batch_id and entry["status"] in ("validating", "in_progress")
 
         results, usage = label_with_api(
-            texts, None, CODEBOOK, LABELS, [], {**settings, "batch_deadline_hours": 0.01}, tmp_path, "gpt"
+            texts,
+            None,
+            CODEBOOK,
+            LABELS,
+            [],
+            dataclasses.replace(settings, batch_deadline_hours=0.01),
+            tmp_path,
+            "gpt",
         )
         stats = server.stats()
     assert [r.label for r in results] == [truth(t) for t in texts]
-    assert usage["batches"] == 0 and usage["responses"] == 10  # resumed, not submitted
+    assert usage.batches == 0 and usage.responses == 10  # resumed, not submitted
     assert stats["uploads"] == 1 and len(stats["batches"]) == 1
     assert sorted(paid(stats).values()) == [1] * 10
 
@@ -289,7 +306,7 @@ def test_a_killed_job_resumes_polling_and_pays_nothing_twice(tmp_path):
     # Each upload takes 0.3 s: the job is killed between its second batch and its fourth.
     with FakeOpenAIServer(batch_latency=3.0, upload_latency=0.3) as server:
         settings = settings_for(server, batch_max_requests=10)
-        spec = {"texts": texts, "labels": LABELS, "codebook": CODEBOOK, "settings": settings}
+        spec = {"texts": texts, "labels": LABELS, "codebook": CODEBOOK, "settings": settings.to_dict()}
         process, _ = run_worker({**spec, "cache_dir": str(cache_dir)}, tmp_path, "killed")
         ledger = BatchLedger(cache_dir)
         deadline = time.monotonic() + 30
@@ -313,8 +330,8 @@ def test_a_killed_job_resumes_polling_and_pays_nothing_twice(tmp_path):
     resumed = len(before["batches"])
     assert len(submitted) == 40 and set(submitted) == {1}, submitted  # every request submitted once
     assert sorted(counts.values()) == [1] * 40  # paid twice: 0
-    assert len(stats["batches"]) == 4 and usage["batches"] == 4 - resumed
-    assert usage["responses"] == 40 and stats["total"] == 0
+    assert len(stats["batches"]) == 4 and usage.batches == 4 - resumed
+    assert usage.responses == 40 and stats["total"] == 0
     print(
         f"\nkill/resume: {resumed} batches resumed, {4 - resumed} submitted by the rerun; requests "
         f"submitted per key: {sorted(set(submitted))}; paid twice: {sum(c > 1 for c in counts.values())}"
@@ -341,7 +358,7 @@ def test_a_batch_created_but_not_recorded_is_found_not_made_again(tmp_path, monk
         results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path)
         stats = server.stats()
     assert [r.label for r in results] == [truth(t) for t in texts]
-    assert len(stats["batches"]) == 1 and stats["uploads"] == 1 and usage["batches"] == 0
+    assert len(stats["batches"]) == 1 and stats["uploads"] == 1 and usage.batches == 0
     assert sorted(paid(stats).values()) == [1] * 10
 
 
@@ -351,7 +368,7 @@ def test_a_create_whose_answer_is_lost_is_looked_up_before_it_is_tried_again(tmp
         results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings_for(server), tmp_path)
         stats = server.stats()
     assert [r.label for r in results] == [truth(t) for t in texts]
-    assert len(stats["batches"]) == 1 and usage["batches"] == 1
+    assert len(stats["batches"]) == 1 and usage.batches == 1
     assert sorted(paid(stats).values()) == [1] * 10
 
 

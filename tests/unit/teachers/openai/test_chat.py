@@ -29,28 +29,35 @@ from labeldistill.teachers.chat.response_cache import ResponseCache
 from labeldistill.teachers.openai import chat as openai_api
 from labeldistill.teachers.openai import protocol
 from labeldistill.teachers.openai.chat import ChatEngine
-from labeldistill.teachers.openai.settings import parse_settings
 from labeldistill.teachers.openai.teacher import estimate_api_cost, label_with_api
 from labeldistill.teachers.openai.transport import TransportError, classify
 from labeldistill.teachers.prompts.chat import build_chat_prompt
 from labeldistill.teachers.prompts.examples import Example
 from labeldistill.teachers.prompts.token_count import token_counter
 from labeldistill.teachers.prompts.truncation import truncate
+from labeldistill.teachers.settings import OpenAISettings, parse_labeler
 
 
-def settings_for(server: FakeOpenAIServer, **extra) -> dict:
-    return {
-        "model": "gpt-4o-mini",
-        "base_url": server.base_url,
-        "api_key_env": "",
-        "concurrency": 16,
-        "timeout": 0.5,
-        "max_retries": 10,
-        "backoff_base": 0.01,
-        "backoff_cap": 0.05,
-        "progress": False,
-        **extra,
-    }
+def openai(**settings) -> OpenAISettings:
+    """An openai labeler's settings, as a job parses its config block."""
+    return parse_labeler("gpt", {"backend": "openai", **settings})
+
+
+def settings_for(server: FakeOpenAIServer, **extra) -> OpenAISettings:
+    return openai(
+        **{
+            "model": "gpt-4o-mini",
+            "base_url": server.base_url,
+            "api_key_env": "",
+            "concurrency": 16,
+            "timeout": 0.5,
+            "max_retries": 10,
+            "backoff_base": 0.01,
+            "backoff_cap": 0.05,
+            "progress": False,
+            **extra,
+        }
+    )
 
 
 def outcome(result) -> tuple:
@@ -97,17 +104,17 @@ def test_every_text_ends_labelled_or_failed_under_faults(faulty_server, tmp_path
             assert result.provenance["system_fingerprint"] == "fp_fake"
             if mode == "logprobs":
                 assert max(result.probabilities) == pytest.approx(0.7 / 0.9)
-    assert 0 < len(failed) < 20 and usage["retries"] > 0
-    assert usage["failed_texts"] == len(failed) and usage["responses"] == 60 and usage["cache_hits"] == 0
-    assert usage["requests_sent"] == 60 + usage["retries"]
-    assert usage["dollars"] > 0 and usage["input_tokens"] > 0
+    assert 0 < len(failed) < 20 and usage.retries > 0
+    assert usage.failed_texts == len(failed) and usage.responses == 60 and usage.cache_hits == 0
+    assert usage.requests_sent == 60 + usage.retries
+    assert usage.dollars > 0 and usage.input_tokens > 0
 
     # No request was answered twice, and every fault kind was met along the way.
     paid = successes(faulty_server.stats())
     assert max(paid.values()) == 1
     # A second run: everything from the cache, not one request sent.
     again, usage_again = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt", "demo")
-    assert usage_again["requests_sent"] == 0 and usage_again["cache_hits"] == 60
+    assert usage_again.requests_sent == 0 and usage_again.cache_hits == 60
     assert [outcome(r) for r in again] == [outcome(r) for r in results]
     assert all(r.cache_hits == 1 for r in again)
 
@@ -123,7 +130,7 @@ def test_identical_texts_are_asked_once(server, tmp_path, concurrency):
     texts = ["dup text that is negative here"] * 3 + make_texts(3, f"dup{concurrency}") * 2
     settings = settings_for(server, concurrency=concurrency)
     results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path)
-    assert usage["requests_sent"] == 4 and usage["cache_hits"] == 5
+    assert usage.requests_sent == 4 and usage.cache_hits == 5
     assert [r.label for r in results[:3]] == ["negative"] * 3
 
 
@@ -134,7 +141,7 @@ def test_requests_per_minute_paces_the_run(server, tmp_path):
         texts, None, CODEBOOK, LABELS, [], settings_for(server, requests_per_minute=1200), tmp_path
     )
     # 20 a second, with a burst of one second's worth: the last 10 wait half a second.
-    assert usage["requests_sent"] == 30 and time.monotonic() - started >= 0.45
+    assert usage.requests_sent == 30 and time.monotonic() - started >= 0.45
 
 
 def test_the_estimate_leaves_out_what_is_cached(server, tmp_path):
@@ -163,20 +170,26 @@ def test_a_long_text_is_sent_cut_counted_and_cached_as_cut(tmp_path, caplog):
         sent = build_chat_prompt(CODEBOOK, LABELS, []).messages(cut)
         assert [r.label for r in results] == ["neutral", "negative"]
         assert results[0].input_tokens == sum(len(m["content"]) for m in sent) // 4 + 1 < 150
-        assert usage["truncated_texts"] == 1 and usage["requests_sent"] == 2
+        assert usage.truncated_texts == 1 and usage.requests_sent == 2
         truncation_warnings = [r for r in caplog.records if "max_text_tokens" in r.getMessage()]
         assert len(truncation_warnings) == 1 and "1 of 2 texts" in truncation_warnings[0].getMessage()
 
         again, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path)
-        assert usage["cache_hits"] == 2 and usage["requests_sent"] == 0 and usage["truncated_texts"] == 1
+        assert usage.cache_hits == 2 and usage.requests_sent == 0 and usage.truncated_texts == 1
         assert [outcome(r) for r in again] == [outcome(r) for r in results]
 
         # The whole text is another request: its answer is never the cut text's cached one.
         whole, usage = label_with_api(
-            texts, None, CODEBOOK, LABELS, [], {**settings, "max_text_tokens": 100_000}, tmp_path
+            texts,
+            None,
+            CODEBOOK,
+            LABELS,
+            [],
+            dataclasses.replace(settings, max_text_tokens=100_000),
+            tmp_path,
         )
-        assert [r.label for r in whole] == ["positive", "negative"] and usage["truncated_texts"] == 0
-        assert usage["requests_sent"] == 1 and usage["cache_hits"] == 1
+        assert [r.label for r in whole] == ["positive", "negative"] and usage.truncated_texts == 0
+        assert usage.requests_sent == 1 and usage.cache_hits == 1
         assert whole[0].input_tokens > len(LONG_TEXT) // 4
 
     estimate = estimate_api_cost(texts, CODEBOOK, LABELS, [], settings, tmp_path / "empty")
@@ -234,8 +247,9 @@ def test_a_closed_port_stops_the_run_at_once_with_one_line(tmp_path, monkeypatch
     secret = "sk-test-CLOSED-PORT-0123456789"
     monkeypatch.setenv("FAKE_TEST_KEY", secret)
     url = f"http://127.0.0.1:{closed_port()}/v1"
-    settings = {"model": "m", "base_url": url, "api_key_env": "FAKE_TEST_KEY", "progress": False}
-    settings["transport"] = transport
+    settings = openai(
+        model="m", base_url=url, api_key_env="FAKE_TEST_KEY", progress=False, transport=transport
+    )
     started = time.monotonic()
     with pytest.raises(LabelDistillError) as raised:
         label_with_api(make_texts(50, "refused"), None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt4o")
@@ -255,7 +269,7 @@ def test_a_run_answered_from_the_cache_needs_no_server(server, tmp_path):
     label_with_api(texts, None, CODEBOOK, LABELS, [], settings_for(server), tmp_path)
     gone = settings_for(server, base_url=f"http://127.0.0.1:{closed_port()}/v1")
     results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], gone, tmp_path)
-    assert [r.label for r in results] == [truth(t) for t in texts] and usage["cache_hits"] == 3
+    assert [r.label for r in results] == [truth(t) for t in texts] and usage.cache_hits == 3
 
 
 def test_a_server_without_models_is_reachable(tmp_path):
@@ -263,14 +277,14 @@ def test_a_server_without_models_is_reachable(tmp_path):
         results, usage = label_with_api(
             make_texts(3, "bare"), None, CODEBOOK, LABELS, [], settings_for(bare), tmp_path
         )
-    assert all(r.label is not None for r in results) and usage["requests_sent"] == 3
+    assert all(r.label is not None for r in results) and usage.requests_sent == 3
 
 
 def test_a_server_that_dies_mid_run_stops_it_promptly(tmp_path):
     texts = make_texts(200, "dies")
     with FakeOpenAIServer(latency=0.02, die_after=20) as dying:
         # The defaults of a real run: 6 retries per request with backoff from 1 s.
-        settings = {"model": "m", "base_url": dying.base_url, "concurrency": 4, "progress": False}
+        settings = openai(model="m", base_url=dying.base_url, concurrency=4, progress=False)
         started = time.monotonic()
         with pytest.raises(LabelDistillError) as raised:
             label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt4o")
@@ -288,15 +302,22 @@ def test_a_server_that_dies_mid_run_stops_it_promptly(tmp_path):
     # The server back: the run goes on from the cache and pays for the rest only.
     with FakeOpenAIServer(latency=0.0) as back:
         results, usage = label_with_api(
-            texts, None, CODEBOOK, LABELS, [], {**settings, "base_url": back.base_url}, tmp_path, "gpt4o"
+            texts,
+            None,
+            CODEBOOK,
+            LABELS,
+            [],
+            dataclasses.replace(settings, base_url=back.base_url),
+            tmp_path,
+            "gpt4o",
         )
     assert all(r.label == truth(t) for r, t in zip(results, texts, strict=True))
-    assert usage["cache_hits"] == kept and usage["requests_sent"] == 200 - kept
+    assert usage.cache_hits == kept and usage.requests_sent == 200 - kept
 
 
 def test_a_burst_of_refusals_is_confirmed_before_the_run_stops(server, tmp_path, monkeypatch):
     """Failures to connect that the probe does not confirm are retried as before."""
-    settings = parse_settings(settings_for(server), "gpt")
+    settings = settings_for(server)
     teacher = ChatEngine(
         settings, LABELS, build_chat_prompt(CODEBOOK, LABELS, []), ResponseCache(tmp_path), "k", "gpt"
     )
@@ -349,7 +370,7 @@ def test_transport_errors_say_what_happened():
 def test_retry_after_is_honoured(server, tmp_path):
     texts = ["wait for me, I am positive [[429 retry-after=1]]"]
     results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings_for(server), tmp_path)
-    assert results[0].label == "positive" and usage["retries"] == 1
+    assert results[0].label == "positive" and usage.retries == 1
     (entry,) = [e for e in server.stats()["bodies"].values() if e["faults"] == ["429"]]
     first, second = entry["times"]
     assert second - first >= 1.0
@@ -359,7 +380,7 @@ def test_consistency_over_five_samples(server, tmp_path):
     texts = make_texts(30, "consistency")
     settings = settings_for(server, samples=5, temperature=0.7)
     results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path / "a")
-    assert usage["requests_sent"] == 150  # every sample is its own request (its own seed)
+    assert usage.requests_sent == 150  # every sample is its own request (its own seed)
     for result in results:
         assert result.n_samples == 5 and result.n_failed_samples == 0
         shares = result.probabilities
@@ -381,9 +402,7 @@ def test_budget_cap_stops_before_it_is_exceeded(server, tmp_path):
     prices = {"gpt-4o-mini": {"input_per_million": 1000.0, "output_per_million": 1000.0}}
     settings = settings_for(server, budget_usd=0.6, prices=prices, concurrency=4)
     prompt = build_chat_prompt(CODEBOOK, LABELS, [])
-    teacher = ChatEngine(
-        parse_settings(settings, "gpt"), LABELS, prompt, ResponseCache(tmp_path), "unused", "gpt"
-    )
+    teacher = ChatEngine(settings, LABELS, prompt, ResponseCache(tmp_path), "unused", "gpt")
     with pytest.raises(BudgetExceeded, match="labelers.gpt.budget_usd"):
         asyncio.run(teacher.label(texts))
     usage = teacher.usage
@@ -391,10 +410,10 @@ def test_budget_cap_stops_before_it_is_exceeded(server, tmp_path):
     # Everything paid is kept, the requests in flight at the stop included.
     assert ResponseCache(tmp_path).size().entries == usage.responses == usage.requests_sent
     # A bigger budget goes on from there and pays only for the rest.
-    settings["budget_usd"] = 5.0
+    settings = dataclasses.replace(settings, budget_usd=5.0)
     results, more = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
     assert all(r.label is not None for r in results)
-    assert more["cache_hits"] == usage.responses and more["requests_sent"] == 40 - usage.responses
+    assert more.cache_hits == usage.responses and more.requests_sent == 40 - usage.responses
 
 
 def run_worker(spec: dict, tmp_path: Path, name: str) -> tuple[subprocess.Popen, Path]:
@@ -415,7 +434,7 @@ def test_a_killed_run_resumes_to_the_same_result_paying_only_what_was_in_flight(
     with FakeOpenAIServer(latency=0.1) as slow:
         settings = settings_for(slow, concurrency=concurrency, timeout=5)
         cache_dir = tmp_path / "cache"
-        spec = {"texts": texts, "labels": LABELS, "codebook": CODEBOOK, "settings": settings}
+        spec = {"texts": texts, "labels": LABELS, "codebook": CODEBOOK, "settings": settings.to_dict()}
         process, _ = run_worker({**spec, "cache_dir": str(cache_dir)}, tmp_path, "killed")
         cache = ResponseCache(cache_dir)
         deadline = time.monotonic() + 60
@@ -428,7 +447,7 @@ def test_a_killed_run_resumes_to_the_same_result_paying_only_what_was_in_flight(
 
         slow.next_epoch()  # epoch 1: the resumed run
         resumed, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, cache_dir)
-        assert usage["cache_hits"] == kept and usage["requests_sent"] == 80 - kept
+        assert usage.cache_hits == kept and usage.requests_sent == 80 - kept
 
         slow.next_epoch()  # epoch 2: an uninterrupted run from an empty cache
         reference, _ = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path / "reference")
@@ -448,7 +467,8 @@ def test_processes_running_at_once_share_one_cache(server, tmp_path):
     texts = make_texts(40, "shared")
     cache_dir = tmp_path / "cache"
     spec = {"texts": texts, "labels": LABELS, "codebook": CODEBOOK, "cache_dir": str(cache_dir)}
-    spec["settings"] = settings_for(server, concurrency=4)
+    settings = settings_for(server, concurrency=4)
+    spec["settings"] = settings.to_dict()
     workers = [run_worker(spec, tmp_path, f"worker{i}") for i in range(2)]
     outputs = []
     for process, out in workers:
@@ -457,8 +477,8 @@ def test_processes_running_at_once_share_one_cache(server, tmp_path):
     first, second = ([(r["label"], r["probabilities"]) for r in o["results"]] for o in outputs)
     assert first == second and all(label == truth(t) for (label, _), t in zip(first, texts, strict=True))
     cache = ResponseCache(cache_dir)
-    results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], spec["settings"], cache_dir)
-    assert usage["requests_sent"] == 0 and usage["cache_hits"] == 40 and cache.size().entries == 40
+    results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, cache_dir)
+    assert usage.requests_sent == 0 and usage.cache_hits == 40 and cache.size().entries == 40
     assert not list(cache_dir.rglob("*.tmp"))
     # Two processes racing for the same text may both ask; the cache stays whole either way.
     sent = sum(o["usage"]["requests_sent"] for o in outputs)
@@ -469,9 +489,7 @@ def test_processes_running_at_once_share_one_cache(server, tmp_path):
 def test_spliced_bodies_and_keys_are_the_plain_encodings(tmp_path, mode):
     """Bodies and cache keys spliced around each text (teachers/openai/request_template.py) are byte
     for byte what encoding the whole request gives: the same keys as before, the same bodies."""
-    settings = parse_settings(
-        {"model": "gpt-4o-mini", "mode": mode, "samples": 3, "temperature": 0.7, "seed": 5}, "gpt"
-    )
+    settings = openai(model="gpt-4o-mini", mode=mode, samples=3, temperature=0.7, seed=5)
     teacher = ChatEngine(
         settings, LABELS, build_chat_prompt(CODEBOOK, LABELS, []), ResponseCache(tmp_path), "k", "gpt"
     )
@@ -486,7 +504,7 @@ def test_spliced_bodies_and_keys_are_the_plain_encodings(tmp_path, mode):
 def test_a_prompt_holding_the_placeholder_is_encoded_whole(tmp_path):
     # an example whose text is the placeholder itself: it occurs twice in the encoding
     prompt = build_chat_prompt(CODEBOOK, LABELS, [Example("\x00labeldistill-text\x00", LABELS[0])])
-    settings = parse_settings({"model": "gpt-4o-mini"}, "gpt")
+    settings = openai(model="gpt-4o-mini")
     teacher = ChatEngine(settings, LABELS, prompt, ResponseCache(tmp_path), "k", "gpt")
     assert teacher._templates == [None]
     ((payload, key),) = teacher._plan("some text")
