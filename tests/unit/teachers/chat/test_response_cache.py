@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai_server import FakeOpenAIServer
+from labeler_settings import openai
 
 from labeldistill.teachers.chat import cache_segments
 from labeldistill.teachers.chat.response_cache import (
@@ -22,16 +23,10 @@ from labeldistill.teachers.chat.response_cache import (
     request_key,
 )
 from labeldistill.teachers.openai.teacher import label_with_api
-from labeldistill.teachers.settings import OpenAISettings, parse_labeler
 
 MESSAGES = [{"role": "system", "content": "codebook"}, {"role": "user", "content": "a text"}]
 SAMPLING = {"temperature": 0.0, "max_tokens": 20}
 LABELS = ["positive", "negative", "neutral"]
-
-
-def openai(**settings) -> OpenAISettings:
-    """An openai labeler's settings, as a job parses its config block."""
-    return parse_labeler("gpt", {"backend": "openai", **settings})
 
 
 def key_of(i: int) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai_server import FakeOpenAIServer
+from labeler_settings import openai
 from sentiment_texts import CODEBOOK, LABELS, WORKER, make_texts, truth
 
 from labeldistill.errors import LabelDistillError
@@ -28,12 +29,7 @@ from labeldistill.teachers.accounting import DEFAULT_PRICES, BudgetExceeded, fin
 from labeldistill.teachers.chat.response_cache import ResponseCache
 from labeldistill.teachers.openai.batch_ledger import DONE_DIR, LEDGER_DIR, BatchLedger
 from labeldistill.teachers.openai.teacher import estimate_api_cost, label_with_api
-from labeldistill.teachers.settings import OpenAISettings, check_labeler, parse_labeler
-
-
-def openai(**settings) -> OpenAISettings:
-    """An openai labeler's settings, as a job parses its config block."""
-    return parse_labeler("gpt", {"backend": "openai", **settings})
+from labeldistill.teachers.settings import OpenAISettings, check_labeler
 
 
 def settings_for(server: FakeOpenAIServer, **extra) -> OpenAISettings:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from fake_openai_server import FakeOpenAIServer
+from labeler_settings import openai
 from sentiment_texts import CODEBOOK, LABELS, WORKER, make_texts, truth
 
 from labeldistill.errors import LabelDistillError
@@ -35,12 +36,7 @@ from labeldistill.teachers.prompts.chat import build_chat_prompt
 from labeldistill.teachers.prompts.examples import Example
 from labeldistill.teachers.prompts.token_count import token_counter
 from labeldistill.teachers.prompts.truncation import truncate
-from labeldistill.teachers.settings import OpenAISettings, parse_labeler
-
-
-def openai(**settings) -> OpenAISettings:
-    """An openai labeler's settings, as a job parses its config block."""
-    return parse_labeler("gpt", {"backend": "openai", **settings})
+from labeldistill.teachers.settings import OpenAISettings
 
 
 def settings_for(server: FakeOpenAIServer, **extra) -> OpenAISettings:
