@@ -25,6 +25,7 @@ from labeldistill.logs import error_lines, warning_line
 from labeldistill.tasks.splits import task_split_settings
 from labeldistill.tasks.spec import TaskSpec
 from labeldistill.config.prepare import prepare
+from labeldistill.config.run_lock import forget_run, record_run, stale_lock_line
 
 HUMAN = "human"
 PARTS = ["pool", "val", "test"]
@@ -33,6 +34,23 @@ PARTS = ["pool", "val", "test"]
 def labeler_block(source):
     """The config block of a label source's labeler (`gemma~shots1` -> labelers.gemma)."""
     return config["labelers"][parse_source(source)[0]]
+
+
+# A run killed outright leaves Snakemake's lock: one line ahead of Snakemake's long message.
+if workflow.is_main_process and (_stale := stale_lock_line()):
+    print(_stale, file=sys.stderr)
+
+
+onstart:
+    record_run()
+
+
+onsuccess:
+    forget_run()
+
+
+onerror:
+    forget_run()
 
 
 try:

@@ -17,7 +17,8 @@ reproducible and a retry can succeed: 429 with Retry-After, 500, 503, timeout (n
 `hang` seconds, then the connection is closed), reset (the socket is closed with RST), truncated
 (a 200 whose JSON body is cut short), outside (a well-formed answer outside the label set: a
 paid answer). A text may also carry a directive: "[[429 retry-after=1]]" answers its first
-attempt with 429 and that Retry-After header.
+attempt with 429 and that Retry-After header; "[[no faults]]" answers every attempt without a
+fault, whatever the fault rate.
 
 A request with a Bearer key other than `api_key` (when set) gets 401, with a message that
 echoes the key given, as OpenAI's does (on /v1/models too): the client must keep it out of
@@ -64,6 +65,7 @@ import urllib.request
 FAULTS = ("429", "500", "503", "timeout", "reset", "truncated", "outside")
 OUTSIDE_LABEL = "maybe"
 DIRECTIVE = re.compile(r"\[\[429 retry-after=([0-9.]+)\]\]")
+NO_FAULTS = "[[no faults]]"
 
 
 def unit_draw(*parts: object) -> float:
@@ -245,9 +247,12 @@ def reset_connection(request) -> None:
 
 def draw_fault(config: Config, request: dict, body_hash: str, attempt: int) -> str | None:
     messages = request.get("messages") or [{}]
-    directive = DIRECTIVE.search(str(messages[-1].get("content", "")))
+    content = str(messages[-1].get("content", ""))
+    directive = DIRECTIVE.search(content)
     if directive and attempt == 0:
         return f"429={directive.group(1)}"
+    if NO_FAULTS in content:
+        return None
     if not config.faults or config.fault_rate <= 0:
         return None  # none to draw: no hash per request
     if unit_draw(config.seed, body_hash, attempt) < config.fault_rate:

@@ -55,6 +55,8 @@ def between(low: int, high: int) -> Check:
 
 positive_int = at_least(1)
 non_negative_int = at_least(0)
+# numpy's generators and torch take seeds in [0, 2**32): a larger or negative one fails in a job.
+seed_value = between(0, 2**32 - 1)
 
 
 def positive_number(value: Any) -> str | None:
@@ -101,7 +103,9 @@ def optional(check: Check) -> Check:
         if value is None:
             return None
         problem = check(value)
-        return None if problem is None else f"null or {problem}"
+        if problem is None or isinstance(problem, At):
+            return problem
+        return f"null or {problem}"
 
     return check_optional
 
@@ -118,7 +122,7 @@ def auto_or(check: Check) -> Check:
     return check_auto
 
 
-def list_of(check: Check, min_items: int = 0) -> Check:
+def list_of(check: Check, min_items: int = 0, unique: bool = False) -> Check:
     def check_list(value: Any) -> str | None:
         if not isinstance(value, list | tuple) or len(value) < min_items:
             if min_items > 1:
@@ -128,9 +132,49 @@ def list_of(check: Check, min_items: int = 0) -> Check:
             problem = check(element)
             if problem:
                 return f"a list whose items are each {problem} ({element!r} is not)"
+        if unique and len({repr(element) for element in value}) < len(value):
+            repeated = sorted({repr(e) for e in value if [repr(v) for v in value].count(repr(e)) > 1})
+            return f"a list without repeated items ({', '.join(repeated)} repeated)"
         return None
 
     return check_list
+
+
+class At(str):
+    """A check's answer about one key inside a mapping setting (prices, server): the error line
+    names `config key <setting>.<key>` rather than the whole mapping."""
+
+    def __new__(cls, key: str, problem: str):
+        self = super().__new__(cls, problem)
+        self.key = key
+        return self
+
+
+def keys_of(
+    valid: Iterable[str] | None, required: Iterable[str] = (), value_check: Check | None = None
+) -> Check:
+    """A mapping whose keys are among `valid` (None: any), holding `required`, each value
+    passing `value_check`."""
+    valid, required = (None if valid is None else list(valid)), list(required)
+
+    def check_keys(value: Any) -> str | None:
+        if not isinstance(value, Mapping):
+            return f"a mapping with {', '.join(valid)}" if valid else "a mapping"
+        for key in value:
+            if valid is not None and key not in valid:
+                return At(str(key), f"unknown key{nearest(str(key), valid)} (valid: {', '.join(valid)})")
+        for key in required:
+            if key not in value:
+                return At(key, "required")
+        for key, item in value.items():
+            problem = value_check(item) if value_check else None
+            if isinstance(problem, At):
+                return At(f"{key}.{problem.key}", problem)
+            if problem:
+                return At(str(key), f"{item!r} is not valid (expected {problem})")
+        return None
+
+    return check_keys
 
 
 # ---- declaring -----------------------------------------------------------------------------
@@ -199,6 +243,8 @@ def resolve(cls: type, given: Mapping | None, config_key: str, what: str, ignore
             raise LabelDistillError(f"config key {config_key}.{key}: required for {what}")
         check = declared[key].metadata.get("check")
         problem = check(resolved[key]) if check else None
+        if isinstance(problem, At):
+            raise LabelDistillError(f"config key {config_key}.{key}.{problem.key}: {problem}")
         if problem:
             raise LabelDistillError(
                 f"config key {config_key}.{key}: {resolved[key]!r} is not valid for {what} "

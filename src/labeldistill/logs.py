@@ -11,6 +11,8 @@ A LabelDistillError (a problem the user can fix) then reaches the user as one li
 "labeldistill: <message>", on stderr and at the end of the job's log, and the job exits with
 status 1: no Python traceback. Snakemake prints its own few lines around it (the rule, its
 outputs and log, the command that failed); ours is the one line that says what to do.
+A full disk, a read-only folder or one the user may not write in (an OSError ENOSPC, EDQUOT,
+EROFS or EACCES) is one line too, naming the folder; its traceback stays in the log.
 Any other exception is a bug: its traceback goes to the log and, as Python prints it, to stderr.
 
 Progress bars come from `progress_bar`: on a terminal a tqdm bar named by its task and part, on
@@ -20,6 +22,7 @@ terminal (a cluster job, CI) a log line every `PROGRESS_SECONDS`, not a bar redr
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -84,10 +87,52 @@ def warning_line(message: str) -> str:
     return f"{PREFIX}warning: {' '.join(str(message).split())}"
 
 
+# What a folder's refusal means, the file it names, and what to do about it.
+STORAGE_ERRORS = {
+    errno.ENOSPC: ("no space left on the device of {folder}", "while writing", "free space there"),
+    errno.EDQUOT: ("the disk quota is used up on the device of {folder}", "while writing", "free space"),
+    errno.EROFS: ("the device of {folder} is read-only", "while writing", "make it writable"),
+    errno.EACCES: ("permission denied in {folder}", "on", "give this user read and write permission there"),
+}
+PARTIAL = re.compile(r"^\.(?P<name>.+)\.partial-\d+$")  # contracts._write_whole's hidden sibling
+
+
+def storage_line(error: BaseException) -> str | None:
+    """The one line for an OSError of a full, read-only or forbidden folder (see
+    `STORAGE_ERRORS`), naming the folder of `error.filename` (of the job's outputs, see
+    `_job_folders`, when it names none); None for any other error."""
+    if not isinstance(error, OSError) or error.errno not in STORAGE_ERRORS:
+        return None
+    what, doing, fix = STORAGE_ERRORS[error.errno]
+    if error.filename is None:
+        if error.errno == errno.EACCES:  # a socket's or a process's, not a folder's
+            return None
+        # A write to an open file (pyarrow's, json's) names none: the job's outputs' folders do.
+        folders = _job_folders()
+        where = ", ".join(folders) if folders else "the folders this job writes"
+        writing = " (while writing this job's outputs)" if folders else ""
+    else:
+        path = Path(os.fsdecode(error.filename))
+        partial = PARTIAL.match(path.name)
+        file = path.with_name(partial["name"]) if partial else path
+        where, writing = str(path.parent), f" ({doing} {file})"
+    then = "then rerun snakemake; finished jobs are kept"
+    return f"{PREFIX}{what.format(folder=where)}{writing}: {fix}, {then}"
+
+
+def _job_folders() -> list[str]:
+    """The folders of the outputs of the Snakemake script this process runs (its `snakemake`
+    object); none outside Snakemake."""
+    job = getattr(sys.modules.get("__main__"), "snakemake", None)
+    files = [str(file) for file in getattr(job, "output", None) or []]
+    return list(dict.fromkeys(str(Path(file).parent) for file in files))
+
+
 @contextmanager
 def job_errors(log_path: str | Path | None) -> Iterator[None]:
     """Configure logging to `log_path` (see `configure`), run the block, and turn a
-    LabelDistillError into one line on stderr and in the log and exit status 1."""
+    LabelDistillError, or an OSError of a full, read-only or forbidden folder
+    (`storage_line`), into one line on stderr and in the log and exit status 1."""
     configure(log_path)
     try:
         yield
@@ -96,9 +141,15 @@ def job_errors(log_path: str | Path | None) -> Iterator[None]:
         # In the log as "... ERROR labeldistill: <message>": the same words as on the terminal.
         log.error("%s", line.removeprefix(PREFIX), extra={"file_only": True})
         raise SystemExit(line) from None
-    except Exception:
-        log.exception("the job failed with an unexpected error", extra={"file_only": True})
-        raise
+    except Exception as error:
+        line = storage_line(error)
+        if line is None:
+            log.exception("the job failed with an unexpected error", extra={"file_only": True})
+            raise
+        # The log may sit on the same full disk: a failed log write stays off the terminal.
+        logging.raiseExceptions = False
+        log.exception("%s", line.removeprefix(PREFIX), extra={"file_only": True})
+        raise SystemExit(line) from None
 
 
 # ---- progress -------------------------------------------------------------------------------

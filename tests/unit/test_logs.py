@@ -1,10 +1,14 @@
 """A user-facing error from a job is one line on stderr and in the job's log, never a traceback."""
 
+import errno
 import io
 import logging
+import os
 import subprocess
 import sys
 import tempfile
+
+import pytest
 
 from labeldistill import logs
 from labeldistill.logs import job_name_of, progress_bar
@@ -49,6 +53,80 @@ def test_a_bug_keeps_its_traceback_in_the_log_and_on_stderr(tmp_path):
 def test_warnings_still_reach_the_terminal(tmp_path):
     done = run_script(tmp_path, 'logging.getLogger("labeldistill.stage").warning("slow server")')
     assert done.returncode == 0 and "slow server" in done.stderr
+
+
+THEN = "then rerun snakemake; finished jobs are kept"
+
+
+def assert_one_line_and_traceback_in_log(tmp_path, done, line):
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == line + "\n"  # one line, no traceback
+    log = (tmp_path / "logs" / "job.log").read_text()
+    assert "working" in log and line.removeprefix("labeldistill: ") in log and "Traceback" in log
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="chmod does not keep root from writing")
+def test_a_read_only_folder_is_one_line_naming_it(tmp_path):
+    folder = tmp_path / "results" / "tweets"
+    folder.mkdir(parents=True)
+    folder.chmod(0o500)
+    try:
+        done = run_script(tmp_path, f"open({str(folder / 'test.parquet')!r}, 'w')")
+    finally:
+        folder.chmod(0o700)
+    line = (
+        f"labeldistill: permission denied in {folder} (on {folder / 'test.parquet'}): "
+        f"give this user read and write permission there, {THEN}"
+    )
+    assert_one_line_and_traceback_in_log(tmp_path, done, line)
+
+
+def test_a_full_disk_is_one_line_naming_the_folder(tmp_path):
+    partial = tmp_path / "results" / ".test.parquet.partial-123"  # as contracts writes a table
+    done = run_script(
+        tmp_path,
+        f"import errno; raise OSError(errno.ENOSPC, 'No space left on device', {str(partial)!r})",
+    )
+    line = (
+        f"labeldistill: no space left on the device of {partial.parent} "
+        f"(while writing {partial.parent / 'test.parquet'}): free space there, {THEN}"
+    )
+    assert_one_line_and_traceback_in_log(tmp_path, done, line)
+
+
+def test_a_full_disk_under_a_write_naming_no_file_names_the_jobs_output_folder(tmp_path):
+    # pyarrow's and an open file's writes raise ENOSPC without a file name.
+    output = tmp_path / "results" / "tweets" / "metrics" / "fewshot@gemma.json"
+    done = run_script(
+        tmp_path,
+        f"import errno, types; snakemake = types.SimpleNamespace(output=[{str(output)!r}]); "
+        "raise OSError(errno.ENOSPC, 'Error writing bytes to file')",
+    )
+    line = (
+        f"labeldistill: no space left on the device of {output.parent} "
+        f"(while writing this job's outputs): free space there, {THEN}"
+    )
+    assert_one_line_and_traceback_in_log(tmp_path, done, line)
+
+
+def test_storage_errors_without_a_file_and_other_os_errors():
+    full = OSError(errno.EDQUOT, "Disk quota exceeded")
+    assert logs.storage_line(full) == (
+        f"labeldistill: the disk quota is used up on the device of the folders this job writes: "
+        f"free space, {THEN}"
+    )
+    read_only = OSError(errno.EROFS, "Read-only file system", "/mnt/r/out.json")
+    assert logs.storage_line(read_only) == (
+        f"labeldistill: the device of /mnt/r is read-only (while writing /mnt/r/out.json): "
+        f"make it writable, {THEN}"
+    )
+    assert logs.storage_line(PermissionError(errno.EACCES, "Permission denied")) is None  # a socket's
+    assert logs.storage_line(FileNotFoundError(errno.ENOENT, "No such file", "x")) is None
+
+
+def test_another_os_error_keeps_its_traceback(tmp_path):
+    done = run_script(tmp_path, f"open({str(tmp_path / 'absent' / 'x')!r})")
+    assert done.returncode == 1 and "Traceback" in done.stderr and "FileNotFoundError" in done.stderr
 
 
 # ---- progress -------------------------------------------------------------------------------

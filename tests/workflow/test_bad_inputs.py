@@ -9,6 +9,7 @@ is known to pass a good config), changes one thing, and runs the real snakemake 
 from __future__ import annotations
 
 import copy
+import gzip
 import subprocess
 import sys
 from collections.abc import Callable
@@ -301,6 +302,233 @@ CASES = [
 ]
 
 
+# ---- round three: the classes of faults a new catalogue found (files as the jobs read them,
+# values checked where they are parsed, leakage the check can see) ---------------------------
+def use_file(key: str, name: str, content: Callable[[Path], bytes]) -> Callable[[dict, Path], None]:
+    """The task's `key` file replaced by `name`, holding `content(root)`."""
+
+    def change(config: dict, root: Path) -> None:
+        (root / name).write_bytes(content(root))
+        config["tasks"]["t"][key] = str(root / name)
+
+    return change
+
+
+def csv_bytes(root: Path) -> bytes:
+    return (root / "texts.csv").read_bytes()
+
+
+def binary_text_parquet(config: dict, root: Path) -> None:
+    frame = texts(root)
+    frame["text"] = frame["text"].map(str.encode)
+    frame.to_parquet(root / "texts.parquet")
+    config["tasks"]["t"]["texts"] = str(root / "texts.parquet")
+
+
+def coders(content: str) -> Callable[[dict, Path], None]:
+    def change(config: dict, root: Path) -> None:
+        (root / "coders.csv").write_text(content)
+        config["tasks"]["t"]["coder_labels"] = str(root / "coders.csv")
+
+    return change
+
+
+def numbered_ids_and_coders_without_zeros(config: dict, root: Path) -> None:
+    frame = texts(root)
+    frame["id"] = [f"{i:03d}" for i in range(len(frame))]
+    frame.to_csv(root / "texts.csv", index=False)
+    coders("id,coder,label\n1,c1,neg\n1,c2,neg\n2,c1,pos\n")(config, root)
+
+
+def corpus(write: Callable[[pd.DataFrame, Path], str]) -> Callable[[dict, Path], None]:
+    """A corpus of the texts under new ids, written by `write` (which returns the file name)."""
+
+    def change(config: dict, root: Path) -> None:
+        frame = texts(root)[["id", "text"]]
+        frame["id"] = "c" + frame["id"]
+        config["tasks"]["t"]["corpus"] = {"texts": str(root / write(frame, root))}
+        config["corpus"] = {"student": "tfidf", "labeler": "llm"}
+
+    return change
+
+
+def corpus_latin1(frame: pd.DataFrame, root: Path) -> str:
+    frame.loc[3, "text"] = "un café"
+    frame.to_csv(root / "corpus.csv", index=False, encoding="latin-1")
+    return "corpus.csv"
+
+
+def corpus_gzip(frame: pd.DataFrame, root: Path) -> str:
+    frame.to_csv(root / "corpus.csv.gz", index=False)
+    return "corpus.csv.gz"
+
+
+def corpus_edit(row: int, column: str, value: str) -> Callable[[pd.DataFrame, Path], str]:
+    def write(frame: pd.DataFrame, root: Path) -> str:
+        frame.loc[row, column] = value
+        frame.to_csv(root / "corpus.csv", index=False)
+        return "corpus.csv"
+
+    return write
+
+
+def corpus_parquet_repeated_id(frame: pd.DataFrame, root: Path) -> str:
+    frame.loc[7, "id"] = frame.loc[2, "id"]
+    frame.to_parquet(root / "corpus.parquet")
+    return "corpus.parquet"
+
+
+def codebook_of_the_texts(config: dict, root: Path) -> None:
+    config["tasks"]["t"]["codebook"] = str(root / "texts.csv")
+
+
+def a_file_as_cache_dir(config: dict, root: Path) -> None:
+    (root / "cache").write_text("not a folder")
+    config["cache_dir"] = str(root / "cache")
+
+
+def three_labels(labels: list) -> Callable[[dict, Path], None]:
+    def change(config: dict, root: Path) -> None:
+        config["tasks"]["t"]["labels"] = labels
+        config["tasks"]["t"].pop("positive_label", None) if "Neg" in labels else None
+
+    return change
+
+
+GPT = {"backend": "openai", "model": "gpt-4o-mini", "base_url": "http://127.0.0.1:9/v1"}
+ROUND_THREE = [
+    # files read as the jobs read them
+    Case(
+        "xlsx named .csv",
+        write_texts(b"PK\x03\x04" + bytes(200)),
+        ("texts.csv", "excel workbook", "csv utf-8"),
+    ),
+    Case(
+        "xlsx file",
+        use_file("texts", "texts.xlsx", lambda root: b"PK\x03\x04" + bytes(200)),
+        ("texts.xlsx", "excel workbook", "tasks.t.texts"),
+    ),
+    Case(
+        "gzip bytes in a .csv",
+        use_file("texts", "data.csv", lambda root: gzip.compress(csv_bytes(root))),
+        ("data.csv", "gzip-compressed", "data.csv.gz"),
+    ),
+    Case(
+        "jsonl file",
+        use_file(
+            "texts", "texts.jsonl", lambda root: texts(root).to_json(orient="records", lines=True).encode()
+        ),
+        ("texts.jsonl", "json, not csv", "read_json"),
+    ),
+    Case(
+        "json lines named .csv",
+        use_file(
+            "texts", "lines.csv", lambda root: texts(root).to_json(orient="records", lines=True).encode()
+        ),
+        ("lines.csv", "json, not csv"),
+    ),
+    Case(
+        "parquet named .csv",
+        use_file("texts", "table.csv", lambda root: texts(root).to_parquet()),
+        ("table.csv", "a parquet file", "table.parquet"),
+    ),
+    Case(
+        "csv named .parquet",
+        use_file("texts", "table.parquet", csv_bytes),
+        ("table.parquet", "not a parquet file"),
+    ),
+    Case("binary text column", binary_text_parquet, ("texts.parquet", "column 'text' holds bytes", "decode")),
+    Case(
+        "coder ids without leading zeros",
+        numbered_ids_and_coders_without_zeros,
+        ("coders.csv", "'1'", "leading zeros", "'001'", "tasks.t.coder_labels"),
+    ),
+    Case(
+        "coder ids matching no text",
+        coders("id,coder,label\nx1,c1,neg\nx2,c2,pos\n"),
+        ("coders.csv", "none of its 2 ids", "tasks.t.coder_labels"),
+    ),
+    Case(
+        "a coder labels a text twice",
+        coders("id,coder,label\nt001,c1,neg\nt002,c1,pos\nt001,c1,pos\n"),
+        ("coders.csv, line 4", "coder 'c1' labels text 't001' a second time", "line 2"),
+    ),
+    Case("latin-1 corpus", corpus(corpus_latin1), ("corpus.csv, line 5", "not utf-8 (byte 0xe9)", "iconv")),
+    Case("gzip corpus", corpus(corpus_gzip), ("corpus.csv.gz", "compressed corpus", "parquet")),
+    Case(
+        "repeated corpus id",
+        corpus(corpus_edit(5, "id", "ct001")),
+        ("corpus.csv, row 6", "duplicate id 'ct001'", "row 2"),
+    ),
+    Case(
+        "repeated id in a parquet corpus",
+        corpus(corpus_parquet_repeated_id),
+        ("corpus.parquet, row 8", "duplicate id 'ct002'", "row 3"),
+    ),
+    Case(
+        "empty corpus text", corpus(corpus_edit(5, "text", "")), ("corpus.csv, row 6", "empty text", "ct005")
+    ),
+    Case("empty corpus id", corpus(corpus_edit(4, "id", "")), ("corpus.csv, row 5", "empty id")),
+    # leakage the check can see
+    Case(
+        "codebook holding the texts", codebook_of_the_texts, ("texts.csv", "test texts", "tasks.t.codebook")
+    ),
+    # values checked where they are parsed
+    Case("repeated seeds", set_key("seeds", [1, 1, 2]), ("config key seeds", "repeated")),
+    Case("negative seed", set_key("seeds", [-1]), ("config key seeds.0", ">= 0")),
+    Case("seed of 2**32", set_key("seeds", [2**32]), ("config key seeds.0", "<= 4294967295")),
+    Case("negative split seed", set_key("split.seed", -3), ("config key split.seed", ">= 0")),
+    Case("huge split seed", set_key("split.seed", 2**33), ("config key split.seed", "<= 4294967295")),
+    Case(
+        "negative shots_seed", set_key("labelers.llm.shots_seed", -1), ("labelers.llm.shots_seed", "from 0")
+    ),
+    Case(
+        "repeated shots_seeds",
+        set_key("labelers.llm.shots_seeds", [1, 1]),
+        ("labelers.llm.shots_seeds", "repeated"),
+    ),
+    Case(
+        "typo inside prices",
+        set_key(
+            "labelers.gpt",
+            {**GPT, "prices": {"gpt-4o-mini": {"input_per_milion": 0.1, "output_per_million": 1}}},
+        ),
+        ("config key labelers.gpt.prices.gpt-4o-mini.input_per_milion", "did you mean 'input_per_million'"),
+    ),
+    Case(
+        "a price missing",
+        set_key("labelers.gpt", {**GPT, "prices": {"gpt-4o-mini": {"input_per_million": 0.1}}}),
+        ("config key labelers.gpt.prices.gpt-4o-mini.output_per_million", "required"),
+    ),
+    Case(
+        "a negative price",
+        set_key("labelers.gpt", {**GPT, "prices": {"m": {"input_per_million": -1, "output_per_million": 1}}}),
+        ("config key labelers.gpt.prices.m.input_per_million", ">= 0"),
+    ),
+    Case(
+        "typo inside server",
+        set_key("labelers.gpt", {**GPT, "server": {"comand": "x"}}),
+        ("config key labelers.gpt.server.comand", "did you mean 'command'"),
+    ),
+    Case(
+        "labels as YAML numbers",
+        set_key("tasks.t.labels", [0, 1]),
+        ("config key tasks.t.labels", "[0, 1]", "quote them"),
+    ),
+    Case(
+        "labels differing in case",
+        three_labels(["neg", "pos", "Neg"]),
+        ("config key tasks.t.labels", "'neg', 'neg'", "differ only in case"),
+    ),
+    Case(
+        "positive_label with three labels",
+        three_labels(["neg", "pos", "mixed"]),
+        ("config key tasks.t.positive_label", "needs two labels", "one_vs_rest"),
+    ),
+    Case("cache_dir a file", a_file_as_cache_dir, ("config key cache_dir", "is a file, not a folder")),
+]
+
+
 # Names that become paths, and secrets that would become params: each is refused at parse, before
 # anything is written (a task `..` would write its splits beside results/), by the workflow and by
 # `labeldistill check` in the same one line, which never repeats the secret.
@@ -393,8 +621,9 @@ def test_the_valid_base_config_passes(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+@pytest.mark.parametrize("case", CASES + ROUND_THREE, ids=[case.name for case in CASES + ROUND_THREE])
 def test_a_bad_input_stops_with_one_line(case, tmp_path):
+    before = files_under(tmp_path)
     result = snakemake(write_case(tmp_path, case.change), "-n")
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1, result.stderr[-2000:]
@@ -403,6 +632,8 @@ def test_a_bad_input_stops_with_one_line(case, tmp_path):
     for expected in case.names:
         assert expected.lower() in lines[0].lower(), lines[0]
     assert "rule " not in result.stdout  # no job was planned, let alone run
+    written = {path.relative_to(tmp_path).parts[0] for path in files_under(tmp_path) - before}
+    assert "results" not in written, written  # nothing written, so nothing paid
 
 
 def files_under(folder: Path) -> set[Path]:
@@ -475,4 +706,6 @@ def test_check_finds_a_missing_config_file_and_agrees_with_the_workflow(tmp_path
 
 def test_the_catalogue_is_long_enough():
     assert len(CASES) >= 30
-    assert len({case.name for case in CASES}) == len(CASES)
+    assert len(NAME_CASES + SECRET_CASES + ROUND_THREE) >= 40
+    every = CASES + NAME_CASES + SECRET_CASES + ROUND_THREE
+    assert len({case.name for case in every}) == len(every)

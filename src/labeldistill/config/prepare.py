@@ -111,7 +111,19 @@ def schema_problems(config: Mapping, schema: dict | None = None) -> list[str]:
 
     validator = Draft202012Validator(schema or load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
-    return [line for error in errors for line in _describe(error)]
+    lines, items = [], {}
+    for error in errors:
+        path = list(error.absolute_path)
+        if error.validator == "type" and path and isinstance(path[-1], int):
+            # Items of one list of the wrong type (labels: [0, 1]) are one line, not one each.
+            items.setdefault((_key(path[:-1]), str(error.validator_value)), []).append(error.instance)
+        else:
+            lines += _describe(error)
+    for (key, wanted), values in items.items():
+        hint = "; quote them in YAML ('0', not 0)" if wanted == "string" else ""
+        verb = "is" if len(values) == 1 else "are"
+        lines.append(f"config key {key}: {_short(values)} {verb} not of type {wanted}{hint}")
+    return lines
 
 
 def fill_defaults(config: dict) -> None:
@@ -190,11 +202,7 @@ def cross_problems(config: Mapping) -> tuple[list[str], StudyDesign | None]:
         for key in ("texts", "codebook", "coder_labels"):
             if key in task and not Path(task[key]).exists():
                 problems.append(f"config key tasks.{name}.{key}: file {task[key]} not found")
-        positive = task.get("positive_label")
-        if positive is not None and positive not in task["labels"]:
-            problems.append(
-                f"config key tasks.{name}.positive_label: {positive!r} is not one of labels {task['labels']}"
-            )
+        problems += label_problems(name, task)
     if config.get("train_sizes") and config.get("train_size") is not None:
         problems.append(
             f"config key train_size: give train_sizes or train_size, not both (train_sizes "
@@ -213,12 +221,48 @@ def cross_problems(config: Mapping) -> tuple[list[str], StudyDesign | None]:
                     f"config key {sizes_config_key(config, labeler)}: {max(sizes)} is larger than "
                     f"{key} ({pool})"
                 )
-    problems += api_key_problems(config)
+    problems += api_key_problems(config) + folder_problems(config)
     try:
         check_corpus(config, design)
     except LabelDistillError as error:
         problems.append(str(error))
     return problems, design
+
+
+def label_problems(name: str, task: Mapping) -> list[str]:
+    """Labels a model's answer could not tell apart, and a positive label the headline ignores."""
+    labels, problems = [str(label) for label in task["labels"]], []
+    folded = {}
+    for label in labels:
+        folded.setdefault(label.strip().casefold(), []).append(label)
+    alike = [group for group in folded.values() if len(group) > 1]
+    if alike:
+        problems.append(
+            f"config key tasks.{name}.labels: {alike[0]} differ only in case or spaces: an answer cannot "
+            "tell them apart; merge them or rename one"
+        )
+    positive = task.get("positive_label")
+    if positive is not None and positive not in labels:
+        problems.append(f"config key tasks.{name}.positive_label: {positive!r} is not one of labels {labels}")
+    elif positive is not None and len(labels) > 2:
+        problems.append(
+            f"config key tasks.{name}.positive_label: a headline on one label needs two labels, and this "
+            f"task has {len(labels)}; remove it (the headline is then macro-F1) or set "
+            f"tasks.{name}.one_vs_rest: true (one binary task per label)"
+        )
+    return problems
+
+
+def folder_problems(config: Mapping) -> list[str]:
+    """The folders a job writes into must not be files (a job would fail with NotADirectoryError)."""
+    problems = []
+    for key in ("cache_dir", "models_dir"):
+        folder = config.get(key)
+        if folder and Path(folder).expanduser().exists() and not Path(folder).expanduser().is_dir():
+            problems.append(
+                f"config key {key}: {folder} is a file, not a folder; name a folder (it is made when missing)"
+            )
+    return problems
 
 
 def api_key_problems(config: Mapping) -> list[str]:

@@ -25,6 +25,7 @@ from labeldistill.tasks.files import check_file
 from labeldistill.tasks.rare_labels import headline_labels, thin_label_notes
 from labeldistill.tasks.spec import (
     TaskSpec,
+    coder_id_problem,
     label_warnings,
     load_coder_labels,
     map_labels,
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = Path(".snakemake") / "labeldistill" / "task-checks"
 # Bump when what the checks find changes, so that cached results are not reused.
-CHECKS_VERSION = 2
+CHECKS_VERSION = 3
 
 
 def check_tasks(
@@ -120,12 +121,18 @@ def check_task(name: str, config: Mapping, design: StudyDesign) -> tuple[list[st
         split = task_split_settings(config["split"], block)
         parts = split_task(frame.astype(str), SplitSizes.from_config(split), split["seed"], task=name)
         problems += _example_problems(task, parts, config)
+        problems += _codebook_leaks(task, parts)
         warnings += rare_label_warnings(task, parts["test"])
+        warnings += _codebook_size_warnings(task, sum(len(part) for part in parts.values()))
     if task.coder_labels is not None:
+        key = f"tasks.{task.task_group}.coder_labels"
         try:
-            load_coder_labels(task.coder_labels, task.file_labels, f"tasks.{task.task_group}.coder_labels")
+            coders = load_coder_labels(task.coder_labels, task.file_labels, key)
         except LabelDistillError as error:
             problems.append(str(error))
+        else:
+            problem = coder_id_problem(task.coder_labels, coders["id"], frame["id"], key)
+            problems += [problem] if problem else []
     return problems, warnings
 
 
@@ -150,6 +157,47 @@ def _codebook_problem(task: TaskSpec) -> str | None:
     if not text.strip():
         return f"{path}: the codebook is blank (config key tasks.{task.name}.codebook)"
     return None
+
+
+# A codebook above this many tokens (about 4 characters each) makes every request costly.
+CODEBOOK_WARN_TOKENS = 20_000
+# Shorter held-out texts ("yes", "thanks") are found in any long codebook by chance.
+LEAK_MIN_CHARS = 25
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _codebook_leaks(task: TaskSpec, parts) -> list[str]:
+    """Val or test texts quoted in the codebook: every prompt would hold their answers."""
+    codebook = _normalised(Path(task.codebook).read_text(encoding="utf-8"))
+    for part in ("test", "val"):
+        texts = parts[part]
+        leaked = [
+            text_id
+            for text_id, text in zip(texts["id"], texts["text"], strict=True)
+            if len(_normalised(text)) >= LEAK_MIN_CHARS and _normalised(text) in codebook
+        ]
+        if leaked:
+            return [
+                f"{task.codebook}: holds {len(leaked)} of the {len(texts)} {part} texts (such as id "
+                f"{leaked[0]!r}), which the scores are measured on; quote only pool texts or your own "
+                f"examples (config key tasks.{task.task_group}.codebook)"
+            ]
+    return []
+
+
+def _codebook_size_warnings(task: TaskSpec, n_texts: int) -> list[str]:
+    chars = len(Path(task.codebook).read_text(encoding="utf-8"))
+    tokens = chars // 4
+    if tokens <= CODEBOOK_WARN_TOKENS:
+        return []
+    return [
+        f"tasks.{task.name}.codebook: about {tokens:,} tokens ({chars / 1e6:.1f} MB), sent with every "
+        f"request: about {tokens * n_texts / 1e6:,.1f} million input tokens per labeler for the "
+        f"{n_texts} texts of the split; shorten it (above {CODEBOOK_WARN_TOKENS:,} tokens this warns)"
+    ]
 
 
 def _size_problems(name: str, n_texts: int, config: Mapping, design: StudyDesign) -> list[str]:

@@ -15,6 +15,7 @@ always agree on their types; `corpus_estimates` turns them into numbers where it
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -27,6 +28,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.tasks.files import content_kind_problem
 
 ROW_COUNT_CACHE = Path(".snakemake") / "labeldistill" / "corpus_rows.json"
 CHUNK_COLUMNS = ("id", "label", "probabilities", "n_chars")  # then the covariates
@@ -103,8 +105,18 @@ def header_columns(path: Path) -> list[str]:
         raise LabelDistillError(f"{path}: file not found")
     if is_parquet(path):
         return list(pq.read_schema(path).names)
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return next(csv.reader(handle), [])
+    problem = content_kind_problem(path)
+    if problem is None and path.suffix.lower() == ".gz":
+        problem = (
+            f"{path}: a compressed corpus cannot be read chunk by chunk; decompress it or save it as parquet"
+        )
+    if problem:
+        raise LabelDistillError(problem)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return next(csv.reader(handle), [])
+    except UnicodeDecodeError as error:
+        raise LabelDistillError(_not_utf8(path, error)) from None
 
 
 def check_columns(path: Path, wanted: Sequence[str], config_key: str) -> None:
@@ -149,43 +161,155 @@ def _records(handle) -> Iterator[tuple[int, list[str]]]:
             yield start, record
 
 
-def scan_csv(path: Path, chunk_size: int) -> tuple[int, list[int]]:
-    """Records after the header, and the byte offset of every `chunk_size`-th record."""
+@dataclass
+class RowCheck:
+    """What a pass over the corpus finds wrong in its rows: an empty id, a repeated id, an empty
+    text. Ids are kept as hashes (8 bytes a row), so a corpus of millions of rows fits; the rows
+    of a repeated id are found by a second pass, made only when there is one."""
+
+    path: Path
+    id_index: int
+    text_index: int
+    hashes: list = dataclasses.field(default_factory=list)
+
+    def add(self, row: int, fields: Sequence) -> None:
+        text_id = fields[self.id_index] if self.id_index < len(fields) else ""
+        text = fields[self.text_index] if self.text_index < len(fields) else ""
+        if text_id is None or not str(text_id).strip():
+            raise LabelDistillError(f"{self.path}, row {row + 1} of the texts: empty id")
+        if text is None or not str(text).strip():
+            raise LabelDistillError(
+                f"{self.path}, row {row + 1} of the texts: empty text (id {text_id!r}); drop such rows "
+                "before labeling (an empty text would be labelled and counted in the shares)"
+            )
+        self.hashes.append(hash(str(text_id)))
+
+    def repeated_hash(self) -> int | None:
+        hashes = np.sort(np.asarray(self.hashes, dtype=np.int64))
+        same = hashes[1:][hashes[1:] == hashes[:-1]]
+        return int(same[0]) if len(same) else None
+
+
+def _repeated_id_problem(path: Path, ids: Iterator[str], wanted: int) -> str | None:
+    seen: dict[str, int] = {}
+    for row, text_id in enumerate(ids):
+        if hash(text_id) != wanted:
+            continue
+        if text_id in seen:
+            return (
+                f"{path}, row {row + 1} of the texts: duplicate id {text_id!r} (first at row "
+                f"{seen[text_id] + 1}); corpus ids must be unique"
+            )
+        seen[text_id] = row
+    return None
+
+
+def _column_index(path: Path, header: list[str], column: str) -> int:
+    if column not in header:
+        raise LabelDistillError(f"{path}: no column {column!r} (columns present: {header})")
+    return header.index(column)
+
+
+def scan_csv(path: Path, chunk_size: int, columns: tuple[str, str] | None = None) -> tuple[int, list[int]]:
+    """Records after the header, and the byte offset of every `chunk_size`-th record; with
+    `columns` (id, text) the rows are checked on the way (`RowCheck`)."""
+    check = None
+    if columns is not None:
+        header = header_columns(path)
+        check = RowCheck(path, *(_column_index(path, header, column) for column in columns))
     rows, offsets = 0, []
     with open(path, "rb") as handle:
-        for start, _ in _records(handle):
+        for start, fields in _records(handle):
             if rows % chunk_size == 0:
                 offsets.append(start)
+            if check is not None:
+                check.add(rows, fields)
             rows += 1
+    repeated = check.repeated_hash() if check is not None else None
+    if repeated is not None:
+        with open(path, "rb") as handle:
+            ids = (fields[check.id_index] for _, fields in _records(handle))
+            raise LabelDistillError(_repeated_id_problem(path, ids, repeated) or f"{path}: repeated ids")
     return rows, offsets
 
 
+def check_parquet_rows(path: Path, columns: tuple[str, str]) -> None:
+    """`RowCheck` on a parquet corpus, reading its id and text columns only."""
+    table = pq.read_table(path, columns=list(columns))
+    check = RowCheck(path, 0, 1)
+    for row, fields in enumerate(zip(*(table.column(c).to_pylist() for c in columns), strict=True)):
+        if isinstance(fields[1], bytes | bytearray):
+            raise LabelDistillError(
+                f"{path}: column {columns[1]!r} holds bytes, not text; store it as a string column"
+            )
+        check.add(row, fields)
+    repeated = check.repeated_hash()
+    if repeated is not None:
+        ids = (str(value) for value in table.column(columns[0]).to_pylist())
+        raise LabelDistillError(_repeated_id_problem(path, ids, repeated) or f"{path}: repeated ids")
+
+
 def count_rows(
-    path: Path, chunk_size: int, cache: Path | None = ROW_COUNT_CACHE
+    path: Path,
+    chunk_size: int,
+    cache: Path | None = ROW_COUNT_CACHE,
+    columns: tuple[str, str] | None = None,
 ) -> tuple[int, list[int] | None]:
     """The number of rows of a corpus file and (CSV) the byte offset of every chunk.
 
-    Parquet: from the file's metadata, no offsets. CSV: one pass over the file, cached in
-    `cache` (a small JSON file) by the file's resolved path, size, modification time and the
-    chunk size, so that the next parse of the workflow costs one `stat`.
+    Parquet: from the file's metadata, no offsets. CSV: one pass over the file. With `columns`
+    (id, text) every row is checked too (`RowCheck`, a parquet file's two columns read). The
+    result is cached in `cache` (a small JSON file) by the file's resolved path, size,
+    modification time, the chunk size and the columns, so that the next parse of the workflow
+    costs one `stat`.
     """
     path = Path(path)
     if not path.is_file():
         raise LabelDistillError(f"{path}: file not found")
-    if is_parquet(path):
+    if is_parquet(path) and columns is None:
         return pq.ParquetFile(path).metadata.num_rows, None
     stat = path.stat()
     key = str(path.resolve())
-    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "chunk_size": int(chunk_size)}
+    stamp = {
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "chunk_size": int(chunk_size),
+        "checked": list(columns) if columns else None,
+    }
     entries = _read_cache(cache)
     entry = entries.get(key)
     if entry and all(entry.get(k) == v for k, v in stamp.items()):
-        return int(entry["rows"]), [int(o) for o in entry["offsets"]]
-    rows, offsets = scan_csv(path, chunk_size)
+        offsets = entry["offsets"]
+        return int(entry["rows"]), None if offsets is None else [int(o) for o in offsets]
+    if is_parquet(path):
+        check_parquet_rows(path, columns)
+        rows, offsets = pq.ParquetFile(path).metadata.num_rows, None
+    else:
+        try:
+            rows, offsets = scan_csv(path, chunk_size, columns)
+        except UnicodeDecodeError as error:
+            raise LabelDistillError(_not_utf8(path, error)) from None
     if cache is not None:
         entries[key] = {**stamp, "rows": rows, "offsets": offsets}
         _write_cache(cache, entries)
     return rows, offsets
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> str:
+    """The line of the first byte that is not UTF-8 (the chunk jobs read UTF-8 only)."""
+    with open(path, "rb") as handle:
+        line = 1
+        for raw in handle:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return (
+                    f"{path}, line {line}: not UTF-8 (byte 0x{raw[bad.start : bad.start + 1].hex()}); "
+                    "a corpus is read as UTF-8: save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8) "
+                    "or as parquet"
+                )
+            line += 1
+    return f"{path}: not UTF-8 ({error.reason}); save it as UTF-8 or as parquet"
 
 
 def _read_cache(cache: Path | None) -> dict:
@@ -221,7 +345,8 @@ def plan_chunks(n_rows: int, chunk_size: int, offsets: Sequence[int] | None = No
 
 def corpus_chunks(spec: CorpusSpec, chunk_size: int, cache: Path | None = ROW_COUNT_CACHE) -> list[Chunk]:
     """The chunks of a task's corpus (at least one row, else a one-line error)."""
-    rows, offsets = count_rows(spec.path, chunk_size, cache)
+    header_columns(spec.path)  # the file's kind, compression and header, before any row
+    rows, offsets = count_rows(spec.path, chunk_size, cache, (spec.id_column, spec.text_column))
     if rows == 0:
         raise LabelDistillError(f"config key tasks.{spec.task}.corpus.texts: {spec.path} holds no texts")
     return plan_chunks(rows, chunk_size, offsets)

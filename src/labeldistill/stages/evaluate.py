@@ -48,7 +48,8 @@ def _examples(ids) -> str:
 
 
 def join_predictions(predictions: Path, test_split: Path):
-    """Gold and predicted label (and probabilities) per test text, in the test split's order."""
+    """Gold and predicted label (and probabilities) per test text, in the test split's order;
+    a LabelDistillError when not one text has a predicted label."""
     gold = read_table(test_split, SPLIT)
     pred = read_table(predictions, PREDICTIONS)
     duplicated = pred["id"][pred["id"].duplicated()]
@@ -69,7 +70,16 @@ def join_predictions(predictions: Path, test_split: Path):
             f"{predictions}: {len(extra)} prediction id(s) are not in the test split "
             f"{test_split} (ids {_examples(extra)}); were they made for another split?"
         )
-    return gold.merge(pred[["id", "label", "probabilities"]], on="id", how="left", suffixes=("", "_pred"))
+    joined = gold.merge(pred[["id", "label", "probabilities"]], on="id", how="left", suffixes=("", "_pred"))
+    # Failed texts are null labels and score as wrong; with none left, the scores would be 0s
+    # from no answer at all, so no record is made of them.
+    if not joined["label_pred"].notna().any():
+        raise LabelDistillError(
+            f"{predictions}: 0 of {len(joined)} test texts have a label (every answer failed or fell "
+            "outside the labels), so there is nothing to score and no scores were written; check "
+            "the labeler's server, model and codebook, and the error column of its labels file"
+        )
+    return joined
 
 
 def calibration_quality(joined, predictions: Path, positive_label: str) -> dict:

@@ -109,15 +109,21 @@ def read_user_table(
     """
     path = check_file(path, config_key)
     parent = config_key.rsplit(".", 1)[0]
+    kind_problem = content_kind_problem(path)
+    if kind_problem:
+        raise LabelDistillError(f"{kind_problem} (config key {config_key})")
     if is_parquet(path):
         try:
             frame = pd.read_parquet(path)
         except Exception as error:  # pyarrow raises several types for a file that is not parquet
             raise LabelDistillError(f"{path}: not a readable parquet file ({_first_line(error)})") from None
         _require_columns(path, frame.columns, columns, parent, header=None, sep=sep)
+        _refuse_bytes(path, frame, columns)
         return frame.astype({column: "string" for column in frame.columns})
     if path.suffix.lower() == ".tsv" and sep == ",":
         sep = "\t"
+    if _starts_with_bom(path):
+        encoding = "utf-8-sig"  # a UTF-8 file whatever the setting says; the mark is no part of a name
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[], sep=sep, encoding=encoding)
     except UnicodeDecodeError:
@@ -132,6 +138,62 @@ def read_user_table(
     if frame.empty:
         raise LabelDistillError(f"{path}: a header but no rows (config key {config_key})")
     return frame
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+PARQUET_MAGIC = b"PAR1"
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _first_bytes(path: Path, size: int = 4096) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(size)
+
+
+def _starts_with_bom(path: Path) -> bool:
+    head = _first_bytes(path, 3)
+    if Path(path).suffix == ".gz" and head.startswith(GZIP_MAGIC):
+        with gzip.open(path, "rb") as handle:
+            head = handle.read(3)
+    return head == UTF8_BOM
+
+
+def content_kind_problem(path: Path) -> str | None:
+    """What the file is when its bytes say it is not what its name says (an Excel workbook named
+    .csv, gzip bytes without .gz, JSON lines), with the fix; None when they agree."""
+    path, head = Path(path), _first_bytes(path)
+    suffix = path.suffix.lower()
+    if head.startswith(ZIP_MAGIC):
+        return (
+            f"{path}: an Excel workbook (.xlsx) or another zip archive, not a table of text; save it "
+            "as CSV UTF-8 (Excel: File > Save As > CSV UTF-8) or as parquet"
+        )
+    if head.startswith(PARQUET_MAGIC) and not is_parquet(path):
+        return f"{path}: a parquet file by its content; name it {path.stem}.parquet"
+    if is_parquet(path) and not head.startswith(PARQUET_MAGIC):
+        return f"{path}: named .parquet but not a parquet file; save it with DataFrame.to_parquet"
+    if head.startswith(GZIP_MAGIC) and suffix != ".gz":
+        return f"{path}: gzip-compressed; name it {path.name}.gz (or decompress it)"
+    if head.removeprefix(UTF8_BOM).lstrip().startswith((b"{", b"[")):
+        return (
+            f"{path}: JSON, not CSV or parquet; convert it once, e.g. "
+            f"pandas.read_json('{path.name}', lines=True).to_parquet('{path.stem}.parquet')"
+        )
+    if suffix in (".xlsx", ".xls", ".ods", ".json", ".jsonl", ".ndjson"):
+        return f"{path}: a {suffix} file is not read; save it as CSV UTF-8 or as parquet"
+    return None
+
+
+def _refuse_bytes(path: Path, frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """A binary parquet column would become "b'...'" strings: refuse it, naming the fix."""
+    for column in columns:
+        values = frame[column].dropna()
+        if len(values) and isinstance(values.iloc[0], bytes | bytearray):
+            raise LabelDistillError(
+                f"{path}: column {column!r} holds bytes, not text; store it as a string column "
+                f"(pandas: frame[{column!r}] = frame[{column!r}].str.decode('utf-8'))"
+            )
 
 
 def _require_columns(path, present, wanted, parent, header: str | None, sep: str) -> None:

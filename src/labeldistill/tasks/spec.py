@@ -206,6 +206,29 @@ def load_texts(task: TaskSpec) -> pd.DataFrame:
     return frame.astype(str)
 
 
+def coder_id_problem(path: Path, coder_ids: pd.Series, text_ids: pd.Series, config_key: str) -> str | None:
+    """Coders' ids must be ids of the texts file (read as strings in both): a file whose ids match
+    none, or match only once leading zeros are stripped (a spreadsheet turned 001 into 1), is named."""
+    known = set(text_ids)
+    unknown = sorted(set(coder_ids) - known)
+    if not unknown:
+        return None
+    stripped = {text.lstrip("0") or "0": text for text in known}
+    if all(code.lstrip("0") in stripped for code in unknown[:100]):
+        example = unknown[0]
+        return (
+            f"{path}: ids such as {example!r} match the texts' ids only without leading zeros "
+            f"({stripped[example.lstrip('0')]!r}); save the ids as text in both files "
+            f"(config key {config_key})"
+        )
+    if len(unknown) == len(set(coder_ids)):
+        return (
+            f"{path}: none of its {len(unknown)} ids is an id of the texts file (such as {unknown[0]!r}); "
+            f"the coders' file must use the texts' ids (config key {config_key})"
+        )
+    return None
+
+
 def _first(mask: pd.Series) -> int:
     return int(mask.to_numpy().argmax())
 
@@ -226,6 +249,15 @@ def load_coder_labels(
         where = row_reference(Path(path), row)
         raise LabelDistillError(
             f"{path}, {where}: label {frame['label'][row]!r} is not one of {list(labels)}"
+        )
+    twice = frame.duplicated(["id", "coder"])
+    if twice.any():
+        row = _first(twice)
+        text, coder = frame["id"][row], frame["coder"][row]
+        first = _first((frame["id"] == text) & (frame["coder"] == coder))
+        raise LabelDistillError(
+            f"{path}, {row_reference(Path(path), row)}: coder {coder!r} labels text {text!r} a second "
+            f"time (first at {row_reference(Path(path), first)}); keep one label per coder and text"
         )
     frame = frame.astype(str)
     if label_map is not None:

@@ -31,6 +31,13 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "gpt-4": {"input_per_million": 30.00, "output_per_million": 60.00},
     "gpt-3.5-turbo": {"input_per_million": 0.50, "output_per_million": 1.50},
 }
+# What a `prices` entry may hold (labelers.<name>.prices.<model>), the first two required.
+PRICE_KEYS = (
+    "input_per_million",
+    "output_per_million",
+    "batch_input_per_million",
+    "batch_output_per_million",
+)
 # OpenAI bills a request of the Batch API at half its standard price, for every model above.
 BATCH_PRICE_FACTOR = 0.5
 # Room for the token estimate being a little short (approximate encodings, chat framing).

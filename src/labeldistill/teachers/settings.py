@@ -22,6 +22,7 @@ from labeldistill.declare import (
     boolean,
     fields,
     integer,
+    keys_of,
     list_of,
     mapping,
     non_empty_string,
@@ -32,12 +33,14 @@ from labeldistill.declare import (
     positive_int,
     positive_number,
     resolve,
+    seed_value,
     setting,
     share,
     string,
     unknown_key_error,
 )
 from labeldistill.errors import LabelDistillError
+from labeldistill.teachers.accounting import PRICE_KEYS
 from labeldistill.teachers.chat.answers import MODES as OPENAI_MODES
 from labeldistill.teachers.openai.transport import OPENAI_BASE_URL, TRANSPORTS
 
@@ -62,9 +65,10 @@ def train_size(value: Any) -> str | None:
     return None if ok else "a number of texts (at least 2) or all"
 
 
-def server_block(value: Any) -> str | None:
-    ok = isinstance(value, dict) and "command" in value and set(value) <= {"command", "startup_timeout"}
-    return None if ok else "a mapping with command (and optional startup_timeout)"
+server_block = keys_of(("command", "startup_timeout"), required=("command",))
+price_table = keys_of(
+    None, value_check=keys_of(PRICE_KEYS, required=PRICE_KEYS[:2], value_check=non_negative_number)
+)
 
 
 @dataclass(frozen=True)
@@ -74,14 +78,16 @@ class LabelerSettings:
     model: str = setting(check=non_empty_string, doc="a name the backend knows, a file or a folder")
     backend: str = setting(check=one_of("local", "openai", "vllm"))
     shots: int = setting(16, non_negative_int, "few-shot examples drawn from the pool, stratified by label")
-    shots_seed: int = setting(0, integer, "seed of the few-shot draw and of the calibration sample")
+    shots_seed: int = setting(0, seed_value, "seed of the few-shot draw and of the calibration sample")
     examples: list | None = setting(None, optional(list_of(example_id, 1)), "fixed pool ids as the examples")
     threads: int = setting(1, positive_int, "CPU threads of the labeling job")
     max_failed_share: float = setting(0.2, share, "share of a part's texts that may fail")
     max_text_tokens: int = setting(256, at_least(8), "longer texts are truncated to this many tokens")
     # The study's design, not the labeling: changing them reruns no labeling job.
     shots_seeds: list | None = setting(
-        None, optional(list_of(integer, 1)), "several few-shot draws (prompts), each labelling every part"
+        None,
+        optional(list_of(seed_value, 1, unique=True)),
+        "several few-shot draws (prompts), each labelling every part",
     )
     train_sizes: list | None = setting(
         None, optional(list_of(train_size, 1)), "training sizes of this labeler's students"
@@ -205,7 +211,7 @@ class OpenAISettings(SamplingSettings):
     backoff_cap: float = setting(60.0, positive_number, "seconds; no retry waits longer")
     budget_usd: float | None = setting(None, optional(non_negative_number), "stop before passing it")
     prices: dict = setting(
-        {}, mapping, "model -> {input_per_million, output_per_million, optional batch_... of both}"
+        {}, price_table, "model -> {input_per_million, output_per_million, optional batch_... of both}"
     )
     progress: bool = setting(True, boolean, "a progress bar over texts (log lines off a terminal)")
     server: dict | None = setting(None, optional(server_block), "a server the job starts and stops")
@@ -283,7 +289,7 @@ class EnsembleSettings:
         one_of(*ENSEMBLE_METHODS),
         "majority: the most votes; dawid_skene: Dawid-Skene's posterior",
     )
-    seed: int = setting(0, integer, "majority: seeds the draw that breaks a tie")
+    seed: int = setting(0, seed_value, "majority: seeds the draw that breaks a tie")
     iterations: int = setting(100, positive_int, "dawid_skene: most EM iterations (crowd-kit's n_iter)")
     tolerance: float = setting(1e-5, positive_number, "dawid_skene: EM stops when the loss moves less")
     threads: int = setting(1, positive_int, "CPU threads of the combining job")

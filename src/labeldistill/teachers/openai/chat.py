@@ -17,8 +17,16 @@ Retries are ours (the client's own are off) so that they are counted and honour 
 429, 5xx, timeouts, dropped connections and unreadable bodies are retried with exponential
 backoff and full jitter; a request still failing after `max_retries` leaves its sample failed.
 A request the server refuses for good (400, 401, 403, 404, 422, other 4xx) stops the whole run
-at once with one line naming the labeler, the status and the server's message. The API key
-lives in the client's memory only: it is scrubbed from every message this module writes.
+at once with one line naming the labeler, the status and the server's message; a 404 from a
+base_url whose path does not end in /v1 names the URL with /v1, where most OpenAI-compatible
+servers serve. The API key lives in the client's memory only: it is scrubbed from every message
+this module writes.
+
+A server that fails every request the same way after its retries (every one HTTP 500, every one
+a timeout) stops the run too, once the first requests of the run have all failed that way
+(retry.FirstWindow): a part of 300 texts would otherwise retry each of them in turn. The
+requests after them wait until the first are decided, so nothing more is sent; one success, or
+failures of two kinds, and the run goes on, its failed texts counted against max_failed_share.
 
 A server that is not there stops the run too, rather than failing every text after its retries
 (31 s a job for a closed port, then a labels file of nulls scored as F1 = 0; the probe ends the
@@ -44,6 +52,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence, Set
+from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
@@ -73,7 +82,12 @@ from labeldistill.teachers.openai.protocol import (
 )
 from labeldistill.teachers.openai.rate_limit import RateLimiter
 from labeldistill.teachers.openai.request_template import PLACEHOLDER, RequestTemplate, request_template
-from labeldistill.teachers.openai.retry import backoff_delay, is_retryable_status, parse_retry_after
+from labeldistill.teachers.openai.retry import (
+    FirstWindow,
+    backoff_delay,
+    is_retryable_status,
+    parse_retry_after,
+)
 from labeldistill.teachers.openai.settings import OpenAISettings
 from labeldistill.teachers.openai.transport import HttpAnswer, TransportError, open_transport
 from labeldistill.teachers.prompts.chat import ChatPrompt
@@ -90,15 +104,20 @@ PROBE_TIMEOUT_S = 10.0
 # Connection failures in a row (no HTTP answer between them) before the probe asks whether the
 # server is still there: with 8 requests in flight a dead server gives 8 at once.
 UNREACHABLE_AFTER = 3
+# The least number of first requests that must all fail the same way before a run stops early:
+# a few unlucky requests never stop a part.
+FIRST_WINDOW = 8
 
 
 class _Retryable(Exception):
-    """A failed attempt worth repeating; `delay` is the server's Retry-After, if it gave one;
-    `cannot_connect`: no connection was made (see transport.TransportError)."""
+    """A failed attempt worth repeating; `kind` names the way it failed without the server's
+    words (HTTP 500, timeout), for the first window; `delay` is the server's Retry-After, if it
+    gave one; `cannot_connect`: no connection was made (see transport.TransportError)."""
 
-    def __init__(self, reason: str, delay: float | None = None, cannot_connect: bool = False):
+    def __init__(self, reason: str, kind: str, delay: float | None = None, cannot_connect: bool = False):
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
         self.delay = delay
         self.cannot_connect = cannot_connect
 
@@ -182,6 +201,31 @@ class ChatEngine:
             f"HTTP {answer.status}: {message}"
         )
 
+    def _not_found(self, answer: HttpAnswer) -> LabelDistillError:
+        """A 404 to the chat request: a base_url without its /v1, or no such model or path."""
+        refused = self._refused(answer)
+        key = f"labelers.{self.labeler}.base_url"
+        url = self.settings.public_base_url()
+        if url is not None and not urlsplit(url).path.rstrip("/").endswith("/v1"):
+            return LabelDistillError(
+                f"{refused}; most OpenAI-compatible servers serve under /v1: set config key {key} "
+                f"to {url.rstrip('/')}/v1"
+            )
+        return LabelDistillError(
+            f"{refused}; no such model or path: check config keys labelers.{self.labeler}.model and {key}"
+        )
+
+    def _stopped_early(self, reason: str) -> LabelDistillError:
+        """One line for a server that failed every request of the first window the same way."""
+        key = f"labelers.{self.labeler}.base_url"
+        fix = f"check the server or {key}, then rerun" if self.settings.base_url else "rerun later"
+        return LabelDistillError(
+            f"labeler {self.labeler}: the first {self._window.size} requests to {self.server_url} all "
+            f"failed the same way, after {self.settings.max_retries + 1} attempts each ({reason}); "
+            "the part is stopped and nothing more was sent (answers received before are in the "
+            f"response cache); {fix}"
+        )
+
     def _unreachable(self, error: TransportError, texts: int | None = None) -> LabelDistillError:
         """One line for a server that cannot be reached: before the run, or (`texts`) during it."""
         key = f"labelers.{self.labeler}.base_url"
@@ -241,6 +285,11 @@ class ChatEngine:
                 waiting.append(index)
         self._texts = len(texts)
         self._texts_done = len(texts) - len(waiting)
+        # The first requests, watched for a server that fails them all the same way: at least
+        # the concurrency, so that the whole first wave is judged together and a request after
+        # it waits only where one of the wave has failed (see FirstWindow).
+        unsent = {key for index in waiting for _, key in plans[index] if key not in cached}
+        self._window = FirstWindow(min(len(unsent), max(FIRST_WINDOW, settings.concurrency)))
         self._probe_lock = asyncio.Lock()
         # One client and one connection pool for the run, a connection per concurrency slot.
         self._transport = open_transport(
@@ -385,57 +434,70 @@ class ChatEngine:
 
     async def _fetch(self, payload: dict, key: str, sample: int) -> dict | str:
         """The trimmed response, cached as soon as it arrives; or, after the last retry, the
-        reason it failed (a string)."""
-        settings = self.settings
+        reason it failed (a string). Raises LabelDistillError when this request is the last of
+        a first window that all failed the same way."""
         async with self._semaphore:
             if self._over_budget is not None:
                 return "not sent: the budget is spent"
-            # Counted here, not before the wait: thousands of queued texts would otherwise all
-            # count their tokens before the first request goes out.
-            estimated_input = self.estimated_input_tokens(payload)
-            try:
-                reservation = self.accountant.reserve(estimated_input, settings.answer_tokens)
-            except BudgetExceeded as error:
-                # Send nothing more, but let the requests in flight land in the cache: they are
-                # paid for. The run raises once they are in.
-                self._over_budget = error
-                return "not sent: the budget is spent"
-            try:
-                for attempt in range(settings.max_retries + 1):
-                    if self._requests is not None:
-                        await self._requests.acquire(1)
-                    if self._tokens is not None:
-                        await self._tokens.acquire(estimated_input + settings.answer_tokens)
-                    try:
-                        response = await self._send(payload, sample)
-                    except _Retryable as failure:
-                        if failure.cannot_connect:
-                            await self._still_there()
-                        if attempt == settings.max_retries:
-                            self.usage.failed_requests += 1
-                            self.accountant.release(reservation)
-                            reason = f"gave up after {attempt + 1} attempts: {failure.reason}"
-                            # In the log only: the stage sums failures up in one line.
-                            log.info("%s: %s", self.labeler, reason)
-                            return reason
-                        delay = failure.delay
-                        if delay is None:
-                            delay = backoff_delay(
-                                attempt, settings.backoff_base, settings.backoff_cap, self._rng
-                            )
-                        self.usage.retries += 1
-                        log.debug(
-                            "%s: %s; retry %d in %.2f s", self.labeler, failure.reason, attempt + 1, delay
-                        )
-                        await asyncio.sleep(delay)
-                        continue
-                    usage = response["usage"]
-                    self.accountant.settle(reservation, usage["input_tokens"], usage["output_tokens"])
-                    await self._store(key, response, {"model": payload["model"], "labeler": self.labeler})
-                    return response
-            except BaseException:
-                self.accountant.release(reservation)
-                raise
+            watched = await self._window.admit()
+            if self._window.failure is not None:
+                return "not sent: the first requests all failed"  # the run is stopping
+            # An exception here stops the whole run: the requests waiting in admit go with it.
+            result = await self._attempts(payload, key, sample)
+            if not isinstance(result, _Retryable):
+                if watched:
+                    self._window.passed()
+                return result
+            reason = f"gave up after {self.settings.max_retries + 1} attempts: {result.reason}"
+            # In the log only: the stage sums failures up in one line.
+            log.info("%s: %s", self.labeler, reason)
+            if watched and self._window.failed(result.kind, result.reason):
+                raise self._stopped_early(result.reason)
+            return reason
+
+    async def _attempts(self, payload: dict, key: str, sample: int) -> dict | str | _Retryable:
+        """`_fetch`'s request with its retries: the response, why it was not sent, or the last
+        attempt's failure."""
+        settings = self.settings
+        # Counted here, not before the wait: thousands of queued texts would otherwise all
+        # count their tokens before the first request goes out.
+        estimated_input = self.estimated_input_tokens(payload)
+        try:
+            reservation = self.accountant.reserve(estimated_input, settings.answer_tokens)
+        except BudgetExceeded as error:
+            # Send nothing more, but let the requests in flight land in the cache: they are
+            # paid for. The run raises once they are in.
+            self._over_budget = error
+            return "not sent: the budget is spent"
+        try:
+            for attempt in range(settings.max_retries + 1):
+                if self._requests is not None:
+                    await self._requests.acquire(1)
+                if self._tokens is not None:
+                    await self._tokens.acquire(estimated_input + settings.answer_tokens)
+                try:
+                    response = await self._send(payload, sample)
+                except _Retryable as failure:
+                    if failure.cannot_connect:
+                        await self._still_there()
+                    if attempt == settings.max_retries:
+                        self.usage.failed_requests += 1
+                        self.accountant.release(reservation)
+                        return failure
+                    delay = failure.delay
+                    if delay is None:
+                        delay = backoff_delay(attempt, settings.backoff_base, settings.backoff_cap, self._rng)
+                    self.usage.retries += 1
+                    log.debug("%s: %s; retry %d in %.2f s", self.labeler, failure.reason, attempt + 1, delay)
+                    await asyncio.sleep(delay)
+                    continue
+                usage = response["usage"]
+                self.accountant.settle(reservation, usage["input_tokens"], usage["output_tokens"])
+                await self._store(key, response, {"model": payload["model"], "labeler": self.labeler})
+                return response
+        except BaseException:
+            self.accountant.release(reservation)
+            raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _still_there(self) -> None:
@@ -479,14 +541,19 @@ class ChatEngine:
         try:
             answer = await self._transport.post(payload, body)
         except TransportError as error:
-            raise _Retryable(self.redact(str(error)), cannot_connect=error.cannot_connect) from None
+            raise _Retryable(
+                self.redact(str(error)), error.kind, cannot_connect=error.cannot_connect
+            ) from None
         self._connect_failures = 0
         if answer.status != 200:
             if is_retryable_status(answer.status):
                 message = self.redact(server_message(answer.body))
-                raise _Retryable(f"HTTP {answer.status}: {message}", parse_retry_after(answer.headers))
+                status = f"HTTP {answer.status}"
+                raise _Retryable(f"{status}: {message}", status, parse_retry_after(answer.headers))
+            if answer.status == 404:
+                raise self._not_found(answer)
             raise self._refused(answer)
         try:
             return trim_chat_completion(json.loads(answer.body))
         except (ValueError, KeyError, IndexError, TypeError) as error:
-            raise _Retryable(f"unreadable response body ({type(error).__name__})") from None
+            raise _Retryable(f"unreadable response body ({type(error).__name__})", "unreadable") from None

@@ -1,8 +1,9 @@
 """When to retry a request and how long to wait: exponential backoff with full jitter, or what
-the server asks for in Retry-After."""
+the server asks for in Retry-After; and when a run stops retrying altogether (`FirstWindow`)."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import random
 import time
@@ -55,3 +56,58 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
     if seconds is None or seconds != seconds:  # NaN
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+class FirstWindow:
+    """The first `size` requests of a run, watched for a server that fails each of them the same
+    way after all its retries (every one HTTP 500, every one a timeout): `failed` then says so,
+    and the run stops rather than retrying every text of the part in turn (about 30 s a request
+    at the default retries). One success, a failure of another kind, or a request given up
+    unsent decides the window the other way, and the run goes on as before.
+
+    Requests after the window wait in `admit` until it is decided, so that a server failing
+    everything gets the window's requests and their retries, no more. With `size` at least the
+    concurrency they wait for little: one of them starts only once a request of the window has
+    ended, and the first success decides.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.failure: str | None = None  # set when the window failed: the last request's reason
+        self._admitted = 0
+        self._failed = 0
+        self._kinds: set[str] = set()
+        self._decided = asyncio.Event()
+        if size <= 0:
+            self._decided.set()
+
+    async def admit(self) -> bool:
+        """True for a request of the window; one after it waits here until the window is decided
+        (then check `failure`: set, the run is stopping)."""
+        if self._decided.is_set():
+            return False
+        self._admitted += 1
+        if self._admitted <= self.size:
+            return True
+        await self._decided.wait()
+        return False
+
+    def passed(self) -> None:
+        """A request of the window ended other than given up after its retries."""
+        self._decided.set()
+
+    def failed(self, kind: str, reason: str) -> bool:
+        """A request of the window was given up after its retries, `kind` naming the way (HTTP
+        500, a timeout); True when it is the last of the window and all failed that way."""
+        if self._decided.is_set():
+            return False
+        self._failed += 1
+        self._kinds.add(kind)
+        if len(self._kinds) > 1:  # failures of two kinds: not one fault of the server's
+            self._decided.set()
+            return False
+        if self._failed < self.size:
+            return False
+        self.failure = reason
+        self._decided.set()
+        return True

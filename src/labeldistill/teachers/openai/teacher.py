@@ -131,8 +131,9 @@ def label_with_api(
     samples), input_tokens, output_tokens, cache_hits, provenance (backend, model,
     model_reported, system_fingerprint, base_url, prompt_hash, settings).
 
-    Raises LabelDistillError on a hard server error (bad key, unknown model, bad request) or a
-    server that cannot be reached (before the first request or during the run), and
+    Raises LabelDistillError on a hard server error (bad key, unknown model, bad request), a
+    server that cannot be reached (before the first request or during the run) or one that
+    failed the first requests all the same way after their retries (chat.py), and
     BudgetExceeded before the budget could be exceeded; what was paid is in the cache. With
     `api: batch` also when the batches are not done by batch_deadline_hours (a rerun resumes
     waiting for them) or the provider failed or cancelled one.

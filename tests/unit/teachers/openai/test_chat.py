@@ -505,3 +505,90 @@ def test_a_prompt_holding_the_placeholder_is_encoded_whole(tmp_path):
     assert teacher._templates == [None]
     ((payload, key),) = teacher._plan("some text")
     assert key == protocol.payload_key(payload, 0)
+
+
+# -- a server that fails every request the same way ------------------------------------------
+
+
+def window_of(concurrency: int, requests: int) -> int:
+    return min(requests, max(openai_api.FIRST_WINDOW, concurrency))
+
+
+@pytest.mark.parametrize(
+    "faults, timeout, said",
+    [("500", 0.5, "HTTP 500: The server had an error (fake)"), ("timeout", 0.2, "no answer within 0.2 s")],
+)
+def test_a_server_failing_every_request_the_same_way_stops_the_part_after_the_first(
+    tmp_path, faults, timeout, said
+):
+    texts = make_texts(40, f"all-{faults}")
+    with FakeOpenAIServer(fault_rate=1.0, faults=faults, hang=0.5) as failing:
+        settings = settings_for(failing, concurrency=4, max_retries=3, timeout=timeout)
+        with pytest.raises(LabelDistillError) as raised:
+            label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
+        stats = failing.stats()
+        url = failing.base_url
+    window, attempts = window_of(4, 40), 3 + 1
+    assert window == 8
+    # The window's requests with all their retries and nothing after them, where the full
+    # schedule would be 40 requests of 4 attempts.
+    assert stats["total"] <= window * attempts and len(stats["bodies"]) == window
+    assert str(raised.value) == (
+        f"labeler gpt: the first 8 requests to {url} all failed the same way, after 4 attempts each "
+        f"({said}); the part is stopped and nothing more was sent (answers received before are in "
+        "the response cache); check the server or labelers.gpt.base_url, then rerun"
+    )
+    assert ResponseCache(tmp_path).size().entries == 0
+
+
+def test_one_success_in_the_first_window_means_no_early_stop(tmp_path):
+    texts = make_texts(40, "one-ok")
+    texts[5] += " [[no faults]]"  # answered at once; every other request gets HTTP 500
+    with FakeOpenAIServer(fault_rate=1.0, faults="500") as failing:
+        settings = settings_for(failing, concurrency=4, max_retries=3)
+        results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
+        sent = failing.stats()["total"]
+    assert results[5].label == truth(texts[5])
+    others = [r for i, r in enumerate(results) if i != 5]
+    assert all(r.label is None and "gave up after 4 attempts: HTTP 500" in r.error for r in others)
+    assert sent == 39 * 4 + 1 == usage.requests_sent and usage.failed_texts == 39
+
+
+def test_failures_of_two_kinds_in_the_first_window_mean_no_early_stop(tmp_path):
+    texts = make_texts(40, "mixed")
+    texts[2] += " [[429 retry-after=0]]"  # its one attempt: 429; every other: 500
+    with FakeOpenAIServer(fault_rate=1.0, faults="500") as failing:
+        settings = settings_for(failing, concurrency=4, max_retries=0)
+        results, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
+        sent = failing.stats()["total"]
+    assert "HTTP 429" in results[2].error and all(r.label is None for r in results)
+    assert sent == 40 == usage.requests_sent  # as before the early stop: every text was tried
+
+
+# -- 404 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tail", ["", "/"])
+def test_a_404_from_a_base_url_without_v1_names_the_url_with_it(server, tmp_path, tail):
+    root = f"http://127.0.0.1:{server.port}"
+    settings = settings_for(server, base_url=root + tail)
+    with pytest.raises(LabelDistillError) as raised:
+        label_with_api(make_texts(3, "no-v1"), None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
+    message = str(raised.value)
+    assert "HTTP 404" in message and "\n" not in message
+    assert message.endswith(
+        f"; most OpenAI-compatible servers serve under /v1: set config key labelers.gpt.base_url to {root}/v1"
+    )
+
+
+def test_a_404_from_a_v1_base_url_says_the_model_or_path_is_not_there(server, tmp_path):
+    url = f"http://127.0.0.1:{server.port}/elsewhere/v1"
+    settings = settings_for(server, base_url=url)
+    with pytest.raises(LabelDistillError) as raised:
+        label_with_api(make_texts(3, "v1-404"), None, CODEBOOK, LABELS, [], settings, tmp_path, "gpt")
+    message = str(raised.value)
+    assert message.startswith(f"labeler gpt: the server at {url} refused the request with HTTP 404")
+    assert message.endswith(
+        "; no such model or path: check config keys labelers.gpt.model and labelers.gpt.base_url"
+    )
+    assert "serve under /v1" not in message and "\n" not in message
