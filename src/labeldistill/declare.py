@@ -17,6 +17,7 @@ import copy
 import dataclasses
 import difflib
 import numbers
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -132,8 +133,8 @@ def list_of(check: Check, min_items: int = 0, unique: bool = False) -> Check:
             problem = check(element)
             if problem:
                 return f"a list whose items are each {problem} ({element!r} is not)"
-        if unique and len({repr(element) for element in value}) < len(value):
-            repeated = sorted({repr(e) for e in value if [repr(v) for v in value].count(repr(e)) > 1})
+        repeated = sorted(item for item, count in Counter(map(repr, value)).items() if count > 1)
+        if unique and repeated:
             return f"a list without repeated items ({', '.join(repeated)} repeated)"
         return None
 

@@ -106,9 +106,7 @@ def check_task(name: str, config: Mapping, design: StudyDesign) -> tuple[list[st
     block = config["tasks"][name]
     try:
         task = TaskSpec.from_config(name, block)
-        codebook_problem = _codebook_problem(task)
-        if codebook_problem:
-            return [codebook_problem], []
+        codebook = _read_codebook(task)
         frame = read_texts(task)
     except LabelDistillError as error:
         return [str(error)], []
@@ -121,9 +119,9 @@ def check_task(name: str, config: Mapping, design: StudyDesign) -> tuple[list[st
         split = task_split_settings(config["split"], block)
         parts = split_task(frame.astype(str), SplitSizes.from_config(split), split["seed"], task=name)
         problems += _example_problems(task, parts, config)
-        problems += _codebook_leaks(task, parts)
+        problems += _codebook_leaks(task, codebook, parts)
         warnings += rare_label_warnings(task, parts["test"])
-        warnings += _codebook_size_warnings(task, sum(len(part) for part in parts.values()))
+        warnings += _codebook_size_warnings(task, codebook, sum(len(part) for part in parts.values()))
     if task.coder_labels is not None:
         key = f"tasks.{task.task_group}.coder_labels"
         try:
@@ -147,16 +145,19 @@ def rare_label_warnings(task: TaskSpec, test) -> list[str]:
     ]
 
 
-def _codebook_problem(task: TaskSpec) -> str | None:
+def _read_codebook(task: TaskSpec) -> str:
+    """The codebook's text; a LabelDistillError when it is not UTF-8 or blank."""
     path = check_file(task.codebook, f"tasks.{task.name}.codebook")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         line = path.read_bytes()[: error.start].count(b"\n") + 1
-        return f"{path}, line {line}: the codebook is not UTF-8 text; save it as UTF-8"
+        raise LabelDistillError(
+            f"{path}, line {line}: the codebook is not UTF-8 text; save it as UTF-8"
+        ) from None
     if not text.strip():
-        return f"{path}: the codebook is blank (config key tasks.{task.name}.codebook)"
-    return None
+        raise LabelDistillError(f"{path}: the codebook is blank (config key tasks.{task.name}.codebook)")
+    return text
 
 
 # A codebook above this many tokens (about 4 characters each) makes every request costly.
@@ -169,15 +170,16 @@ def _normalised(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _codebook_leaks(task: TaskSpec, parts) -> list[str]:
+def _codebook_leaks(task: TaskSpec, codebook: str, parts) -> list[str]:
     """Val or test texts quoted in the codebook: every prompt would hold their answers."""
-    codebook = _normalised(Path(task.codebook).read_text(encoding="utf-8"))
+    codebook = _normalised(codebook)
     for part in ("test", "val"):
         texts = parts[part]
+        normalised = texts["text"].map(_normalised)
         leaked = [
             text_id
-            for text_id, text in zip(texts["id"], texts["text"], strict=True)
-            if len(_normalised(text)) >= LEAK_MIN_CHARS and _normalised(text) in codebook
+            for text_id, text in zip(texts["id"], normalised, strict=True)
+            if len(text) >= LEAK_MIN_CHARS and text in codebook
         ]
         if leaked:
             return [
@@ -188,8 +190,8 @@ def _codebook_leaks(task: TaskSpec, parts) -> list[str]:
     return []
 
 
-def _codebook_size_warnings(task: TaskSpec, n_texts: int) -> list[str]:
-    chars = len(Path(task.codebook).read_text(encoding="utf-8"))
+def _codebook_size_warnings(task: TaskSpec, codebook: str, n_texts: int) -> list[str]:
+    chars = len(codebook)
     tokens = chars // 4
     if tokens <= CODEBOOK_WARN_TOKENS:
         return []

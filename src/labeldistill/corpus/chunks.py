@@ -19,6 +19,7 @@ import dataclasses
 import io
 import json
 import os
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.tasks.files import content_kind_problem
+from labeldistill.tasks.files import bytes_column_line, content_kind_problem, is_parquet
 
 ROW_COUNT_CACHE = Path(".snakemake") / "labeldistill" / "corpus_rows.json"
 CHUNK_COLUMNS = ("id", "label", "probabilities", "n_chars")  # then the covariates
@@ -94,17 +95,11 @@ class Chunk:
 # ---- columns -------------------------------------------------------------------------------
 
 
-def is_parquet(path: Path) -> bool:
-    return Path(path).suffix.lower() in (".parquet", ".pq")
-
-
 def header_columns(path: Path) -> list[str]:
     """The column names of a CSV (its first record) or a parquet file (its schema): no data read."""
     path = Path(path)
     if not path.is_file():
         raise LabelDistillError(f"{path}: file not found")
-    if is_parquet(path):
-        return list(pq.read_schema(path).names)
     problem = content_kind_problem(path)
     if problem is None and path.suffix.lower() == ".gz":
         problem = (
@@ -112,6 +107,8 @@ def header_columns(path: Path) -> list[str]:
         )
     if problem:
         raise LabelDistillError(problem)
+    if is_parquet(path):
+        return list(pq.read_schema(path).names)
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             return next(csv.reader(handle), [])
@@ -170,7 +167,7 @@ class RowCheck:
     path: Path
     id_index: int
     text_index: int
-    hashes: list = dataclasses.field(default_factory=list)
+    hashes: array = dataclasses.field(default_factory=lambda: array("q"))
 
     def add(self, row: int, fields: Sequence) -> None:
         text_id = fields[self.id_index] if self.id_index < len(fields) else ""
@@ -185,7 +182,7 @@ class RowCheck:
         self.hashes.append(hash(str(text_id)))
 
     def repeated_hash(self) -> int | None:
-        hashes = np.sort(np.asarray(self.hashes, dtype=np.int64))
+        hashes = np.sort(np.frombuffer(self.hashes, dtype=np.int64))
         same = hashes[1:][hashes[1:] == hashes[:-1]]
         return int(same[0]) if len(same) else None
 
@@ -239,9 +236,7 @@ def check_parquet_rows(path: Path, columns: tuple[str, str]) -> None:
     check = RowCheck(path, 0, 1)
     for row, fields in enumerate(zip(*(table.column(c).to_pylist() for c in columns), strict=True)):
         if isinstance(fields[1], bytes | bytearray):
-            raise LabelDistillError(
-                f"{path}: column {columns[1]!r} holds bytes, not text; store it as a string column"
-            )
+            raise LabelDistillError(bytes_column_line(path, columns[1]))
         check.add(row, fields)
     repeated = check.repeated_hash()
     if repeated is not None:

@@ -185,15 +185,19 @@ def content_kind_problem(path: Path) -> str | None:
     return None
 
 
+def bytes_column_line(path: Path, column: str) -> str:
+    """A binary parquet column would become "b'...'" strings: the line refusing it, with the fix."""
+    return (
+        f"{path}: column {column!r} holds bytes, not text; store it as a string column "
+        f"(pandas: frame[{column!r}] = frame[{column!r}].str.decode('utf-8'))"
+    )
+
+
 def _refuse_bytes(path: Path, frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    """A binary parquet column would become "b'...'" strings: refuse it, naming the fix."""
     for column in columns:
         values = frame[column].dropna()
         if len(values) and isinstance(values.iloc[0], bytes | bytearray):
-            raise LabelDistillError(
-                f"{path}: column {column!r} holds bytes, not text; store it as a string column "
-                f"(pandas: frame[{column!r}] = frame[{column!r}].str.decode('utf-8'))"
-            )
+            raise LabelDistillError(bytes_column_line(path, column))
 
 
 def _require_columns(path, present, wanted, parent, header: str | None, sep: str) -> None:
@@ -252,4 +256,12 @@ def _short(values: list, limit: int = 8) -> str:
     return f"[{shown}{', ...' if len(values) > limit else ''}]"
 
 
-__all__ = ["check_file", "is_parquet", "read_user_table", "record_line", "row_reference"]
+__all__ = [
+    "bytes_column_line",
+    "check_file",
+    "content_kind_problem",
+    "is_parquet",
+    "read_user_table",
+    "record_line",
+    "row_reference",
+]
