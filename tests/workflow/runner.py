@@ -119,3 +119,35 @@ def tiny_config(workdir: Path, models_dir: Path) -> dict:
 
 def write_config(workdir: Path, config: dict) -> None:
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+ROWS = 60  # 20 "neg", 40 "pos": enough for test 10 + val 10 + pool 20
+
+
+def one_task_config(root: Path) -> dict:
+    """A valid config of one task of ROWS texts (written into `root` with its codebook): the
+    start of every bad-input case and of the runs that need only a split."""
+    texts = pd.DataFrame(
+        {
+            "id": [f"t{i:03d}" for i in range(ROWS)],
+            "text": [f"text number {i} says {'bad' if i % 3 == 0 else 'good'} things" for i in range(ROWS)],
+            "label": ["neg" if i % 3 == 0 else "pos" for i in range(ROWS)],
+        }
+    )
+    texts.to_csv(root / "texts.csv", index=False)
+    (root / "codebook.md").write_text("Is the text negative? neg: it is; pos: it is not.\n")
+    return {
+        "tasks": {
+            "t": {
+                "texts": str(root / "texts.csv"),
+                "codebook": str(root / "codebook.md"),
+                "labels": ["neg", "pos"],
+                "positive_label": "neg",
+            }
+        },
+        "split": {"seed": 1, "test": 10, "val": 10, "pool": 20},
+        "labelers": {"llm": {"backend": "local", "model": "gemma3-270m", "shots": 4}},
+        "students": {"tfidf": {"kind": "tfidf-logreg"}, "bert": {"kind": "transformer", "epochs": 1}},
+        "seeds": [1],
+        "train_size": 15,
+    }

@@ -19,38 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from runner import snakemake
+from runner import one_task_config, snakemake
 
 pytestmark = pytest.mark.workflow
-
-ROWS = 60  # 20 "neg", 40 "pos": enough for test 10 + val 10 + pool 20
-
-
-def base_config(root: Path) -> dict:
-    texts = pd.DataFrame(
-        {
-            "id": [f"t{i:03d}" for i in range(ROWS)],
-            "text": [f"text number {i} says {'bad' if i % 3 == 0 else 'good'} things" for i in range(ROWS)],
-            "label": ["neg" if i % 3 == 0 else "pos" for i in range(ROWS)],
-        }
-    )
-    texts.to_csv(root / "texts.csv", index=False)
-    (root / "codebook.md").write_text("Is the text negative? neg: it is; pos: it is not.\n")
-    return {
-        "tasks": {
-            "t": {
-                "texts": str(root / "texts.csv"),
-                "codebook": str(root / "codebook.md"),
-                "labels": ["neg", "pos"],
-                "positive_label": "neg",
-            }
-        },
-        "split": {"seed": 1, "test": 10, "val": 10, "pool": 20},
-        "labelers": {"llm": {"backend": "local", "model": "gemma3-270m", "shots": 4}},
-        "students": {"tfidf": {"kind": "tfidf-logreg"}, "bert": {"kind": "transformer", "epochs": 1}},
-        "seeds": [1],
-        "train_size": 15,
-    }
 
 
 @dataclass(frozen=True)
@@ -609,7 +580,7 @@ SECRET_CASES = [
 
 
 def write_case(root: Path, change: Callable[[dict, Path], None] | None) -> Path:
-    config = base_config(root)
+    config = one_task_config(root)
     if change is not None:
         change(config, root)
     (root / "config.yaml").write_text(yaml.safe_dump(copy.deepcopy(config), sort_keys=False))

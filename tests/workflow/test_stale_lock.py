@@ -10,10 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
-from runner import REPO, planned_outputs, snakemake
+from runner import REPO, one_task_config, planned_outputs, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -22,30 +21,8 @@ SPLIT = "results/t/splits/test.parquet"
 
 
 def write_config(root: Path) -> None:
-    rows = 60
-    pd.DataFrame(
-        {
-            "id": [f"t{i:03d}" for i in range(rows)],
-            "text": [f"text number {i} says {'bad' if i % 3 == 0 else 'good'} things" for i in range(rows)],
-            "label": ["neg" if i % 3 == 0 else "pos" for i in range(rows)],
-        }
-    ).to_csv(root / "texts.csv", index=False)
-    (root / "codebook.md").write_text("Is the text negative? neg: it is; pos: it is not.\n")
-    config = {
-        "tasks": {
-            "t": {
-                "texts": str(root / "texts.csv"),
-                "codebook": str(root / "codebook.md"),
-                "labels": ["neg", "pos"],
-                "positive_label": "neg",
-            }
-        },
-        "split": {"seed": 1, "test": 10, "val": 10, "pool": 20},
-        "labelers": {"llm": {"backend": "local", "model": "gemma3-270m", "shots": 4}},
-        "students": {"tfidf": {"kind": "tfidf-logreg"}},
-        "seeds": [1],
-        "train_size": 15,
-    }
+    config = one_task_config(root)
+    config["students"] = {"tfidf": config["students"]["tfidf"]}  # the runs here go as far as a split
     (root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
