@@ -18,7 +18,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from labeldistill.config import resources as res
 from labeldistill.conditions import parse_source, size_label
-from labeldistill.corpus.chunks import CorpusSpec, corpus_chunks
+from labeldistill.corpus.chunks import PARSE_CHECK_MB as DEFAULT_PARSE_CHECK_MB
+from labeldistill.corpus.chunks import CorpusSpec, checked_by_job, corpus_chunks
 from labeldistill.errors import LabelDistillError
 from labeldistill.config.fingerprint import code_fingerprint
 from labeldistill.logs import error_lines, warning_line
@@ -74,6 +75,7 @@ API_SOURCES = [source for source in LLM_SOURCES if labeler_block(source)["backen
 STUDENTS = list(config["students"])
 SEEDS = [int(seed) for seed in config["seeds"]]
 CORPUS = config.get("corpus") or {}
+PARSE_CHECK_MB = CORPUS.get("parse_check_mb", DEFAULT_PARSE_CHECK_MB)
 CORPUS_TASKS = [task for task in TASKS if config["tasks"][task].get("corpus")]
 
 
@@ -124,6 +126,7 @@ STUDENT_METRICS = result("{task}/metrics/{student}@{labeler}/n{size}/seed{seed}.
 FEWSHOT_METRICS = result("{task}/metrics/fewshot@{labeler}.json")
 COMPARISONS = result("{task}/comparisons.json")
 CORPUS_CHUNK = result("{task}/corpus/chunks/{chunk}.parquet")
+CORPUS_CHECKED = result("{task}/corpus/checked.json")
 CORPUS_LABELS = result("{task}/corpus/labels.parquet")
 CORPUS_ESTIMATES = result("{task}/corpus/estimates.json")
 CODEBOOK_CHECK = result("{task}/codebook_check/{labeler}.json")
@@ -303,7 +306,12 @@ def corpus_spec(task):
 @functools.cache
 def corpus_plan(task):
     """The task's corpus chunks: rows counted at parse time (CSV: cached under .snakemake/)."""
-    return corpus_chunks(corpus_spec(task), int(CORPUS.get("chunk_size", 10000)))
+    return corpus_chunks(corpus_spec(task), int(CORPUS.get("chunk_size", 10000)), PARSE_CHECK_MB)
+
+
+def corpus_checked(task):
+    """The record of the job that checks a corpus too large to check at parse (else none)."""
+    return [CORPUS_CHECKED.format(task=task)] if checked_by_job(corpus_spec(task), PARSE_CHECK_MB) else []
 
 
 try:

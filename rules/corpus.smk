@@ -3,10 +3,34 @@
 # labels are estimated with the human test labels (naive, human-only, PPI++).
 
 
+# A corpus file above corpus.parse_check_mb is only counted at parse: this job checks its rows
+# (ids, texts, encoding) before the first chunk job starts.
+rule corpus_check:
+    input:
+        corpus=lambda w: corpus_spec(w.task).path,
+    output:
+        CORPUS_CHECKED,
+    params:
+        corpus=lambda w: corpus_spec(w.task).settings(),
+        code=fingerprint("corpus_check"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
+    log:
+        log_file("corpus_check/{task}"),
+    benchmark:
+        benchmark_file("corpus_check/{task}")
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/corpus_check.py"
+
+
 rule corpus_chunk:
     input:
         corpus=lambda w: corpus_spec(w.task).path,
         students=lambda w: corpus_student_dirs(w.task),
+        checked=lambda w: corpus_checked(w.task),
     output:
         CORPUS_CHUNK,
     params:

@@ -233,6 +233,11 @@ USAGE = RecordContract(
     },
 )
 # results/{task}/students/.../training.json: what a student was trained on.
+CORPUS_CHECK = RecordContract(
+    "corpus check",
+    {"task": (str,), "file": (str,), "rows": (int,), "id_column": (str,), "text_column": (str,)},
+)
+
 TRAINING = RecordContract(
     "training",
     {

@@ -1,9 +1,12 @@
-"""The catalogue of bad inputs a new user makes: each stops `snakemake -n` before any job with
+"""The catalogue of bad inputs a new user makes: each stops the workflow before any job with
 exit status 1 and exactly one line on stderr, which names the file and line or the config key
 (and the fix, where one is known).
 
-Every case starts from one valid tiny config (which the first case runs, so the harness itself
-is known to pass a good config), changes one thing, and runs the real snakemake CLI.
+Every case starts from one valid tiny config (which the first test runs, so the harness itself
+is known to pass a good config) and changes one thing. Every case runs `labeldistill check` in
+this process, which calls the same `prepare` as the Snakefile's parse; one case of each class
+also runs the real snakemake CLI, which must stop on the same line (a dry run, or a real run for
+names that become paths and secrets that could reach Snakemake's records).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import pandas as pd
 import pytest
 import yaml
 from runner import one_task_config, snakemake
+
+from labeldistill import cli
 
 pytestmark = pytest.mark.workflow
 
@@ -587,49 +592,115 @@ def write_case(root: Path, change: Callable[[dict, Path], None] | None) -> Path:
     return root
 
 
-def test_the_valid_base_config_passes(tmp_path):
-    result = snakemake(write_case(tmp_path, None), "-n", "--quiet", "rules")
-    assert result.returncode == 0, result.stderr[-2000:]
-
-
-@pytest.mark.parametrize("case", CASES + ROUND_THREE, ids=[case.name for case in CASES + ROUND_THREE])
-def test_a_bad_input_stops_with_one_line(case, tmp_path):
-    before = files_under(tmp_path)
-    result = snakemake(write_case(tmp_path, case.change), "-n")
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 1, result.stderr[-2000:]
-    assert len(lines) == 1, result.stderr[-3000:]
-    assert lines[0].startswith("labeldistill: ")
-    for expected in case.names:
-        assert expected.lower() in lines[0].lower(), lines[0]
-    assert "rule " not in result.stdout  # no job was planned, let alone run
-    written = {path.relative_to(tmp_path).parts[0] for path in files_under(tmp_path) - before}
-    assert "results" not in written, written  # nothing written, so nothing paid
+def check_here(root: Path, monkeypatch, capsys) -> tuple[int, list[str]]:
+    """`labeldistill check` run in this process, in the folder of the run: the workflow's own
+    parse-time checks (common.smk calls the same `prepare`) without a Snakemake start-up each."""
+    monkeypatch.chdir(root)
+    status = cli.main(["check", "--configfile", "config.yaml"])
+    return status, capsys.readouterr().err.strip().splitlines()
 
 
 def files_under(folder: Path) -> set[Path]:
     return {path for path in folder.rglob("*") if path.is_file()}
 
 
+def test_the_valid_base_config_passes(tmp_path, monkeypatch, capsys):
+    result = snakemake(write_case(tmp_path, None), "-n", "--quiet", "rules")
+    assert result.returncode == 0, result.stderr[-2000:]
+    status, lines = check_here(tmp_path, monkeypatch, capsys)
+    assert status == 0 and all(line.startswith("labeldistill: warning: ") for line in lines), lines
+
+
+def assert_one_line(status: int, lines: list[str], case: Case) -> None:
+    assert status == 1, lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("labeldistill: ")
+    for expected in case.names:
+        assert expected.lower() in lines[0].lower(), lines[0]
+
+
+@pytest.mark.parametrize("case", CASES + ROUND_THREE, ids=[case.name for case in CASES + ROUND_THREE])
+def test_a_bad_input_stops_with_one_line(case, tmp_path, monkeypatch, capsys):
+    write_case(tmp_path, case.change)
+    before = files_under(tmp_path)
+    assert_one_line(*check_here(tmp_path, monkeypatch, capsys), case)
+    written = {path.relative_to(tmp_path).parts[0] for path in files_under(tmp_path) - before}
+    assert "results" not in written, written  # nothing written, so nothing paid
+
+
+# One case of each class through the real snakemake CLI as well: the same one line, before any
+# job is planned. The YAML-typed case is here because Snakemake reads the config file itself.
+THROUGH_SNAKEMAKE = {
+    "top-level typo",
+    "missing API key",
+    "train_size above pool",
+    "latin-1 file",
+    "split larger than data",
+    "bad coder label",
+    "blank codebook",
+    "xlsx named .csv",
+    "coder ids without leading zeros",
+    "repeated corpus id",
+    "codebook holding the texts",
+    "negative split seed",
+    "typo inside prices",
+    "labels as YAML numbers",
+}
+BY_NAME = {case.name: case for case in CASES + ROUND_THREE + NAME_CASES + SECRET_CASES}
+
+
+@pytest.mark.parametrize("name", sorted(THROUGH_SNAKEMAKE))
+def test_snakemake_stops_on_the_same_line_before_any_job(name, tmp_path, monkeypatch, capsys):
+    case = BY_NAME[name]
+    write_case(tmp_path, case.change)
+    before = files_under(tmp_path)
+    result = snakemake(tmp_path, "-n")
+    lines = result.stderr.strip().splitlines()
+    assert_one_line(result.returncode, lines, case)
+    assert "rule " not in result.stdout  # no job was planned, let alone run
+    written = {path.relative_to(tmp_path).parts[0] for path in files_under(tmp_path) - before}
+    assert "results" not in written, written
+    assert check_here(tmp_path, monkeypatch, capsys) == (1, lines)
+
+
+def assert_nothing_written_but_logs(tmp_path: Path, root: Path, before: set[Path]) -> None:
+    """Only Snakemake's own (empty) log of the attempt: no results/, no file above the run."""
+    written = files_under(tmp_path) - before
+    assert {path.relative_to(root).parts[:2] for path in written} <= {(".snakemake", "log")}, written
+    assert not [path for path in written if path.read_bytes().strip()]
+
+
 @pytest.mark.parametrize("case", NAME_CASES + SECRET_CASES, ids=[c.name for c in NAME_CASES + SECRET_CASES])
-def test_a_name_or_secret_stops_the_parse_before_anything_is_written(case, tmp_path):
+def test_a_name_or_secret_stops_the_check_before_anything_is_written(case, tmp_path, monkeypatch, capsys):
     root = tmp_path / "run"  # a name that climbed out would write into tmp_path
     root.mkdir()
     write_case(root, case.change)
     before = files_under(tmp_path)
-    result = snakemake(root, "--cores", "1")  # a real run, not a dry one: it would write
+    status, lines = check_here(root, monkeypatch, capsys)
+    assert_one_line(status, lines, case)
+    assert lines[0].startswith("labeldistill: config key "), lines
+    assert SECRET not in "\n".join(lines)
+    assert_nothing_written_but_logs(tmp_path, root, before)
+
+
+# A real run, not a dry one (it would write), for one name of each block and every way a secret
+# reaches Snakemake's params.
+REAL_RUNS = ["task ..", "labeler ../x", "student a/b", "password in base_url", "key as api_key_env"]
+
+
+@pytest.mark.parametrize("name", REAL_RUNS)
+def test_a_name_or_secret_stops_a_real_run_before_anything_is_written(name, tmp_path, monkeypatch, capsys):
+    case = BY_NAME[name]
+    root = tmp_path / "run"
+    root.mkdir()
+    write_case(root, case.change)
+    before = files_under(tmp_path)
+    result = snakemake(root, "--cores", "1")
     lines = result.stderr.strip().splitlines()
-    assert result.returncode == 1, result.stderr[-2000:]
-    assert len(lines) == 1 and lines[0].startswith("labeldistill: config key "), result.stderr[-3000:]
-    for expected in case.names:
-        assert expected.lower() in lines[0].lower(), lines[0]
-    # Only Snakemake's own (empty) log of the attempt; no results/, no file above the run.
-    written = files_under(tmp_path) - before
-    assert {path.relative_to(root).parts[:2] for path in written} <= {(".snakemake", "log")}, written
-    assert not [path for path in written if path.read_bytes().strip()]
+    assert_one_line(result.returncode, lines, case)
+    assert_nothing_written_but_logs(tmp_path, root, before)
     assert SECRET not in result.stderr + result.stdout
-    checked = check_command(root, "--configfile", "config.yaml")
-    assert checked.returncode == 1 and checked.stderr.strip() == lines[0]
+    assert check_here(root, monkeypatch, capsys) == (1, lines)
 
 
 def check_command(workdir: Path, *args: str) -> subprocess.CompletedProcess:

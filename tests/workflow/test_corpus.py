@@ -117,3 +117,25 @@ def test_chunk_jobs_ask_for_a_gpu_only_for_a_gpu_student(corpus_workdir):
             resources for rule, _, resources in dry_run(corpus_workdir, config) if rule == "corpus_chunk"
         ]
         assert len(chunks) == 3 and {r["gpu"] for r in chunks} == gpus, student
+
+
+def test_a_corpus_above_parse_check_mb_is_checked_by_one_job_before_any_chunk(corpus_workdir):
+    corpus = pd.read_csv(corpus_workdir / "corpus.csv", dtype=str, keep_default_na=False)
+    corpus.loc[1800, "id"] = corpus.loc[7, "id"]  # in the last chunk: only a whole pass finds it
+    corpus.to_csv(corpus_workdir / "corpus.csv", index=False)
+    config = yaml.safe_load((corpus_workdir / "config.yaml").read_text())
+    config["corpus"]["parse_check_mb"] = 0  # as if the file were too large to check at parse
+    write_config(corpus_workdir, config)
+
+    plan = snakemake(corpus_workdir, "--dry-run", CHUNK.format(0))
+    assert plan.returncode == 0, plan.stderr[-3000:]  # the parse only counted the rows
+    assert planned_jobs(plan.stdout)["corpus_check"] == 1
+
+    result = snakemake(corpus_workdir, "--cores", "2", CHUNK.format(0))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("labeldistill:")]
+    lines = [line for line in errors if not line.startswith("labeldistill: warning:")]
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert f"row 1801 of the texts: duplicate id {corpus.loc[7, 'id']!r} (first at row 8)" in lines[0]
+    assert not (corpus_workdir / CHUNK.format(0)).exists()  # no chunk labelled
+    assert not (corpus_workdir / f"results/{TASK}/corpus/checked.json").exists()

@@ -31,7 +31,7 @@ from labeldistill.config.design import StudyDesign, sizes_config_key
 from labeldistill.config.names import name_line, name_problems
 from labeldistill.config.outputs import resolve_results
 from labeldistill.config.schema import SCHEMA, load_schema
-from labeldistill.corpus.chunks import CorpusSpec, check_columns, corpus_chunks
+from labeldistill.corpus.chunks import PARSE_CHECK_MB, CorpusSpec, check_columns, corpus_chunks
 from labeldistill.declare import nearest
 from labeldistill.errors import LabelDistillError
 from labeldistill.students.settings import check_student
@@ -317,8 +317,11 @@ def check_corpus(config: Mapping, design: StudyDesign) -> None:
         if not spec.path.is_file():
             raise LabelDistillError(f"config key {key}.texts: file {spec.path} not found")
         check_columns(spec.path, spec.columns, f"{key} (id_column, text_column, covariates)")
-        # Its rows, in the cached pass that plans the chunks: a bad row stops the parse here.
-        corpus_chunks(spec, int(settings.get("chunk_size", 10000)))
+        # Its rows, in the cached pass that plans the chunks: a bad row stops the parse here (a
+        # file above parse_check_mb is checked by the job corpus_check instead).
+        corpus_chunks(
+            spec, int(settings.get("chunk_size", 10000)), settings.get("parse_check_mb", PARSE_CHECK_MB)
+        )
         if spec.covariates:
             # The test texts' covariates come from the task's texts file, by id.
             wanted = [task.get("id_column", "id"), *spec.covariates]

@@ -338,13 +338,37 @@ def plan_chunks(n_rows: int, chunk_size: int, offsets: Sequence[int] | None = No
     ]
 
 
-def corpus_chunks(spec: CorpusSpec, chunk_size: int, cache: Path | None = ROW_COUNT_CACHE) -> list[Chunk]:
-    """The chunks of a task's corpus (at least one row, else a one-line error)."""
+PARSE_CHECK_MB = 256  # the schema's default of corpus.parse_check_mb
+
+
+def checked_by_job(spec: CorpusSpec, parse_check_mb: float = PARSE_CHECK_MB) -> bool:
+    """Whether a corpus file is too large to have its rows checked when the workflow is parsed
+    (above `parse_check_mb` MiB): then the job `corpus_check` checks them, before any chunk."""
+    return spec.path.stat().st_size > parse_check_mb * 2**20
+
+
+def corpus_chunks(
+    spec: CorpusSpec,
+    chunk_size: int,
+    parse_check_mb: float = PARSE_CHECK_MB,
+    cache: Path | None = ROW_COUNT_CACHE,
+) -> list[Chunk]:
+    """The chunks of a task's corpus (at least one row, else a one-line error). A file up to
+    `parse_check_mb` MiB has its rows checked in the same pass (a bad row is a one-line error at
+    parse); a larger one is only counted (a parquet file from its metadata)."""
     header_columns(spec.path)  # the file's kind, compression and header, before any row
-    rows, offsets = count_rows(spec.path, chunk_size, cache, (spec.id_column, spec.text_column))
+    columns = None if checked_by_job(spec, parse_check_mb) else (spec.id_column, spec.text_column)
+    rows, offsets = count_rows(spec.path, chunk_size, cache, columns)
     if rows == 0:
         raise LabelDistillError(f"config key tasks.{spec.task}.corpus.texts: {spec.path} holds no texts")
     return plan_chunks(rows, chunk_size, offsets)
+
+
+def check_rows(spec: CorpusSpec) -> int:
+    """Every row of a corpus file checked (`RowCheck`: ids, texts, encoding); its row count."""
+    header_columns(spec.path)
+    rows, _ = count_rows(spec.path, 2**62, cache=None, columns=(spec.id_column, spec.text_column))
+    return rows
 
 
 # ---- reading one chunk ---------------------------------------------------------------------

@@ -13,12 +13,20 @@ import pyarrow.parquet as pq
 import pytest
 
 from labeldistill.config.prepare import check_config
-from labeldistill.contracts import CORPUS_LABELS, read_table, table_labels, write_table
+from labeldistill.contracts import (
+    CORPUS_CHECK,
+    CORPUS_LABELS,
+    read_record,
+    read_table,
+    table_labels,
+    write_table,
+)
 from labeldistill.corpus.chunks import (
     Chunk,
     CorpusSpec,
     average_probabilities,
     check_columns,
+    checked_by_job,
     chunk_frame,
     corpus_chunks,
     count_rows,
@@ -29,7 +37,7 @@ from labeldistill.corpus.chunks import (
     scan_csv,
 )
 from labeldistill.errors import LabelDistillError
-from labeldistill.stages import corpus_chunk, corpus_merge
+from labeldistill.stages import corpus_check, corpus_chunk, corpus_merge
 from labeldistill.students import load_student, make_student
 
 
@@ -276,3 +284,34 @@ def test_a_chunk_job_labels_its_rows_with_the_seeds_mean(tmp_path):
     assert np.allclose(np.stack(got["probabilities"]), expected)
     assert got["n_chars"].tolist() == rows["text"].str.len().tolist()
     assert not list(out.parent.glob(".*partial*"))
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_file_above_parse_check_mb_is_only_counted_and_its_check_job_finds_the_bad_row(tmp_path, kind):
+    frame = _texts(12)
+    frame.loc[9, "id"] = "t2"  # a repeated id
+    path = tmp_path / f"corpus.{kind}"
+    if kind == "csv":
+        _write_csv(frame, path)
+    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    spec = CorpusSpec("t", path)
+    repeated = r"row 10 of the texts: duplicate id 't2' \(first at row 3\)"
+    with pytest.raises(LabelDistillError, match=repeated):
+        corpus_chunks(spec, 5, cache=None)  # small enough: checked at parse
+    assert checked_by_job(spec, parse_check_mb=0) and not checked_by_job(spec)
+    chunks = corpus_chunks(spec, 5, parse_check_mb=0, cache=None)  # only counted
+    assert [chunk.size for chunk in chunks] == [5, 5, 2]
+    out = tmp_path / "checked.json"
+    with pytest.raises(LabelDistillError, match=repeated):
+        corpus_check.run(spec, out)
+    assert not out.exists()  # nothing the chunk jobs could take for a pass
+
+    frame.loc[9, "id"] = "t9"
+    if kind == "csv":
+        _write_csv(frame, path)
+    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+    corpus_check.run(spec, out)
+    record = read_record(out, CORPUS_CHECK)
+    assert record["rows"] == 12 and record["file"] == str(path) and record["text_column"] == "text"
