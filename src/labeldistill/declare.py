@@ -152,18 +152,23 @@ class At(str):
 
 
 def keys_of(
-    valid: Iterable[str] | None, required: Iterable[str] = (), value_check: Check | None = None
+    valid: Iterable[str] | None,
+    required: Iterable[str] = (),
+    value_check: Check | None = None,
+    valid_named: str | None = None,
 ) -> Check:
     """A mapping whose keys are among `valid` (None: any), holding `required`, each value
-    passing `value_check`."""
+    passing `value_check`. An unknown key's line lists the valid ones, or says `valid_named`
+    instead where they are too many for one line."""
     valid, required = (None if valid is None else list(valid)), list(required)
+    listed = valid_named or ", ".join(valid or ())
 
     def check_keys(value: Any) -> str | None:
         if not isinstance(value, Mapping):
-            return f"a mapping with {', '.join(valid)}" if valid else "a mapping"
+            return f"a mapping with {listed}" if valid else "a mapping"
         for key in value:
             if valid is not None and key not in valid:
-                return At(str(key), f"unknown key{nearest(str(key), valid)} (valid: {', '.join(valid)})")
+                return At(str(key), f"unknown key{nearest(str(key), valid)} (valid: {listed})")
         for key in required:
             if key not in value:
                 return At(key, "required")

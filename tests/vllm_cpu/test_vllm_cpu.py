@@ -22,6 +22,7 @@ import pytest
 
 from labeldistill.teachers.prompts.chat import FEW_SHOT_CHAT_TEMPLATE
 from labeldistill.teachers.vllm import template_hash
+from labeldistill.teachers.vllm_engine_keys import ENGINE_ARGS, VLLM_VERSION
 
 pytestmark = pytest.mark.vllm_cpu
 
@@ -164,3 +165,20 @@ def test_managed_vllm_serve_labels_through_the_openai_backend(vllm_venv, local_m
         for result in labelled:
             assert math.isclose(sum(result.probabilities), 1.0)
     assert any(0.01 < r.probabilities[0] < 0.99 for r in results["logprobs"][0])
+
+
+def test_the_engine_keys_the_config_check_knows_are_the_pinned_vllms(vllm_venv):
+    listed = (
+        "import dataclasses, json, vllm; from vllm.engine.arg_utils import EngineArgs; "
+        "print(json.dumps([vllm.__version__, sorted(f.name for f in dataclasses.fields(EngineArgs))]))"
+    )
+    found = subprocess.run(
+        [str(vllm_venv / "bin" / "python"), "-c", listed],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    version, names = json.loads(found.stdout.strip().splitlines()[-1])
+    assert version.split("+")[0] == VLLM_VERSION
+    assert set(names) == ENGINE_ARGS, "run the listing above and update teachers/vllm_engine_keys.py"

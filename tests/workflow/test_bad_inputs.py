@@ -487,6 +487,16 @@ ROUND_THREE = [
         ("config key labelers.gpt.server.comand", "did you mean 'command'"),
     ),
     Case(
+        "typo inside engine",
+        set_key("labelers.llm", {"backend": "vllm", "model": "m", "engine": {"max_model_length": 2048}}),
+        ("config key labelers.llm.engine.max_model_length", "did you mean 'max_model_len'", "EngineArgs"),
+    ),
+    Case(
+        "model inside engine",
+        set_key("labelers.llm", {"backend": "vllm", "model": "m", "engine": {"model": "other"}}),
+        ("config key labelers.llm.engine.model", "unknown key"),
+    ),
+    Case(
         "labels as YAML numbers",
         set_key("tasks.t.labels", [0, 1]),
         ("config key tasks.t.labels", "[0, 1]", "quote them"),

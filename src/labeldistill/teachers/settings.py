@@ -24,7 +24,6 @@ from labeldistill.declare import (
     integer,
     keys_of,
     list_of,
-    mapping,
     non_empty_string,
     non_negative_int,
     non_negative_number,
@@ -43,6 +42,7 @@ from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.accounting import PRICE_KEYS
 from labeldistill.teachers.chat.answers import MODES as OPENAI_MODES
 from labeldistill.teachers.openai.transport import OPENAI_BASE_URL, TRANSPORTS
+from labeldistill.teachers.vllm_engine_keys import ENGINE_KEYS, VLLM_VERSION
 
 VLLM_MODES = ("choice", "logprobs", "text")
 # Enough for a label of a few words; logprobs mode reads a single token.
@@ -65,6 +65,9 @@ def train_size(value: Any) -> str | None:
     return None if ok else "a number of texts (at least 2) or all"
 
 
+engine_block = keys_of(
+    ENGINE_KEYS, valid_named=f"the fields of vLLM {VLLM_VERSION}'s EngineArgs, and chat_template"
+)
 server_block = keys_of(("command", "startup_timeout"), required=("command",))
 price_table = keys_of(
     None, value_check=keys_of(PRICE_KEYS, required=PRICE_KEYS[:2], value_check=non_negative_number)
@@ -129,7 +132,7 @@ class SamplingSettings(LabelerSettings):
 class VllmSettings(SamplingSettings):
     backend: str = setting("vllm", one_of("vllm"))
     mode: str = setting("choice", one_of(*VLLM_MODES), "how the answer is restricted and read")
-    engine: dict = setting({}, mapping, "extra vllm.LLM arguments")
+    engine: dict = setting({}, engine_block, "extra vllm.LLM arguments (vLLM's EngineArgs)")
 
 
 def public_url(url: str | None) -> str | None:
