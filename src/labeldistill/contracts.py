@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -354,3 +355,17 @@ def read_record(path: str | Path, contract: RecordContract) -> dict:
         raise LabelDistillError(f"{path}: not valid JSON ({error})") from error
     contract.check(record, path)
     return record
+
+
+def no_label_line(path: Path, labels: pd.DataFrame, part: str, consequence: str) -> str:
+    """The one line for a LABELS table (of `part`) in which no text has a label: a score of it
+    would read as a result, whatever max_failed_share allows."""
+    names = labels["labeler"].dropna().unique()
+    labeler = names[0] if len(names) else Path(path).parent.name
+    errors = Counter(" ".join(str(e).split()) for e in labels["error"].dropna() if str(e).strip())
+    common = errors.most_common(1)[0][0][:200] if errors else "no error given"
+    return (
+        f"{path}: 0 of {len(labels)} {part} texts have a label from labeler {labeler} (every "
+        f"answer failed or fell outside the labels; most common error: {common}), so {consequence}; "
+        "check the labeler's server, model and codebook, and the error column of that file"
+    )

@@ -22,7 +22,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labeldistill.contracts import AGREEMENT, LABELS, SPLIT, read_table, table_labels, write_record
+from labeldistill.contracts import (
+    AGREEMENT,
+    LABELS,
+    SPLIT,
+    no_label_line,
+    read_table,
+    table_labels,
+    write_record,
+)
 from labeldistill.errors import LabelDistillError
 from labeldistill.stats import human_baseline
 from labeldistill.stats.agreement import (
@@ -96,6 +104,10 @@ def read_val(val_split: Path, val_labels: Path, labels: Sequence[str]) -> pd.Dat
     if unknown.any():
         raise LabelDistillError(
             f"{val_labels}: label {llm['label'][unknown].iloc[0]!r} is not one of {labels}"
+        )
+    if llm["label"].isna().all():
+        raise LabelDistillError(
+            no_label_line(val_labels, llm, "val", "there is no agreement to measure and none was written")
         )
     return gold.merge(llm, on="id", how="left", suffixes=("", "_llm"))
 

@@ -8,7 +8,7 @@ import pytest
 from labeldistill.contracts import LABELS, PREDICTIONS, SPLIT, write_table
 from labeldistill.errors import LabelDistillError
 from labeldistill.logs import error_line, job_errors
-from labeldistill.stages import compare, evaluate, fewshot
+from labeldistill.stages import agreement, compare, evaluate, fewshot
 
 LABEL_SET = ["negative", "other"]
 GOLD = ["negative", "other", "other", "negative"]
@@ -102,3 +102,15 @@ def test_one_label_is_enough_to_score(tmp_path):
     out = tmp_path / "m.json"
     evaluate.run(predictions, split_file(tmp_path), "negative", META, out, n_boot=10)
     assert out.exists()
+
+
+def test_agreement_of_a_labeler_without_one_val_label_writes_no_record(tmp_path):
+    labels = failed_labels(tmp_path)  # as the val part's labels
+    val = split_file(tmp_path)
+    out = tmp_path / "tweets_negative" / "agreement" / "gemma.json"
+    with pytest.raises(LabelDistillError) as caught:
+        agreement.run(val, labels, None, LABEL_SET, "negative", META, out)
+    line = error_line(caught.value)
+    assert f"{labels}: 0 of 4 val texts have a label from labeler gemma" in line
+    assert "no agreement to measure" in line and "\n" not in str(caught.value)
+    assert not out.exists()
