@@ -372,4 +372,10 @@ def prepare(config: dict, cache_dir: Path | None = None) -> Prepared:
     problems, warnings = check_tasks(config, design, cache_dir)
     if problems:
         raise ConfigProblems(problems)
-    return Prepared(design, warnings)
+    if not config["labelers"]:
+        warnings.insert(
+            0,
+            "config key labelers: none, so no LLM labels a text: the run trains students on human "
+            "labels only and scores no few-shot condition; add a labeler (README, 'Your own task')",
+        )
+    return Prepared(design, list(dict.fromkeys(warnings)))  # one_vs_rest tasks share a codebook

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = Path(".snakemake") / "labeldistill" / "task-checks"
 # Bump when what the checks find changes, so that cached results are not reused.
-CHECKS_VERSION = 3
+CHECKS_VERSION = 4
 
 
 def check_tasks(
@@ -122,6 +123,7 @@ def check_task(name: str, config: Mapping, design: StudyDesign) -> tuple[list[st
         problems += _codebook_leaks(task, codebook, parts)
         warnings += rare_label_warnings(task, parts["test"])
         warnings += _codebook_size_warnings(task, codebook, sum(len(part) for part in parts.values()))
+    warnings += _codebook_label_warnings(task, codebook)
     if task.coder_labels is not None:
         key = f"tasks.{task.task_group}.coder_labels"
         try:
@@ -202,6 +204,27 @@ def _codebook_size_warnings(task: TaskSpec, codebook: str, n_texts: int) -> list
     ]
 
 
+NOT_WORD = re.compile(r"[^\w]+")
+
+
+def _codebook_label_warnings(task: TaskSpec, codebook: str) -> list[str]:
+    """Labels the codebook never names: the prompt lists every label, but what one means the LLM
+    can learn only from the codebook."""
+
+    def words(text: str) -> str:
+        return " " + _normalised(NOT_WORD.sub(" ", text)) + " "  # whole words, any case
+
+    found = words(codebook)
+    unnamed = [label for label in task.file_labels if words(label) not in found]
+    if not unnamed:
+        return []
+    return [
+        f"{task.codebook}: never names the label(s) {', '.join(map(repr, unnamed))}; the prompt lists "
+        "every label, but the LLM learns what each means only from the codebook: define each there "
+        f"(config key tasks.{task.task_group}.codebook)"
+    ]
+
+
 def _size_problems(name: str, n_texts: int, config: Mapping, design: StudyDesign) -> list[str]:
     own = config["tasks"][name].get("split") or {}
     split = task_split_settings(config["split"], config["tasks"][name])
@@ -210,9 +233,25 @@ def _size_problems(name: str, n_texts: int, config: Mapping, design: StudyDesign
     if needed > n_texts:
         group = config["tasks"][name].get("one_vs_rest_of", {}).get("task", name)
         key = f"tasks.{group}.split" if own else "split"
+        # Sizes that fit, in the same proportions, and what they mean for the train sizes: every
+        # problem of the sizes in this one line, not one per run.
+        fit_test, fit_val = int(test * n_texts / needed), int(val * n_texts / needed)
+        fit_pool = n_texts - fit_test - fit_val
+        hint = (
+            f", for example to test={fit_test}, val={fit_val}, pool={fit_pool}"
+            if fit_test and fit_val
+            else ""
+        )
+        too_large = {
+            sizes_config_key(config, labeler): max(sizes)
+            for labeler, sizes in design.numeric_sizes().items()
+            if sizes and max(sizes) > fit_pool
+        }
+        if hint and too_large:
+            hint += " with " + ", ".join(f"{k} at most {fit_pool} (not {v})" for k, v in too_large.items())
         return [
             f"config key {key}: test={test} + val={val} + pool={pool if pool else 'at least 2'} need "
-            f"{needed} texts but tasks.{name}.texts has {n_texts}; lower them"
+            f"{needed} texts but tasks.{name}.texts has {n_texts}; lower them{hint}"
         ]
     available = pool if pool else n_texts - test - val
     problems = []

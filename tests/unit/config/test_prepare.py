@@ -18,7 +18,7 @@ def config(tmp_path, **overrides):
     rows = [f"i{n},text {n},{'a' if n % 2 else 'b'}" for n in range(40)]
     texts.write_text("id,text,label\n" + "\n".join(rows) + "\n")
     codebook = tmp_path / "c.md"
-    codebook.write_text("cb")
+    codebook.write_text("Label a: the first kind; b: the second.")
     base = {
         "tasks": {"t": {"texts": str(texts), "codebook": str(codebook), "labels": ["a", "b"]}},
         "labelers": {"llm": {"backend": "local", "model": "gemma3-270m"}},
@@ -157,6 +157,7 @@ def test_task_checks_are_cached_by_file_state(tmp_path, monkeypatch):
 def test_a_label_without_texts_is_a_warning(tmp_path):
     cfg = config(tmp_path)
     cfg["tasks"]["t"]["labels"] = ["a", "b", "c"]
+    (tmp_path / "c.md").write_text("Label a, b or c.")
     warnings = prepare_config(copy.deepcopy(cfg), tmp_path / "checks")
     assert not_thin(warnings) == [f"tasks.t.labels: label 'c' has no text in {tmp_path / 't.csv'}"]
 
@@ -190,3 +191,26 @@ def test_a_parse_builds_the_study_design_once(tmp_path, monkeypatch):
     prepared = parse.prepare(cfg, tmp_path / "checks")
     assert len(built) == 1 and not_thin(prepared.warnings) == []
     assert prepared.design == from_config(StudyDesign, cfg)
+
+
+def test_a_run_without_labelers_and_a_codebook_without_the_labels_are_warnings(tmp_path):
+    cfg = config(tmp_path, labelers={})
+    cfg["tasks"]["t"]["labels"] = ["a", "b"]
+    (tmp_path / "c.md").write_text("Answer with a label. The first kind is 'a'.")
+    warnings = not_thin(prepare_config(copy.deepcopy(cfg), tmp_path / "checks"))
+    assert warnings[0].startswith("config key labelers: none, so no LLM labels a text")
+    assert warnings[1] == (
+        f"{tmp_path / 'c.md'}: never names the label(s) 'b'; the prompt lists every label, but the LLM "
+        "learns what each means only from the codebook: define each there (config key tasks.t.codebook)"
+    )
+    assert len(warnings) == 2
+
+
+def test_a_split_too_large_names_sizes_that_fit_and_the_train_size_they_allow(tmp_path):
+    cfg = config(tmp_path, split={"test": 20, "val": 20, "pool": 40}, train_size=30)
+    with pytest.raises(ConfigProblems) as caught:
+        prepare_config(cfg, tmp_path / "checks")
+    assert str(caught.value) == (
+        "config key split: test=20 + val=20 + pool=40 need 80 texts but tasks.t.texts has 40; lower "
+        "them, for example to test=10, val=10, pool=20 with train_size at most 20 (not 30)"
+    )
