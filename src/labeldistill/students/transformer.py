@@ -24,6 +24,12 @@ job's threads; the rows come back in the order of the texts. With `inference_dty
 predicts with the Linear layers dynamically quantised to int8 (bench/student_inference_speed.py
 measures both against a plain `transformers` pipeline).
 
+Saving: a `pooling: mean` student is written as a transformers model of its own class
+(modeling_labeldistill.py, copied into the folder and named in its config's `auto_map`), so
+that `pipeline(..., trust_remote_code=True)` gives its probabilities; a `cls` student is a plain
+`*ForSequenceClassification` folder. Folders of the earlier layout (the encoder and head.pt)
+still load.
+
 Sample weights (one per text) scale each text's loss; a batch's loss is their weighted mean
 (with `class_weight: balanced`, the weights are products, as in torch's weighted mean), so
 weights of all ones train exactly as no weights. Balanced class weights count each class's
