@@ -42,9 +42,11 @@ localrules:
     estimate_cost,
     codebook_check,
     corpus_estimates,
+    export_students,
 
 
 rule all:
     input:
         report_outputs(),
+        expand(STUDENT_EXPORTS, task=TASKS),
     default_target: True

@@ -121,6 +121,8 @@ AGREEMENT = result("{task}/agreement/{labeler}.json")
 # how many training texts; the LLM's files: {labeler} is a label source (gemma, gemma~shots1).
 STUDENT_DIR = result("{task}/students/{student}/{labeler}/n{size}/seed{seed}")
 STUDENT_PREDICTIONS = result("{task}/predictions/{student}@{labeler}/n{size}/seed{seed}.parquet")
+STUDENT_NAME = "{student}/{labeler}/n{size}/seed{seed}"  # a student's place under STUDENT_EXPORTS
+STUDENT_EXPORTS = result("{task}/export")
 FEWSHOT_PREDICTIONS = result("{task}/predictions/fewshot@{labeler}.parquet")
 STUDENT_METRICS = result("{task}/metrics/{student}@{labeler}/n{size}/seed{seed}.json")
 FEWSHOT_METRICS = result("{task}/metrics/fewshot@{labeler}.json")

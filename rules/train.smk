@@ -15,6 +15,7 @@ rule train:
         human_count=lambda w: DESIGN.human_count(w.labeler),
         training=config["training"],
         code=fingerprint("train"),
+        card=lambda w: {"task": w.task, "student": w.student, "labeler": w.labeler},
     threads: lambda w: student_threads(w.student)
     resources:
         **rule_resources("train", "student", STUDENT_ON_GPU),
@@ -26,3 +27,27 @@ rule train:
         "../envs/train.yaml"
     script:
         "../scripts/train.py"
+
+
+# The students of a task with their final model cards (test score included) in one folder to
+# keep. Snakemake refuses an output inside another rule's directory() output, so the card cannot
+# be added to the train job's folder: this job links the students' files into an exported copy
+# and writes each card there (stages/export_students.py). One job per task: links take seconds.
+rule export_students:
+    input:
+        students=lambda w: student_files(STUDENT_DIR, w.task),
+        metrics=lambda w: student_files(STUDENT_METRICS, w.task),
+    output:
+        directory(STUDENT_EXPORTS),
+    params:
+        names=lambda w: student_files(STUDENT_NAME, w.task),
+        code=fingerprint("export_students"),
+    threads: 1
+    resources:
+        **rule_resources("default"),
+    log:
+        log_file("export_students/{task}"),
+    conda:
+        "../envs/train.yaml"  # the students package (its modules name torch), not that it runs
+    script:
+        "../scripts/export_students.py"

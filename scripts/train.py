@@ -22,4 +22,5 @@ with job_errors(snakemake.log[0]):
         predictions_path=snakemake.output.predictions,
         human_pool_labels=inputs.get("human_pool_labels"),
         human_count=snakemake.params.human_count,
+        card={**snakemake.params.card, "code": snakemake.params.code},
     )

@@ -7,6 +7,10 @@ starts (schema, labeler and student settings, task files), printing one line per
 
     labeldistill check --configfile myconfig.yaml      # exit status 0: the run can start
 
+`labeldistill predict` labels a CSV or parquet file with a saved student (stages/predict.py):
+
+    labeldistill predict --student results/t/students/minilm/gpt/n250/seed1 --texts new.csv --out labels.csv
+
 Run it from the folder you would run Snakemake in (relative paths in the config are read from
 there, and the checked task files are cached under its .snakemake/).
 """
@@ -14,6 +18,7 @@ there, and the checked task files are cached under its .snakemake/).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -55,13 +60,33 @@ def check(config_file: Path) -> list[str]:
     return prepare_config(read_config_file(config_file))
 
 
+def predict(args: argparse.Namespace) -> int:
+    from labeldistill.stages.predict import label_file
+
+    counts = label_file(
+        args.student, args.texts, args.out, args.id_column, args.text_column, args.chunk_size, args.threads
+    )
+    print(f"{PREFIX}{args.out}: {sum(counts.values())} texts labelled {counts}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labeldistill", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     checker = commands.add_parser("check", help="check a config file and its task files before a run")
     checker.add_argument("--configfile", default=DEFAULT_CONFIG, type=Path, help="default: config.yaml")
+    predictor = commands.add_parser("predict", help="label a CSV or parquet file with a saved student")
+    predictor.add_argument("--student", required=True, type=Path, help="a student's folder")
+    predictor.add_argument("--texts", required=True, type=Path, help="CSV or parquet file of texts")
+    predictor.add_argument("--out", required=True, type=Path, help="where to write: .csv or .parquet")
+    predictor.add_argument("--id-column", default="id", help="default: id")
+    predictor.add_argument("--text-column", default="text", help="default: text")
+    predictor.add_argument("--chunk-size", default=2000, type=int, help="rows at a time (default: 2000)")
+    predictor.add_argument("--threads", default=os.cpu_count() or 1, type=int, help="default: all cores")
     args = parser.parse_args(argv)
     try:
+        if args.command == "predict":
+            return predict(args)
         warnings = check(args.configfile)
     except LabelDistillError as error:
         print(error_lines(error), file=sys.stderr)

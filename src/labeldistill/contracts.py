@@ -252,6 +252,8 @@ TRAINING = RecordContract(
         "drawn_ids_hash": (str,),
         "train_ids_hash": (str,),
     },
+    # What the model card states beyond these: task, student, labeler, source, code, date.
+    optional={"card": (dict,)},
 )
 # results/{task}/calibration/{labeler}.json: a local labeler's calibration, measured once.
 CALIBRATION = RecordContract(

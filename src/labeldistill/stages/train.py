@@ -13,15 +13,18 @@ the labeler's label of the rest: the k ids are the seed's draw of size k, which 
 draw of the training size (both are prefixes of one seeded permutation of the pool), so the
 augmented, human-label and LLM-label students of a seed train on the same texts.
 
-The output folder holds the saved student (student.json + model files) and training.json. It
-is written under a hidden sibling name and renamed when complete, so a killed job never
-leaves a folder that looks finished.
+The output folder holds the saved student (student.json + model files), training.json and the
+model card README.md (students/card.py; `card` names the task, student, labeler and the code's
+fingerprint that the card states). It is written under a hidden sibling name and renamed when
+complete, so a killed job never leaves a folder that looks finished.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -36,6 +39,8 @@ from labeldistill.contracts import LABELS, SPLIT, TRAINING, jsonable, read_table
 from labeldistill.errors import LabelDistillError
 from labeldistill.stages.predict import write_predictions
 from labeldistill.students import make_student
+from labeldistill.students.base import STUDENT_FILE
+from labeldistill.students.card import CARD_FILE, model_card
 from labeldistill.tasks.sampling import draw_ids
 
 log = logging.getLogger(__name__)
@@ -118,6 +123,7 @@ def run(
     predictions_path: Path | None = None,
     human_pool_labels: Path | None = None,
     human_count: int | None = None,
+    card: dict | None = None,
 ) -> None:
     """Train and save the student into `out_dir`; with `test_texts`, it then predicts them into
     `predictions_path` (see stages/predict.py). With `human_count`, the first that many drawn
@@ -205,8 +211,18 @@ def run(
             "fit": jsonable(model.fit_info),
             "seconds": round(time.perf_counter() - started, 3),
             "threads": int(threads),
+            "card": {
+                **(card or {}),
+                "source": (
+                    f"{len(drawn)} texts drawn with seed {seed} from the {len(pool_ids)} of {pool_texts}"
+                    f" ({n_failed} without a label, {n_inconsistent} below min_consistency left out)"
+                ),
+                "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            },
         }
         write_record(summary, partial / TRAINING_FILE, TRAINING)
+        meta = json.loads((partial / STUDENT_FILE).read_text(encoding="utf-8"))
+        (partial / CARD_FILE).write_text(model_card(jsonable(summary), meta), encoding="utf-8")
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(partial, out_dir)

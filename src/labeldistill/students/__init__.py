@@ -18,7 +18,7 @@ from labeldistill.errors import LabelDistillError
 from labeldistill.students.base import STUDENT_FILE, Student
 from labeldistill.students.settings import STUDENT_KINDS, parse_student
 
-__all__ = ["STUDENT_KINDS", "Student", "load_student", "make_student", "student_class"]
+__all__ = ["STUDENT_KINDS", "Student", "load_student", "make_student", "saved_student", "student_class"]
 
 
 def student_class(kind: str, config_key: str = "student") -> type[Student]:
@@ -65,15 +65,25 @@ def make_student(
     return cls(parse_student(settings, config_key), labels, seed, threads, config_key=config_key)
 
 
-def load_student(directory: Path, threads: int = 1) -> Student:
-    """A fitted student from the folder that `Student.save` wrote."""
+def saved_student(directory: Path) -> dict:
+    """The student.json of a saved student's folder (kind, labels, settings), read without
+    loading the model; a folder that holds none is one line."""
     directory = Path(directory)
     meta_path = directory / STUDENT_FILE
     if not meta_path.is_file():
-        raise LabelDistillError(f"{directory}: not a saved student (no {STUDENT_FILE})")
+        what = "no such folder" if not directory.exists() else f"no {STUDENT_FILE}"
+        raise LabelDistillError(f"{directory}: not a saved student ({what})")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise LabelDistillError(f"{meta_path}: not valid JSON ({err})") from err
-    cls = student_class(meta.get("kind"), str(meta_path))
-    return cls.load_model(directory, meta, threads)
+    if not isinstance(meta, dict) or not isinstance(meta.get("labels"), list):
+        raise LabelDistillError(f"{meta_path}: not a saved student's record (no list of labels)")
+    student_class(meta.get("kind"), str(meta_path))  # a kind that exists (and its package)
+    return meta
+
+
+def load_student(directory: Path, threads: int = 1) -> Student:
+    """A fitted student from the folder that `Student.save` wrote."""
+    meta = saved_student(directory)
+    return student_class(meta["kind"]).load_model(Path(directory), meta, threads)

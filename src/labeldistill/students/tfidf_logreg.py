@@ -31,6 +31,7 @@ from typing import Any
 import joblib
 import numpy as np
 import sklearn
+from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -47,6 +48,7 @@ MODEL_FILE = "model.joblib"
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # C: auto chooses among these
 NGRAM_GRID = (1, 2)  # ngram_max: auto chooses among these
 FALLBACK = {"C": 1.0, "ngram_max": 2}  # "auto" when there are too few texts to cross-validate
+ABSENT_INTERCEPT = -1e4  # a label without training texts: probability 0 (exp underflows)
 
 
 def macro_f1(y: np.ndarray, predicted: np.ndarray, classes: np.ndarray, weights: np.ndarray) -> float:
@@ -216,13 +218,40 @@ class TfidfLogRegStudent(Student):
                     f"tfidf-logreg could not be fitted on {len(texts)} texts: {err} "
                     f"(settings {self.settings})"
                 ) from err
-            self.pipeline = Pipeline([("tfidf", vectorizer), ("logreg", model)])
+            self.pipeline = Pipeline([("tfidf", vectorizer), ("logreg", self._over_all_labels(model))])
             self.fit_info.update({"C": C, "ngram_max": ngram_max, "n_features": len(vectorizer.vocabulary_)})
         if val_texts is not None and val_labels is not None and len(val_texts):
             val_y = self.label_indices(val_labels, "validation labels")
             val_pred = self.predict_proba(val_texts).argmax(axis=1)
             self.fit_info["val_accuracy"] = float((val_pred == val_y).mean())
         return self
+
+    def _over_all_labels(self, model: LogisticRegression) -> LogisticRegression:
+        """The fitted regression with `classes_` the task's labels (strings, in label order).
+
+        It was fitted on label indices, of the labels that have training texts only. A label
+        without any gets coefficients 0 and intercept ABSENT_INTERCEPT (probability 0, as
+        before); a regression of two labels among more becomes the multinomial one with the
+        same probabilities (logits -z/2 and z/2). Two labels of two stay a binary model.
+        """
+        present = model.classes_
+        if len(present) == len(self.labels) == 2:
+            model.classes_ = np.array(self.labels, dtype=object)
+            return model
+        binary = len(present) == 2
+        coef = np.zeros((len(self.labels), model.coef_.shape[1]))
+        intercept = np.full(len(self.labels), ABSENT_INTERCEPT)
+        coef[present] = np.vstack([-model.coef_[0], model.coef_[0]]) / 2 if binary else model.coef_
+        intercept[present] = np.array([-1.0, 1.0]) * model.intercept_[0] / 2 if binary else model.intercept_
+        model.coef_, model.intercept_ = coef, intercept
+        model.classes_ = np.array(self.labels, dtype=object)
+        return model
+
+    def _constant_pipeline(self) -> Pipeline:
+        """One label only: a Pipeline that always gives it probability 1 (over all labels)."""
+        weights = np.eye(len(self.labels))[self.constant]
+        dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(self.labels), 1)), self.labels, weights)
+        return Pipeline([("constant", dummy)])
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         texts = [str(text) for text in texts]
@@ -233,12 +262,16 @@ class TfidfLogRegStudent(Student):
         if self.pipeline is None:
             raise LabelDistillError("this tfidf-logreg student has not been fitted")
         if texts:
-            classes = self.pipeline.named_steps["logreg"].classes_
-            out[:, classes] = self.pipeline.predict_proba(texts)
+            columns = [
+                self.labels.index(str(c)) if isinstance(c, str) else int(c) for c in self.pipeline.classes_
+            ]
+            out[:, columns] = self.pipeline.predict_proba(texts)
         return out
 
     def save_model(self, directory: Path) -> dict[str, Any]:
-        joblib.dump({"pipeline": self.pipeline, "constant": self.constant}, directory / MODEL_FILE)
+        # A scikit-learn Pipeline (texts in, classes_ the labels): joblib.load and predict_proba.
+        pipeline = self._constant_pipeline() if self.constant is not None else self.pipeline
+        joblib.dump(pipeline, directory / MODEL_FILE)
         return {"model_file": MODEL_FILE, "sklearn_version": sklearn.__version__}
 
     @classmethod
@@ -252,6 +285,11 @@ class TfidfLogRegStudent(Student):
                 sklearn.__version__,
             )
         stored = joblib.load(directory / meta.get("model_file", MODEL_FILE))
-        student.pipeline, student.constant = stored["pipeline"], stored["constant"]
+        if isinstance(stored, dict):  # saved before the Pipeline format: label indices as classes
+            student.pipeline, student.constant = stored["pipeline"], stored["constant"]
+        elif "constant" in stored.named_steps:
+            student.constant = student.labels.index(str(stored.predict(["."])[0]))
+        else:
+            student.pipeline = stored
         student.fit_info = meta.get("fit", {})
         return student

@@ -24,6 +24,12 @@ job's threads; the rows come back in the order of the texts. With `inference_dty
 predicts with the Linear layers dynamically quantised to int8 (bench/student_inference_speed.py
 measures both against a plain `transformers` pipeline).
 
+Saving: a `pooling: mean` student is written as a transformers model of its own class
+(modeling_labeldistill.py, copied into the folder and named in its config's `auto_map`), so
+that `pipeline(..., trust_remote_code=True)` gives its probabilities; a `cls` student is a plain
+`*ForSequenceClassification` folder. Folders of the earlier layout (the encoder and head.pt)
+still load.
+
 Sample weights (one per text) scale each text's loss; a batch's loss is their weighted mean
 (with `class_weight: balanced`, the weights are products, as in torch's weighted mean), so
 weights of all ones train exactly as no weights. Balanced class weights count each class's
@@ -53,6 +59,11 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from labeldistill.errors import LabelDistillError
 from labeldistill.logs import job_name, progress_bar
 from labeldistill.students.base import Student
+from labeldistill.students.modeling_labeldistill import (
+    MeanPooledConfig,
+    MeanPooledForSequenceClassification,
+    mean_pooled,
+)
 from labeldistill.students.settings import TransformerSettings
 
 log = logging.getLogger(__name__)
@@ -84,7 +95,8 @@ def resolve_model(name: str, config_key: str = "student.model") -> str:
     return name  # a hub name
 
 
-# The linear head of a `pooling: mean` student, saved beside the encoder's own files.
+# The linear head of a `pooling: mean` student as students before the export format saved it,
+# beside the encoder's own files (`load_model` still reads such folders).
 HEAD_FILE = "head.pt"
 # A label without training texts gets this bias in a probed head: probability 0, as the tf-idf
 # student gives it.
@@ -110,10 +122,22 @@ class MeanPooledClassifier(torch.nn.Module):
         self.classifier = torch.nn.Linear(int(encoder.config.hidden_size), num_labels)
 
     def embed(self, **batch: torch.Tensor) -> torch.Tensor:
-        states = self.encoder(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-        pooled = (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-        return F.normalize(pooled.float(), dim=-1)
+        return mean_pooled(self.encoder(**batch).last_hidden_state, batch["attention_mask"])
+
+    def exported(self, labels: Sequence[str]) -> MeanPooledForSequenceClassification:
+        """The same modules as a transformers model (modeling_labeldistill.py), labels in its config."""
+        config = MeanPooledConfig(
+            # Where the encoder was loaded from is no part of the student (a machine's path).
+            encoder={k: v for k, v in self.encoder.config.to_dict().items() if k != "_name_or_path"},
+            classifier_dropout=self.dropout.p,
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            problem_type="single_label_classification",
+        )
+        with torch.device("meta"):  # its own modules are replaced by this model's at once
+            model = MeanPooledForSequenceClassification(config)
+        model.encoder, model.dropout, model.classifier = self.encoder, self.dropout, self.classifier
+        return model
 
     def forward(self, **batch: torch.Tensor) -> SequenceClassifierOutput:
         return SequenceClassifierOutput(logits=self.classifier(self.dropout(self.embed(**batch))))
@@ -519,8 +543,11 @@ class TransformerStudent(Student):
         if self.model is None:
             raise LabelDistillError("this transformer student has not been fitted")
         if isinstance(self.model, MeanPooledClassifier):
-            self.model.encoder.save_pretrained(directory)
-            torch.save(self.model.classifier.state_dict(), Path(directory) / HEAD_FILE)
+            # A transformers folder whose config names modeling_labeldistill.py (copied beside
+            # it): pipeline(..., trust_remote_code=True) gives this student's probabilities.
+            MeanPooledConfig.register_for_auto_class()
+            MeanPooledForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+            self.model.exported(self.labels).save_pretrained(directory)
         else:
             self.model.save_pretrained(directory)
         self.tokenizer.save_pretrained(directory)
@@ -531,13 +558,20 @@ class TransformerStudent(Student):
         # Students saved before `pooling` and `head_init` existed classified from the first token.
         settings = {"pooling": "cls", "head_init": "random", **meta["settings"]}
         student = cls(cls.saved_settings(settings, directory), meta["labels"], meta["seed"], threads)
-        student.tokenizer = AutoTokenizer.from_pretrained(directory)
-        if student.settings.pooling == "mean":
+        config = None
+        if student.settings.pooling == "mean" and (Path(directory) / HEAD_FILE).is_file():
+            # The layout before the export format: the encoder's folder and head.pt.
             student.model = MeanPooledClassifier(AutoModel.from_pretrained(directory), len(student.labels))
             head = torch.load(Path(directory) / HEAD_FILE, map_location="cpu", weights_only=True)
             student.model.classifier.load_state_dict(head)
+        elif student.settings.pooling == "mean":
+            exported = MeanPooledForSequenceClassification.from_pretrained(directory)
+            student.model = MeanPooledClassifier(exported.encoder, len(student.labels))
+            student.model.classifier = exported.classifier
+            config = exported.config  # else the tokenizer reads config.json and asks for trust_remote_code
         else:
             student.model = AutoModelForSequenceClassification.from_pretrained(directory)
+        student.tokenizer = AutoTokenizer.from_pretrained(directory, config=config)
         student.model.to(device())
         student.model.eval()
         student.fit_info = meta.get("fit", {})

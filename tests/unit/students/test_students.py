@@ -420,7 +420,14 @@ def test_transformer_seed_determinism(minilm):
 def test_transformer_save_load_round_trip(minilm, tmp_path):
     minilm["a"].save(tmp_path / "s")
     names = {path.name for path in (tmp_path / "s").iterdir()}
-    assert {"student.json", "config.json", "model.safetensors", "tokenizer.json", "head.pt"} <= names
+    assert {
+        "student.json",
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "modeling_labeldistill.py",
+    } <= names
+    assert "head.pt" not in names  # the head is in model.safetensors, with the encoder
     meta = json.loads((tmp_path / "s" / "student.json").read_text())
     assert meta["kind"] == "transformer" and meta["settings"]["max_length"] == 32
     loaded = load_student(tmp_path / "s", threads=2)
