@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
