@@ -198,3 +198,46 @@ def test_cost_estimate_sends_nothing_and_labels_nothing(tmp_path):
     assert estimate["requests"].tolist() == [36 * 2, 36 * 2]  # the task, then the total
     assert (estimate["dollars_max"] > 0).all()
     assert "mini (gpt-4o-mini, api sync): 72 requests to send" in result.stderr
+
+
+def test_exported_students_carry_their_cards_and_give_the_runs_predictions(finished_run):
+    """Each task's students, exported with a card that holds the test score, work outside the
+    workflow: transformers' pipeline and scikit-learn give the run's own test predictions."""
+    import joblib
+    import numpy as np
+    from transformers import pipeline
+
+    from labeldistill.contracts import PREDICTIONS, SPLIT, read_table, table_labels
+
+    task = "tweets_negative"
+    export = finished_run / f"results/{task}/export"
+    names = {str(path.parent.relative_to(export)) for path in export.rglob("student.json")}
+    assert names == {
+        f"{s}/{labeler}/n14/seed1" for s in ("tfidf-logreg", "minilm") for labeler in ("human", "gemma")
+    }
+    test = read_table(finished_run / f"results/{task}/splits/test.parquet", SPLIT)
+    for student in ("minilm", "tfidf-logreg"):
+        folder = export / f"{student}/gemma/n14/seed1"
+        card = (folder / "README.md").read_text()
+        metrics = json.loads(
+            (finished_run / f"results/{task}/metrics/{student}@gemma/n14/seed1.json").read_text()
+        )
+        assert f"Test F1 of negative: {metrics['f1']:.3f}" in card and "gemma" in card
+        predictions_file = finished_run / f"results/{task}/predictions/{student}@gemma/n14/seed1.parquet"
+        predictions = read_table(predictions_file, PREDICTIONS).set_index("id").loc[test["id"]]
+        labels = table_labels(predictions_file)
+        expected = np.array(predictions["probabilities"].tolist())
+        texts = test["text"].tolist()
+        if student == "minilm":
+            classify = pipeline("text-classification", model=str(folder), top_k=None, trust_remote_code=True)
+            found = np.array(
+                [
+                    [{d["label"]: d["score"] for d in row}[label] for label in labels]
+                    for row in classify(texts)
+                ]
+            )
+        else:
+            model = joblib.load(folder / "model.joblib")
+            assert list(model.classes_) == labels
+            found = model.predict_proba(texts)
+        np.testing.assert_allclose(found, expected, atol=1e-5)

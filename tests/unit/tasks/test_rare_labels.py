@@ -56,7 +56,7 @@ def test_parse_time_warning_for_a_rare_positive_class(tmp_path):
         {"id": [f"i{i}" for i in range(n)], "text": [f"text {i}" for i in range(n)], "label": gold}
     ).to_csv(texts, index=False)
     codebook = tmp_path / "c.md"
-    codebook.write_text("Is it about a protest?")
+    codebook.write_text("Is it about a protest? protest: it is; other: it is not.")
     task = {
         "texts": str(texts),
         "codebook": str(codebook),
@@ -65,6 +65,7 @@ def test_parse_time_warning_for_a_rare_positive_class(tmp_path):
     }
     cfg = {
         "tasks": {"p": task},
+        "labelers": {"llm": {"backend": "local", "model": "gemma3-270m"}},
         "students": {"s": {"kind": "tfidf-logreg"}},
         "split": {"test": 200, "val": 100},
     }
@@ -77,6 +78,7 @@ def test_parse_time_warning_for_a_rare_positive_class(tmp_path):
     # the task's own larger test part: 1,200 texts hold 30 positives, and the warning is gone
     cfg = {
         "tasks": {"p": {**task, "split": {"test": 800, "val": 50}}},
+        "labelers": {"llm": {"backend": "local", "model": "gemma3-270m"}},
         "students": {"s": {"kind": "tfidf-logreg"}},
         "split": {"test": 200, "val": 100},
     }
