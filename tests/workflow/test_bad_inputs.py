@@ -643,17 +643,11 @@ def test_a_bad_input_stops_with_one_line(case, tmp_path, monkeypatch, capsys):
 THROUGH_SNAKEMAKE = {
     "top-level typo",
     "missing API key",
-    "train_size above pool",
     "latin-1 file",
-    "split larger than data",
-    "bad coder label",
-    "blank codebook",
-    "xlsx named .csv",
     "coder ids without leading zeros",
     "repeated corpus id",
     "codebook holding the texts",
     "negative split seed",
-    "typo inside prices",
     "labels as YAML numbers",
 }
 BY_NAME = {case.name: case for case in CASES + ROUND_THREE + NAME_CASES + SECRET_CASES}

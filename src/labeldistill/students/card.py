@@ -24,7 +24,8 @@ def _loading(kind: str, pooling: str | None, labels: list[str]) -> list[str]:
             "from transformers import pipeline",
             "",
             f'classify = pipeline("text-classification", model=FOLDER, top_k=None{remote})',
-            'classify(["a text to label"])  # every label with its probability',
+            "# truncation: the student reads the first max_length tokens of a text, as the tokenizer says",
+            'classify(["a text to label"], truncation=True)  # every label with its probability',
         ]
     elif kind == "tfidf-logreg":
         lines += [

@@ -550,6 +550,9 @@ class TransformerStudent(Student):
             self.model.exported(self.labels).save_pretrained(directory)
         else:
             self.model.save_pretrained(directory)
+        # The student reads at most max_length tokens of a text: a pipeline called with
+        # truncation=True cuts where the student does, and gives its probabilities.
+        self.tokenizer.model_max_length = self.settings.max_length
         self.tokenizer.save_pretrained(directory)
         return {"transformers_version": transformers.__version__, "torch_version": torch.__version__}
 

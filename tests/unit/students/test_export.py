@@ -19,7 +19,14 @@ from labeldistill.students import load_student, make_student
 from labeldistill.students.transformer import HEAD_FILE, MeanPooledClassifier
 
 # Texts of different lengths, so that a padded batch differs from one text at a time.
-NEW_TEXTS = [*HELD_OUT, "ok", TEXTS[0] + " " + TEXTS[13] + " " + TEXTS[5], "what a day, really"]
+# The joined text is longer than the student's max_length: the pipeline must cut it as the student does.
+NEW_TEXTS = [
+    *HELD_OUT,
+    "ok",
+    TEXTS[0] + " " + TEXTS[13] + " " + TEXTS[5],
+    "what a day, really",
+    " ".join(TEXTS * 3),
+]
 
 
 def predict_cli(student, texts_file, out, *options) -> subprocess.CompletedProcess:
@@ -60,7 +67,7 @@ def test_the_transformer_student_through_pipeline_auto_classes_and_predict(minil
     folder, expected = minilm_folder
     np.testing.assert_allclose(load_student(folder, threads=2).predict_proba(NEW_TEXTS), expected, atol=1e-6)
     classify = pipeline("text-classification", model=str(folder), top_k=None, trust_remote_code=True)
-    rows = classify(NEW_TEXTS)
+    rows = classify(NEW_TEXTS, truncation=True)
     by_pipeline = np.array(
         [[{d["label"]: d["score"] for d in row}[label] for label in LABELS] for row in rows]
     )
