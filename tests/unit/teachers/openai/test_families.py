@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import pandas as pd
 import pytest
 from fake_openai_server import FakeOpenAIServer
 from labeler_settings import openai
@@ -15,6 +16,7 @@ from sentiment_texts import CODEBOOK, LABELS, make_texts, truth
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.accounting import Price, find_price
 from labeldistill.teachers.chat.answers import MODES
+from labeldistill.teachers.labelled_parts import check_failures
 from labeldistill.teachers.openai.families import family_of, model_row
 from labeldistill.teachers.openai.protocol import payload_key, request_payload
 from labeldistill.teachers.openai.teacher import label_with_api
@@ -160,6 +162,12 @@ def test_an_answer_cut_by_the_limit_is_a_failure_that_says_what_to_change(server
         "raise config key labelers.gpt.max_tokens (reasoning_effort minimal is the lowest gpt-5-mini takes)"
     )
     assert usage.reasoning_tokens == 40 and usage.output_tokens == 40  # paid all the same
+    # The labeling job stops on such a part with one line that carries the fix.
+    frame = pd.DataFrame({"label": [r.label for r in results], "error": [r.error for r in results]})
+    with pytest.raises(LabelDistillError) as stopped:
+        check_failures(frame, "gpt", openai(model="gpt-5-mini", max_tokens=10))
+    assert "\n" not in str(stopped.value) and "4 of 4 texts failed" in str(stopped.value)
+    assert "raise config key labelers.gpt.max_tokens" in str(stopped.value)
     # Above the lowest effort (64 tokens of thought at low), lowering it is the other way out.
     results, _ = label(server, tmp_path, texts, model="gpt-5-mini", max_tokens=50, reasoning_effort="low")
     assert results[0].error.endswith(
