@@ -245,3 +245,18 @@ def test_a_labeler_describes_a_model_the_table_does_not_know(server, tmp_path):
         "temperature": 0.0,
         "max_tokens": 20,
     }
+
+
+def test_a_reasoning_model_through_the_batch_api(tmp_path):
+    texts = make_texts(6, "batched")
+    batch = {"api": "batch", "batch_poll_seconds": 0.05, "batch_poll_cap": 0.2, "timeout": 5}
+    with FakeOpenAIServer(batch_latency=0.1) as fresh:
+        results, usage = label(fresh, tmp_path, texts, model="gpt-5-mini", **batch)
+        lines = sum(entry["batch_answered"] for entry in fresh.stats()["requests"].values())
+    assert [r.label for r in results] == [truth(text) for text in texts]
+    assert lines == 6 and usage.batch_requests == 6 and usage.batch_line_errors == 0
+    assert usage.reasoning_tokens == 6 * 16 and usage.prompt_cache_tokens > 0
+    price = find_price("gpt-5-mini", batch=True)
+    assert usage.dollars == pytest.approx(
+        price.cost(usage.input_tokens, usage.output_tokens, usage.prompt_cache_tokens)
+    )
