@@ -5,12 +5,27 @@ loop for the GIL) on 127.0.0.1 and a free port: `with FakeOpenAIServer(latency=0
 server: ... server.base_url ...`. Also `python tests/fake_openai_server.py --help`.
 
 Endpoints: GET /v1/models (unless `models=False`); POST /v1/chat/completions (logprobs,
-top_logprobs, json_schema response_format, seed); GET /_stats and POST /_epoch for tests.
+top_logprobs, json_schema and json_object response_format, seed); GET /_stats and POST /_epoch
+for tests.
+
+Model families as OpenAI's API has them (teachers/openai/families.py describes the same): a
+`gpt-5*` or `o1`... model is a reasoning model. It answers HTTP 400 with OpenAI's error bodies
+to `max_tokens` (use max_completion_tokens), to a reasoning_effort it does not take (gpt-5,
+-mini, -nano: minimal, low, medium, high; gpt-5.1: none, low, medium, high; gpt-5.2 and later:
+none, low, medium, high, xhigh; o-series: low, medium, high) and to a temperature other than 1,
+except gpt-5.1 and later at reasoning_effort none, which samples and gives logprobs as a chat
+model does. Otherwise it gives no logprobs and spends REASONING_TOKENS[effort] completion
+tokens thinking before its one answer token (medium where no effort is sent; none for gpt-5.1
+and later): a limit below that answers empty content with finish_reason "length". Every answer's
+usage has completion_tokens_details.reasoning_tokens and prompt_tokens_details.cached_tokens:
+the prefix (every message but the last, characters / 4) once a request with the same model and
+prefix came before (OpenAI's prompt cache, without its 1,024-token minimum).
 
 The truth: the valid labels are read from the system message's "Valid labels: a, b" line; the
 answer is the first label that occurs as a word in the last user message, else the last label.
 At temperature > 0 the answer is the truth with probability 0.6, else another label, drawn from
-the request body (so the seed per sample makes samples differ, reproducibly).
+the request body (so the seed per sample makes samples differ, reproducibly); a reasoning model
+(above) draws so where the request has a seed.
 
 Faults are drawn per (request body, attempt number) from a hash with `seed`, so a run is
 reproducible and a retry can succeed: 429 with Retry-After, 500, 503, timeout (no answer for
@@ -38,8 +53,9 @@ lines answered, the rest in the error file as batch_expired), `batch_drop_create
 then the connection is reset, so the client cannot know its id); and per line,
 `batch_line_error_rate` (an HTTP 500 in the error file, drawn per custom_id and submission).
 
-/_stats gives, per sha256 of a request body: attempts, successes (answers that parse: paid),
-per epoch, the time of every attempt, and the faults given; the batches made; and per request
+/_stats gives the last RECENT chat request bodies as received ("recent"); per sha256 of a
+request body: attempts, successes (answers that parse: paid), per epoch, the time of every
+attempt, and the faults given; the batches made; and per request
 (sha256 of its canonical JSON body, the same for a chat request and a batch line) how often it
 was submitted in a batch and answered in a batch or by the chat endpoint: a request answered
 twice was paid twice.
@@ -49,6 +65,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import hashlib
 import json
 import logging
@@ -61,17 +78,84 @@ import subprocess
 import sys
 import time
 import urllib.request
+from fnmatch import fnmatchcase
 
 FAULTS = ("429", "500", "503", "timeout", "reset", "truncated", "outside")
 OUTSIDE_LABEL = "maybe"
 DIRECTIVE = re.compile(r"\[\[429 retry-after=([0-9.]+)\]\]")
 NO_FAULTS = "[[no faults]]"
+RECENT = 16  # chat request bodies /_stats shows, as received
 
 
 def unit_draw(*parts: object) -> float:
     """A number in [0, 1) fixed by its arguments."""
     digest = hashlib.sha256(":".join(str(part) for part in parts).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
+
+
+# Completion tokens a reasoning model thinks for, by effort.
+REASONING_TOKENS = {"none": 0, "minimal": 16, "low": 64, "medium": 256, "high": 1024, "xhigh": 4096}
+
+
+def model_name(request: dict) -> str:
+    return str(request.get("model") or "").rsplit("/", 1)[-1].casefold()
+
+
+def efforts_of(name: str) -> tuple[str, ...]:
+    """The reasoning efforts a model takes, the one it uses when none is sent first; () for a
+    chat model."""
+    if fnmatchcase(name, "gpt-5.[2-9]*"):
+        return ("none", "low", "medium", "high", "xhigh")
+    if fnmatchcase(name, "gpt-5.1*"):
+        return ("none", "low", "medium", "high")
+    if fnmatchcase(name, "gpt-5*"):
+        return ("medium", "minimal", "low", "high")
+    if fnmatchcase(name, "o[1-9]*"):
+        return ("medium", "low", "high")
+    return ()
+
+
+def effort_used(request: dict) -> str | None:
+    efforts = efforts_of(model_name(request))
+    return (request.get("reasoning_effort") or efforts[0]) if efforts else None
+
+
+def openai_error(message: str, code: str, param: str) -> dict:
+    return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
+
+
+def family_refusal(request: dict) -> dict | None:
+    """OpenAI's 400 body for a parameter the request's model does not take; None: it takes all."""
+    name = model_name(request)
+    efforts = efforts_of(name)
+    if not efforts:
+        return None
+    if "max_tokens" in request:
+        return openai_error(
+            "Unsupported parameter: 'max_tokens' is not supported with this model. "
+            "Use 'max_completion_tokens' instead.",
+            "unsupported_parameter",
+            "max_tokens",
+        )
+    effort = request.get("reasoning_effort")
+    if effort is not None and effort not in efforts:
+        listed = sorted(efforts, key=list(REASONING_TOKENS).index)
+        valid = ", ".join(f"'{e}'" for e in listed[:-1]) + f", and '{listed[-1]}'"
+        return openai_error(
+            f"Unsupported value: '{effort}' is not supported with the '{name}' model. "
+            f"Supported values are: {valid}.",
+            "unsupported_value",
+            "reasoning_effort",
+        )
+    temperature = request.get("temperature")
+    if temperature is not None and float(temperature) != 1 and effort_used(request) != "none":
+        return openai_error(
+            f"Unsupported value: 'temperature' does not support {float(temperature)!r} with this model. "
+            "Only the default (1) value is supported.",
+            "unsupported_value",
+            "temperature",
+        )
+    return None
 
 
 def valid_labels(messages: list[dict]) -> list[str]:
@@ -138,6 +222,8 @@ class State:
         self.files: dict[str, dict] = {}  # id -> {"object": file object, "content": bytes}
         self.batches: dict[str, dict] = {}  # id -> {"object": batch object, ...}, in creation order
         self.requests: dict[str, dict] = {}  # canonical body hash -> batch and chat counts
+        self.prefixes: set[str] = set()  # (model, shared messages) seen: the prompt cache
+        self.recent: collections.deque = collections.deque(maxlen=RECENT)  # the last chat bodies
 
     def request(self, canonical: str) -> dict:
         return self.requests.setdefault(
@@ -174,21 +260,32 @@ class State:
             entry["faults"].append(fault)
 
 
-def completion(request: dict, body_hash: str, fault: str | None, config: Config) -> dict:
+def completion(
+    request: dict, body_hash: str, fault: str | None, config: Config, state: State | None = None
+) -> dict:
     messages = request.get("messages") or []
     labels = valid_labels(messages)
     text = str(messages[-1].get("content", "")) if messages else ""
     truth = true_label(text, labels)
     answer = truth
-    if float(request.get("temperature") or 0) > 0 and unit_draw("sample", body_hash) >= 0.6:
+    effort = effort_used(request)
+    reasoning = REASONING_TOKENS[effort] if effort is not None else 0
+    # A reasoning model thinks its way to the truth, but draws as at temperature > 0 where a
+    # seed makes samples (n > 1) differ; a chat model samples at the temperature sent.
+    drawn = float(request.get("temperature") or 0) > 0 if reasoning == 0 else "seed" in request
+    if drawn and unit_draw("sample", body_hash) >= 0.6:
         others = [label for label in labels if label != truth] or labels
         answer = others[int(unit_draw("other", body_hash) * len(others))]
     if fault == "outside":
         answer = OUTSIDE_LABEL
     format_ = (request.get("response_format") or {}).get("type")
-    content = json.dumps({"label": answer}) if format_ == "json_schema" else answer
-    choice: dict = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-    if request.get("logprobs"):
+    content = json.dumps({"label": answer}) if format_ in ("json_schema", "json_object") else answer
+    finish = "stop"
+    limit = request.get("max_completion_tokens") or request.get("max_tokens")
+    if reasoning and limit is not None and reasoning + 1 > int(limit):
+        reasoning, content, finish = int(limit), "", "length"  # thought until the limit
+    choice: dict = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
+    if request.get("logprobs") and reasoning == 0 and effort in (None, "none"):
         top = int(request.get("top_logprobs") or 0)
         if fault == "outside":
             pairs = [(OUTSIDE_LABEL, 0.9), ("The", 0.1)]
@@ -204,6 +301,12 @@ def completion(request: dict, body_hash: str, fault: str | None, config: Config)
             ]
         }
     prompt_chars = sum(len(str(message.get("content", ""))) for message in messages)
+    cached = 0
+    if state is not None:
+        prefix = hashlib.sha256(json.dumps([request.get("model"), messages[:-1]]).encode()).hexdigest()
+        if prefix in state.prefixes:
+            cached = sum(len(str(message.get("content", ""))) for message in messages[:-1]) // 4
+        state.prefixes.add(prefix)
     return {
         "id": "chatcmpl-" + body_hash[:12],
         "object": "chat.completion",
@@ -213,8 +316,10 @@ def completion(request: dict, body_hash: str, fault: str | None, config: Config)
         "choices": [choice],
         "usage": {
             "prompt_tokens": prompt_chars // 4 + 1,
-            "completion_tokens": 1,
-            "total_tokens": prompt_chars // 4 + 2,
+            "completion_tokens": reasoning + (1 if content else 0),
+            "total_tokens": prompt_chars // 4 + 1 + reasoning + (1 if content else 0),
+            "prompt_tokens_details": {"cached_tokens": cached},
+            "completion_tokens_details": {"reasoning_tokens": reasoning},
         },
     }
 
@@ -359,8 +464,13 @@ def finish_batch(state: State, config: Config, entry: dict, status: str) -> None
             response = {"status_code": 500, "request_id": f"r{index}", "body": body_error}
             errors.append({"id": f"req_{index}", "custom_id": custom_id, "response": response, "error": None})
             continue
+        refusal = family_refusal(body)
+        if refusal is not None:
+            response = {"status_code": 400, "request_id": f"r{index}", "body": refusal}
+            errors.append({"id": f"req_{index}", "custom_id": custom_id, "response": response, "error": None})
+            continue
         counts["batch_answered"] += 1
-        answer = completion(body, canonical, None, config)
+        answer = completion(body, canonical, None, config, state)
         response = {"status_code": 200, "request_id": f"r{index}", "body": answer}
         outputs.append({"id": f"req_{index}", "custom_id": custom_id, "response": response, "error": None})
 
@@ -529,6 +639,7 @@ def make_app(config: Config, state: State):
                 "batches": batches,
                 "requests": state.requests,
                 "uploads": len([f for f in state.files.values() if f["object"]["purpose"] == "batch"]),
+                "recent": list(state.recent),
             },
         )
 
@@ -551,6 +662,10 @@ def make_app(config: Config, state: State):
             payload = json.loads(body)
         except ValueError:
             return error_response(400, "request body is not JSON")
+        state.recent.append(payload)
+        refusal = family_refusal(payload)
+        if refusal is not None:
+            return json_response(400, refusal)
         body_hash = hashlib.sha256(body).hexdigest()
         attempt = state.attempt(body_hash)
         fault = draw_fault(config, payload, body_hash, attempt)
@@ -558,7 +673,7 @@ def make_app(config: Config, state: State):
         if fault in (None, "outside", "truncated"):
             # Built before the wait; the counts change only after it (a request cut off by a
             # dying server is not answered).
-            answer = completion(payload, body_hash, fault, config)
+            answer = completion(payload, body_hash, fault, config, state)
             answer = json_response(200, answer, cut=fault == "truncated")
             canonical = canonical_hash(payload) if fault != "truncated" else None
         if config.latency:

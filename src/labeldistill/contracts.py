@@ -232,6 +232,9 @@ USAGE = RecordContract(
         "truncated_texts": (int,),  # cut to max_text_tokens before they were labelled
         "seconds": NUMBER,
     },
+    # Of the tokens paid, those the provider's prompt cache served and those spent reasoning:
+    # records written before they were counted lack them (read as 0).
+    optional={"prompt_cache_tokens": (int,), "reasoning_tokens": (int,)},
 )
 # results/{task}/students/.../training.json: what a student was trained on.
 CORPUS_CHECK = RecordContract(

@@ -481,6 +481,38 @@ ROUND_THREE = [
         set_key("labelers.gpt", {**GPT, "prices": {"m": {"input_per_million": -1, "output_per_million": 1}}}),
         ("config key labelers.gpt.prices.m.input_per_million", ">= 0"),
     ),
+    # what a model's family cannot take (teachers/openai/families.py)
+    Case(
+        "logprobs from a reasoning model",
+        set_key("labelers.gpt", {**GPT, "model": "gpt-5-mini", "mode": "logprobs"}),
+        (
+            "config key labelers.gpt.mode",
+            "gpt-5-mini",
+            "gives no logprobs",
+            "mode: json_schema",
+            "samples: 5",
+        ),
+    ),
+    Case(
+        "a temperature gpt-5-mini cannot take",
+        set_key("labelers.gpt", {**GPT, "model": "gpt-5-mini", "temperature": 0.0}),
+        ("config key labelers.gpt.temperature", "only its default temperature (1)", "remove temperature"),
+    ),
+    Case(
+        "an effort gpt-5.2 refuses",
+        set_key("labelers.gpt", {**GPT, "model": "gpt-5.2", "reasoning_effort": "minimal"}),
+        ("config key labelers.gpt.reasoning_effort", "'minimal'", "valid: none, low, medium, high, xhigh"),
+    ),
+    Case(
+        "an effort for a chat model",
+        set_key("labelers.gpt", {**GPT, "reasoning_effort": "low"}),
+        ("config key labelers.gpt.reasoning_effort", "gpt-4o-mini", "takes no reasoning_effort"),
+    ),
+    Case(
+        "typo inside family",
+        set_key("labelers.gpt", {**GPT, "family": {"logprob": False}}),
+        ("config key labelers.gpt.family.logprob", "did you mean 'logprobs'"),
+    ),
     Case(
         "typo inside server",
         set_key("labelers.gpt", {**GPT, "server": {"comand": "x"}}),

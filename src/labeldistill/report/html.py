@@ -162,7 +162,9 @@ SECTIONS = (
         (
             "Per task and LLM labeler, all parts together: requests sent to a server (retries "
             "included), answers read from the response cache instead, tokens and dollars paid in "
-            "this run (empty where no price is known), and the labeling jobs' seconds."
+            "this run (empty where no price is known; prompt tokens the provider's prompt cache "
+            "served are billed at its cached rate, reasoning tokens as output), and the labeling "
+            "jobs' seconds."
         ),
         ("f1_against_cost",),
     ),

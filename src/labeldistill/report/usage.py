@@ -17,7 +17,9 @@ COUNTS = [
     "requests_sent",
     "cache_hits",
     "input_tokens",
+    "prompt_cache_tokens",
     "output_tokens",
+    "reasoning_tokens",
 ]
 COST_COLUMNS = ["task", "labeler", "backend", *COUNTS, "dollars", "seconds"]
 COST_DISPLAY = {
@@ -30,7 +32,9 @@ COST_DISPLAY = {
     "requests_sent": "Requests sent",
     "cache_hits": "Cache hits",
     "input_tokens": "Input tokens",
+    "prompt_cache_tokens": "Of them from the prompt cache",
     "output_tokens": "Output tokens",
+    "reasoning_tokens": "Of them reasoning",
     "dollars": "Dollars",
     "seconds": "Seconds",
 }
@@ -62,6 +66,8 @@ def cost_table(records: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=COST_COLUMNS)
     numeric = [*COUNTS, "dollars", "seconds"]
     records = records.assign(**{c: pd.to_numeric(records[c], errors="coerce") for c in numeric})
+    # Records written before prompt-cache and reasoning tokens were counted have neither: 0.
+    records = records.fillna({"prompt_cache_tokens": 0, "reasoning_tokens": 0})
     grouped = records.groupby(["task", "labeler"], sort=True)
     table = grouped[[*COUNTS, "seconds"]].sum()
     table["dollars"] = grouped["dollars"].apply(total_or_unknown)

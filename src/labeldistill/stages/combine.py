@@ -26,7 +26,16 @@ from labeldistill.teachers.settings import EnsembleSettings, parse_labeler
 
 log = logging.getLogger(__name__)
 
-SUMMED = ("truncated_texts", "requests_sent", "responses", "cache_hits", "input_tokens", "output_tokens")
+SUMMED = (
+    "truncated_texts",
+    "requests_sent",
+    "responses",
+    "cache_hits",
+    "input_tokens",
+    "prompt_cache_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
 
 
 def read_member(path: Path, part: pd.DataFrame, source: str, labels: Sequence[str]) -> pd.DataFrame:

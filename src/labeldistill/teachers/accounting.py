@@ -1,9 +1,12 @@
 """What a labeler's run cost: requests, cache hits, retries, tokens, seconds and dollars, and a
 budget cap that stops the run before a request could go over it.
 
-Requests sent through the Batch API (`api: batch`) are billed at batch prices: an entry's
-`batch_input_per_million` and `batch_output_per_million` where given, else BATCH_PRICE_FACTOR
-times its standard prices.
+Prompt tokens that the provider's own prompt cache served (usage.prompt_tokens_details.
+cached_tokens) cost an entry's `cached_input_per_million`, as fresh input where it has none;
+reasoning tokens are completion tokens and cost as output. Requests sent through the Batch API
+(`api: batch`) are billed at batch prices: an entry's `batch_..._per_million` where given, else
+BATCH_PRICE_FACTOR times its standard prices. A model without a price is counted in tokens and
+its dollars stay unknown (None), never 0.
 
 The cap reserves each request's worst case (its estimated prompt tokens, plus 10%, plus
 max_tokens) while it is in flight and settles it at the real usage when the answer arrives,
@@ -18,27 +21,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.teachers.openai.families import builtin_price
 
-# US dollars per million tokens, list prices (standard tier) as published by OpenAI in 2025.
-# Prices change: override or extend per labeler with `labelers.<name>.prices`.
-DEFAULT_PRICES: dict[str, dict[str, float]] = {
-    "gpt-4.1": {"input_per_million": 2.00, "output_per_million": 8.00},
-    "gpt-4.1-mini": {"input_per_million": 0.40, "output_per_million": 1.60},
-    "gpt-4.1-nano": {"input_per_million": 0.10, "output_per_million": 0.40},
-    "gpt-4o": {"input_per_million": 2.50, "output_per_million": 10.00},
-    "gpt-4o-mini": {"input_per_million": 0.15, "output_per_million": 0.60},
-    "gpt-4-turbo": {"input_per_million": 10.00, "output_per_million": 30.00},
-    "gpt-4": {"input_per_million": 30.00, "output_per_million": 60.00},
-    "gpt-3.5-turbo": {"input_per_million": 0.50, "output_per_million": 1.50},
-}
-# What a `prices` entry may hold (labelers.<name>.prices.<model>), the first two required.
+# What a `prices` entry may hold (labelers.<name>.prices.<model>), the first two required. The
+# built-in prices are the model table's (teachers/openai/families.py), with the date each was read.
 PRICE_KEYS = (
     "input_per_million",
     "output_per_million",
+    "cached_input_per_million",
     "batch_input_per_million",
     "batch_output_per_million",
+    "batch_cached_input_per_million",
 )
-# OpenAI bills a request of the Batch API at half its standard price, for every model above.
+# OpenAI bills a request of the Batch API at half its standard price, for every model of the table.
 BATCH_PRICE_FACTOR = 0.5
 # Room for the token estimate being a little short (approximate encodings, chat framing).
 RESERVE_MARGIN = 1.10
@@ -46,34 +41,60 @@ RESERVE_MARGIN = 1.10
 
 @dataclass(frozen=True)
 class Price:
+    """Dollars per million tokens. Prompt tokens the provider's prompt cache served cost
+    `cached_input_per_million` (None: as fresh input, where no cached rate is known); reasoning
+    tokens are completion tokens and cost as output."""
+
     input_per_million: float
     output_per_million: float
+    cached_input_per_million: float | None = None
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.input_per_million + output_tokens * self.output_per_million) / 1e6
+    def cost(self, input_tokens: int, output_tokens: int, prompt_cache_tokens: int = 0) -> float:
+        """`input_tokens` counts every prompt token, `prompt_cache_tokens` of them cached."""
+        cached = min(prompt_cache_tokens, input_tokens)
+        cached_rate = self.cached_input_per_million
+        if cached_rate is None:
+            cached_rate = self.input_per_million
+        return (
+            (input_tokens - cached) * self.input_per_million
+            + cached * cached_rate
+            + output_tokens * self.output_per_million
+        ) / 1e6
 
 
 def find_price(
     model: str, prices: Mapping[str, Mapping[str, float]] | None = None, batch: bool = False
 ) -> Price | None:
-    """The price of `model`: an exact entry, else the longest entry its name starts with (a dated
-    snapshot such as gpt-4o-mini-2024-07-18 costs what gpt-4o-mini does). `prices` comes first.
+    """The price of `model`: from `prices` an exact entry, else the longest entry its name
+    starts with (a dated snapshot such as gpt-4o-mini-2024-07-18 costs what gpt-4o-mini does);
+    else the model table's (teachers/openai/families.py); None where neither knows it.
 
     `batch`: the price of a request sent through the Batch API (see the module's docstring)."""
-    table = {**DEFAULT_PRICES, **(prices or {})}
-    name = model if model in table else None
+    prices = prices or {}
+    name = model if model in prices else None
     if name is None:
-        starts = [key for key in table if model.startswith(key)]
+        starts = [key for key in prices if model.startswith(key)]
         name = max(starts, key=len) if starts else None
-    if name is None:
+    entry = prices[name] if name is not None else builtin_price(model)
+    if entry is None:
         return None
-    entry = table[name]
+    name = name or model
     try:
-        price = Price(float(entry["input_per_million"]), float(entry["output_per_million"]))
+        cached = entry.get("cached_input_per_million")
+        price = Price(
+            float(entry["input_per_million"]),
+            float(entry["output_per_million"]),
+            None if cached is None else float(cached),
+        )
         if batch:
+            half_cached = price.cached_input_per_million
+            if half_cached is not None:
+                half_cached *= BATCH_PRICE_FACTOR
+            batch_cached = entry.get("batch_cached_input_per_million", half_cached)
             price = Price(
                 float(entry.get("batch_input_per_million", price.input_per_million * BATCH_PRICE_FACTOR)),
                 float(entry.get("batch_output_per_million", price.output_per_million * BATCH_PRICE_FACTOR)),
+                None if batch_cached is None else float(batch_cached),
             )
         return price
     except (AttributeError, KeyError, TypeError, ValueError) as error:
@@ -108,6 +129,8 @@ class Usage:
     batch_line_errors: int = 0  # lines a batch answered with an error (then sent to the chat endpoint)
     input_tokens: int = 0  # paid in this run
     output_tokens: int = 0
+    prompt_cache_tokens: int = 0  # of input_tokens, those the provider's prompt cache served
+    reasoning_tokens: int = 0  # of output_tokens, those the model spent reasoning
     cached_input_tokens: int = 0  # served from the cache: not paid again
     cached_output_tokens: int = 0
     wall_seconds: float = 0.0
@@ -171,14 +194,24 @@ class Accountant:
         self.reserved += worst
         return worst
 
-    def settle(self, reservation: float, input_tokens: int, output_tokens: int) -> None:
+    def settle(
+        self,
+        reservation: float,
+        input_tokens: int,
+        output_tokens: int,
+        prompt_cache_tokens: int = 0,
+        reasoning_tokens: int = 0,
+    ) -> None:
         """A response arrived: release its reservation and book what it really cost."""
         self.reserved = max(0.0, self.reserved - reservation)
         self.usage.responses += 1
         self.usage.input_tokens += input_tokens
         self.usage.output_tokens += output_tokens
+        self.usage.prompt_cache_tokens += prompt_cache_tokens
+        self.usage.reasoning_tokens += reasoning_tokens
         if self.price is not None:
-            self.usage.dollars = self.spent + self.price.cost(input_tokens, output_tokens)
+            cost = self.price.cost(input_tokens, output_tokens, prompt_cache_tokens)
+            self.usage.dollars = self.spent + cost
 
     def release(self, reservation: float) -> None:
         """The request was given up without an answer (nothing billed)."""

@@ -9,6 +9,7 @@ the object on: nothing after the job's boundary parses or re-casts a setting. Li
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from labeldistill.declare import (
+    At,
     at_least,
     between,
     boolean,
@@ -41,6 +43,7 @@ from labeldistill.declare import (
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.accounting import PRICE_KEYS
 from labeldistill.teachers.chat.answers import MODES as OPENAI_MODES
+from labeldistill.teachers.openai.families import EFFORTS, FAMILY_KEYS, TOKEN_LIMITS, Family, family_of
 from labeldistill.teachers.openai.transport import OPENAI_BASE_URL, TRANSPORTS
 from labeldistill.teachers.vllm_engine_keys import ENGINE_KEYS, VLLM_VERSION
 
@@ -72,6 +75,27 @@ server_block = keys_of(("command", "startup_timeout"), required=("command",))
 price_table = keys_of(
     None, value_check=keys_of(PRICE_KEYS, required=PRICE_KEYS[:2], value_check=non_negative_number)
 )
+FAMILY_CHECKS = {
+    "token_limit": one_of(*TOKEN_LIMITS),
+    "temperature": boolean,
+    "logprobs": boolean,
+    "reasoning_efforts": list_of(one_of(*EFFORTS), unique=True),
+    "plain_effort": optional(one_of(*EFFORTS)),
+    "answer_tokens": optional(positive_int),
+}
+_family_keys = keys_of(FAMILY_KEYS)
+
+
+def family_block(value: Any) -> str | None:
+    """A labeler's `family:` keys, each checked as the model table's field of that name."""
+    problem = _family_keys(value)
+    if problem:
+        return problem
+    for key, item in value.items():
+        wrong = FAMILY_CHECKS[key](item)
+        if wrong:
+            return At(key, f"{item!r} is not valid (expected {wrong})")
+    return None
 
 
 @dataclass(frozen=True)
@@ -214,7 +238,22 @@ class OpenAISettings(SamplingSettings):
     backoff_cap: float = setting(60.0, positive_number, "seconds; no retry waits longer")
     budget_usd: float | None = setting(None, optional(non_negative_number), "stop before passing it")
     prices: dict = setting(
-        {}, price_table, "model -> {input_per_million, output_per_million, optional batch_... of both}"
+        {},
+        price_table,
+        "model -> {input_per_million, output_per_million, optional cached_input_... and batch_... of each}",
+    )
+    # Which parameters the model takes: its row of the model table (teachers/openai/families.py).
+    temperature: float | None = setting(
+        None, optional(non_negative_number), "null: 0 where the model takes one, else its own (1)"
+    )
+    reasoning_effort: str | None = setting(
+        None, optional(one_of(*EFFORTS)), "reasoning models: null is the lowest the model takes"
+    )
+    max_tokens: int | None = setting(
+        None, optional(positive_int), "null: enough for the mode; for a reasoning model, room to think (2000)"
+    )
+    family: dict = setting(
+        {}, family_block, "what the model takes, key by key over its row of the model table"
     )
     progress: bool = setting(True, boolean, "a progress bar over texts (log lines off a terminal)")
     server: dict | None = setting(None, optional(server_block), "a server the job starts and stops")
@@ -229,7 +268,7 @@ class OpenAISettings(SamplingSettings):
 
     @staticmethod
     def cross_check(values: dict) -> list[tuple[str, str]]:
-        problems = []
+        problems = family_problems(values)
         if values["server"] and not values["base_url"]:
             problems.append(
                 (
@@ -241,13 +280,45 @@ class OpenAISettings(SamplingSettings):
             problems.append(("api", "must be sync with server (a server the job starts has no Batch API)"))
         return problems
 
+    # Cached on the instance (frozen fields never change): every request body reads them.
+    @functools.cached_property
+    def model_family(self) -> Family:
+        return family_of(self.model, self.family)
+
+    @functools.cached_property
+    def effort(self) -> str | None:
+        """The reasoning_effort sent: the labeler's, else the lowest the family takes; None: none sent."""
+        return self.reasoning_effort or self.model_family.lowest_effort()
+
+    @property
+    def sent_temperature(self) -> float | None:
+        """The temperature sent: the labeler's, else 0 where the model takes one; None: none sent."""
+        if self.temperature is not None:
+            return self.temperature
+        return 0.0 if self.model_family.takes_temperature(self.effort) else None
+
+    @property
+    def answer_tokens(self) -> int:
+        """The answer budget sent: max_tokens, else what the mode needs, or for a model that
+        reasons first its family's budget (reasoning tokens count against it)."""
+        if self.max_tokens is not None:
+            return self.max_tokens
+        family = self.model_family
+        if family.answer_tokens is not None and family.reasons(self.effort):
+            return family.answer_tokens
+        return DEFAULT_MAX_TOKENS[self.mode]
+
     def answer_settings(self) -> dict:
-        """The settings that change answers (part of provenance; never a key or a URL)."""
+        """The settings that change answers, as they are sent (part of provenance; never a key
+        or a URL): temperature and reasoning_effort None where the request has none."""
         return {
             "mode": self.mode,
             "samples": self.samples,
-            "temperature": self.temperature,
+            "temperature": self.sent_temperature,
             "max_tokens": self.answer_tokens,
+            "token_limit": self.model_family.token_limit,
+            "reasoning_effort": self.effort,
+            "family": self.model_family.name,
             "top_logprobs": self.top_logprobs if self.mode == "logprobs" else None,
             "seed": self.seed,
         }
@@ -262,6 +333,56 @@ class OpenAISettings(SamplingSettings):
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def family_problems(values: Mapping) -> list[tuple[str, str]]:
+    """What an openai labeler asks of its model that the model's family cannot give, as (key,
+    one line with the fix): refused when the config is parsed, never dropped or changed."""
+    model, family = values["model"], family_of(values["model"], values["family"])
+    effort = values["reasoning_effort"] or family.lowest_effort()
+    named = f"{model} (family {family.name})"
+    if values["reasoning_effort"] is not None and not family.reasoning_efforts:
+        return [
+            (
+                "reasoning_effort",
+                f"{named} takes no reasoning_effort; remove it, or give the efforts the model takes "
+                "under family: {reasoning_efforts: [...]}",
+            )
+        ]
+    if effort is not None and effort not in family.reasoning_efforts:
+        return [
+            (
+                "reasoning_effort",
+                f"{effort!r} is not an effort {named} takes (valid: {', '.join(family.reasoning_efforts)})",
+            )
+        ]
+    problems = []
+    at = f" at reasoning_effort {effort}" if effort else ""
+    plain = (
+        f", or set reasoning_effort: {family.plain_effort} (no reasoning)"
+        if family.plain_effort and effort != family.plain_effort
+        else ""
+    )
+    temperature = values["temperature"]
+    if temperature is not None and temperature != 1 and not family.takes_temperature(effort):
+        samples = values["samples"]
+        drawn = f", at which its {samples} samples are drawn" if samples > 1 else ""
+        problems.append(
+            (
+                "temperature",
+                f"{named} takes only its default temperature (1){at}{drawn}; "
+                f"remove temperature (or set it to 1){plain}",
+            )
+        )
+    if values["mode"] == "logprobs" and not family.gives_logprobs(effort):
+        problems.append(
+            (
+                "mode",
+                f"{named} gives no logprobs{at}; use mode: json_schema (or text), "
+                f"with samples: 5 for a confidence{plain}",
+            )
+        )
+    return problems
 
 
 # How an ensemble turns its members' labels into one (labeldistill.teachers.ensemble).

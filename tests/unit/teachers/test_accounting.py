@@ -12,8 +12,8 @@ from labeldistill.teachers.settings import parse_labeler
 
 
 def test_prices_match_dated_snapshots_and_can_be_overridden():
-    assert find_price("gpt-4o-mini-2024-07-18") == Price(0.15, 0.60)
-    assert find_price("gpt-4o-2024-08-06") == Price(2.50, 10.00)
+    assert find_price("gpt-4o-mini-2024-07-18") == Price(0.15, 0.60, 0.075)
+    assert find_price("gpt-4o-2024-08-06") == Price(2.50, 10.00, 1.25)
     assert find_price("my-llama") is None
     assert find_price("my-llama", {"my-llama": {"input_per_million": 0, "output_per_million": 0}}) == Price(
         0, 0

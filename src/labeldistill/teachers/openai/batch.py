@@ -481,7 +481,13 @@ class BatchRun:
         summary = {"model": self.settings.model, "labeler": self.labeler, "batch_id": entry.batch_id}
         self.cache.put(key, response, summary)
         usage = response["usage"]
-        self.accountant.settle(self._reserved.pop(key, 0.0), usage["input_tokens"], usage["output_tokens"])
+        self.accountant.settle(
+            self._reserved.pop(key, 0.0),
+            usage["input_tokens"],
+            usage["output_tokens"],
+            usage.get("prompt_cache_tokens", 0),
+            usage.get("reasoning_tokens", 0),
+        )
         if key in self._payloads:
             self.fresh.add(key)
 
@@ -561,6 +567,8 @@ class BatchRun:
             "responses",
             "input_tokens",
             "output_tokens",
+            "prompt_cache_tokens",
+            "reasoning_tokens",
             "batches",
             "batch_requests",
             "batch_line_errors",

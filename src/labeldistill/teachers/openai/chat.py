@@ -9,9 +9,12 @@ cut text is what the cache keys on and what the budget and the estimate count.
 
 Per text, `samples` requests are sent (each its own cache entry), parsed in the labeler's
 answer mode (teachers/chat/answers.py) and reduced to one label with its consistency
-(teachers/chat/consistency.py). All texts run at once under a concurrency limit; each answer is
-written to the response cache the moment it arrives, so a killed run loses only what was in
-flight and an identical request is never paid twice.
+(teachers/chat/consistency.py); an answer the length limit cut before it named a label (a
+reasoning model can spend the whole budget thinking) fails with what to raise or lower. The
+request's parameters come from the model's family (teachers/openai/families.py). All texts
+run at once under a concurrency limit; each answer is written to the response cache the moment
+it arrives, so a killed run loses only what was in flight and an identical request is never
+paid twice.
 
 Retries are ours (the client's own are off) so that they are counted and honour Retry-After:
 429, 5xx, timeouts, dropped connections and unreadable bodies are retried with exponential
@@ -421,13 +424,40 @@ class ChatEngine:
         output_tokens = int(usage.get("output_tokens") or 0)
         if cached:
             self.accountant.cache_hit(input_tokens, output_tokens)
+        answer = parse_answer(self.settings.mode, response, self.labels)
+        if answer.label is None and response.get("finish_reason") == "length":
+            if self.settings.mode != "logprobs" or not (answer.raw or "").strip():  # one token by design
+                answer = self._cut(answer, usage)
         return SampleOutcome(
-            answer=parse_answer(self.settings.mode, response, self.labels),
+            answer=answer,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             cached=cached,
             model=response.get("model"),
             system_fingerprint=response.get("system_fingerprint"),
+        )
+
+    def _cut(self, answer: SampleAnswer, usage: dict) -> SampleAnswer:
+        """An answer the length limit cut before it named a label: a failure that says what to
+        raise or lower (a reasoning model can spend the whole budget thinking, leaving no text)."""
+        settings = self.settings
+        key = f"labelers.{self.labeler}"
+        limit = f"{settings.model_family.token_limit}: {settings.answer_tokens}"
+        reasoning = int(usage.get("reasoning_tokens") or 0)
+        spent = f", {reasoning} of them spent reasoning" if reasoning else ""
+        lower = ""
+        if settings.effort == settings.model_family.lowest_effort() and settings.effort is not None:
+            lower = f" (reasoning_effort {settings.effort} is the lowest {settings.model} takes)"
+        elif settings.effort is not None:
+            lower = f" or lower {key}.reasoning_effort (now {settings.effort})"
+        said = "no answer" if not (answer.raw or "").strip() else f"the answer {answer.raw!r} cut short"
+        return SampleAnswer(
+            None,
+            raw=answer.raw,
+            error=(
+                f"{said}: the model reached its limit ({limit}{spent}) before a label; "
+                f"raise config key {key}.max_tokens{lower}"
+            ),
         )
 
     # -- one request, with retries ---------------------------------------------------------
@@ -492,7 +522,13 @@ class ChatEngine:
                     await asyncio.sleep(delay)
                     continue
                 usage = response["usage"]
-                self.accountant.settle(reservation, usage["input_tokens"], usage["output_tokens"])
+                self.accountant.settle(
+                    reservation,
+                    usage["input_tokens"],
+                    usage["output_tokens"],
+                    usage.get("prompt_cache_tokens", 0),
+                    usage.get("reasoning_tokens", 0),
+                )
                 await self._store(key, response, {"model": payload["model"], "labeler": self.labeler})
                 return response
         except BaseException:

@@ -40,30 +40,47 @@ def trim_chat_completion(body: Mapping) -> dict:
     if first_token is not None:
         top = [[entry["token"], entry["logprob"]] for entry in first_token.get("top_logprobs") or []]
     usage = body.get("usage") or {}
+    counts = {
+        "input_tokens": int(usage.get("prompt_tokens") or 0),
+        "output_tokens": int(usage.get("completion_tokens") or 0),
+    }
+    # Of those, served by the provider's prompt cache, and spent reasoning (kept where given:
+    # answers cached before these were read have neither, and count them as 0).
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+    if cached:
+        counts["prompt_cache_tokens"] = int(cached)
+    if reasoning:
+        counts["reasoning_tokens"] = int(reasoning)
     return {
         "content": content,
         "top_logprobs": top,
         "finish_reason": choice.get("finish_reason"),
         "model": body.get("model"),
         "system_fingerprint": body.get("system_fingerprint"),
-        "usage": {
-            "input_tokens": int(usage.get("prompt_tokens") or 0),
-            "output_tokens": int(usage.get("completion_tokens") or 0),
-        },
+        "usage": counts,
     }
 
 
 def request_payload(
     settings: OpenAISettings, labels: Sequence[str], messages: list[dict], sample: int
 ) -> dict:
-    """The JSON body of one chat request. Sample i of n > 1 gets seed (seed or 0) + i, so that
-    servers honouring seeds (vLLM) give n different and reproducible samples."""
-    payload: dict = {
-        "model": settings.model,
-        "messages": messages,
-        "temperature": settings.temperature,
-        "max_tokens": settings.answer_tokens,
-    }
+    """The JSON body of one chat request, built from the model's family (teachers/openai/
+    families.py): the answer budget under the field the model takes (max_tokens or
+    max_completion_tokens), a temperature only where the model takes one or the labeler set it
+    (settings.py refuses one the model cannot take), reasoning_effort where the model has efforts.
+    A chat model's body is the one sent before families existed, so its cache keys hold. Sample
+    i of n > 1 gets seed (seed or 0) + i, so that servers honouring seeds (vLLM) give n
+    different and reproducible samples."""
+    family = settings.model_family
+    payload: dict = {"model": settings.model, "messages": messages}
+    temperature = settings.sent_temperature
+    if temperature is not None:
+        payload["temperature"] = temperature
+    payload[family.token_limit] = settings.answer_tokens
+    effort = settings.effort
+    if effort is not None:
+        payload["reasoning_effort"] = effort
     if settings.mode == "logprobs":
         payload["logprobs"] = True
         payload["top_logprobs"] = settings.top_logprobs

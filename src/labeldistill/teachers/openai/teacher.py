@@ -138,8 +138,16 @@ def label_with_api(
     `api: batch` also when the batches are not done by batch_deadline_hours (a rerun resumes
     waiting for them) or the provider failed or cancelled one.
     """
-    if settings.samples > 1 and settings.temperature == 0:
+    if settings.samples > 1 and settings.sent_temperature == 0:
         log.warning("labelers.%s: %d samples at temperature 0 will mostly agree", labeler, settings.samples)
+    if find_price(settings.model, settings.prices) is None:
+        log.warning(
+            "labelers.%s: no price known for %s: its cost is counted in tokens, its dollars left unknown; "
+            "give one under labelers.%s.prices",
+            labeler,
+            settings.model,
+            labeler,
+        )
     prompt = build_chat_prompt(codebook, labels, examples)
     api_key = resolve_api_key(settings, labeler)
     teacher = ChatEngine(

@@ -25,7 +25,7 @@ from labeler_settings import openai
 from sentiment_texts import CODEBOOK, LABELS, WORKER, make_texts, truth
 
 from labeldistill.errors import LabelDistillError
-from labeldistill.teachers.accounting import DEFAULT_PRICES, BudgetExceeded, find_price
+from labeldistill.teachers.accounting import BudgetExceeded, find_price
 from labeldistill.teachers.chat.response_cache import ResponseCache
 from labeldistill.teachers.openai.batch_ledger import DONE_DIR, LEDGER_DIR, BatchLedger
 from labeldistill.teachers.openai.teacher import estimate_api_cost, label_with_api
@@ -108,8 +108,9 @@ def test_batch_prices_in_the_usage_and_the_estimate(tmp_path):
     texts = make_texts(9, "price")
     sync_price = find_price("gpt-4o-mini")
     batch_price = find_price("gpt-4o-mini", batch=True)
-    assert batch_price.input_per_million == DEFAULT_PRICES["gpt-4o-mini"]["input_per_million"] / 2
+    assert batch_price.input_per_million == sync_price.input_per_million / 2
     assert batch_price.output_per_million == sync_price.output_per_million / 2
+    assert batch_price.cached_input_per_million == sync_price.cached_input_per_million / 2
     own = {"my-model": {"input_per_million": 1.0, "output_per_million": 2.0, "batch_input_per_million": 0.7}}
     assert find_price("my-model", own, batch=True).input_per_million == 0.7
     assert find_price("my-model", own, batch=True).output_per_million == 1.0
@@ -123,8 +124,16 @@ def test_batch_prices_in_the_usage_and_the_estimate(tmp_path):
         _, usage = label_with_api(texts, None, CODEBOOK, LABELS, [], settings, tmp_path)
     assert batch_estimate.api == "batch" and sync_estimate.api == "sync"
     assert batch_estimate.dollars_max == pytest.approx(sync_estimate.dollars_max / 2)
-    assert usage.batch_price == {"input_per_million": 0.075, "output_per_million": 0.3}
-    assert usage.dollars == pytest.approx(batch_price.cost(usage.input_tokens, usage.output_tokens))
+    assert usage.batch_price == {
+        "input_per_million": 0.075,
+        "output_per_million": 0.3,
+        "cached_input_per_million": 0.0375,
+    }
+    # The lines after the first read the fake's prompt cache: billed at the cached rate.
+    assert 0 < usage.prompt_cache_tokens < usage.input_tokens
+    assert usage.dollars == pytest.approx(
+        batch_price.cost(usage.input_tokens, usage.output_tokens, usage.prompt_cache_tokens)
+    )
     assert usage.dollars <= batch_estimate.dollars_max
 
 
