@@ -80,7 +80,7 @@ def test_the_transformer_student_through_pipeline_auto_classes_and_predict(minil
         by_auto = torch.softmax(model(**batch).logits, dim=-1).numpy()
     np.testing.assert_allclose(by_auto, expected, atol=1e-5)
     np.testing.assert_allclose(predicted(folder, tmp_path), expected, atol=1e-5)
-    assert "/work/" not in (folder / "config.json").read_text()  # no machine's path in the folder
+    assert '"/' not in (folder / "config.json").read_text()  # no absolute path of this machine in the folder
 
 
 def test_the_transformer_folder_refuses_to_load_without_its_code(minilm_folder):
