@@ -367,6 +367,7 @@ def corpus_chunks(
 def check_rows(spec: CorpusSpec) -> int:
     """Every row of a corpus file checked (`RowCheck`: ids, texts, encoding); its row count."""
     header_columns(spec.path)
+    # One chunk as large as any file: the pass keeps no offsets, only the rows' check and count.
     rows, _ = count_rows(spec.path, 2**62, cache=None, columns=(spec.id_column, spec.text_column))
     return rows
 

@@ -12,7 +12,6 @@ and renamed when whole.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -20,9 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from labeldistill.contracts import METRICS, TRAINING, read_record
-from labeldistill.errors import LabelDistillError
 from labeldistill.stages.train import TRAINING_FILE
-from labeldistill.students.base import STUDENT_FILE
+from labeldistill.students import saved_student
 from labeldistill.students.card import CARD_FILE, model_card
 
 log = logging.getLogger(__name__)
@@ -39,15 +37,13 @@ def _link_or_copy(source: Path, target: Path) -> None:
 def export_student(student_dir: Path, metrics: Path, target: Path) -> None:
     """One student's files (hidden ones, such as Snakemake's timestamp, left out) and its card."""
     student_dir = Path(student_dir)
-    if not (student_dir / STUDENT_FILE).is_file():
-        raise LabelDistillError(f"{student_dir}: not a saved student (no {STUDENT_FILE})")
+    meta = saved_student(student_dir)  # a folder without a valid student.json is one line
     for path in sorted(student_dir.rglob("*")):
         relative = path.relative_to(student_dir)
         if path.is_file() and not any(part.startswith(".") for part in relative.parts):
             if relative != Path(CARD_FILE):
                 _link_or_copy(path, target / relative)
     training = read_record(student_dir / TRAINING_FILE, TRAINING)
-    meta = json.loads((student_dir / STUDENT_FILE).read_text(encoding="utf-8"))
     card = model_card(training, meta, read_record(metrics, METRICS))
     (target / CARD_FILE).write_text(card, encoding="utf-8")
 
