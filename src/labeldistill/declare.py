@@ -154,12 +154,13 @@ class At(str):
 def keys_of(
     valid: Iterable[str] | None,
     required: Iterable[str] = (),
-    value_check: Check | None = None,
+    value_check: Check | Mapping[str, Check] | None = None,
     valid_named: str | None = None,
 ) -> Check:
     """A mapping whose keys are among `valid` (None: any), holding `required`, each value
-    passing `value_check`. An unknown key's line lists the valid ones, or says `valid_named`
-    instead where they are too many for one line."""
+    passing `value_check` (one check for every value, or a check per key). An unknown key's
+    line lists the valid ones, or says `valid_named` instead where they are too many for one
+    line."""
     valid, required = (None if valid is None else list(valid)), list(required)
     listed = valid_named or ", ".join(valid or ())
 
@@ -173,7 +174,8 @@ def keys_of(
             if key not in value:
                 return At(key, "required")
         for key, item in value.items():
-            problem = value_check(item) if value_check else None
+            check = value_check.get(key) if isinstance(value_check, Mapping) else value_check
+            problem = check(item) if check else None
             if isinstance(problem, At):
                 return At(f"{key}.{problem.key}", problem)
             if problem:

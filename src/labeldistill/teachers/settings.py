@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from labeldistill.declare import (
-    At,
     at_least,
     between,
     boolean,
@@ -83,19 +82,8 @@ FAMILY_CHECKS = {
     "plain_effort": optional(one_of(*EFFORTS)),
     "answer_tokens": optional(positive_int),
 }
-_family_keys = keys_of(FAMILY_KEYS)
-
-
-def family_block(value: Any) -> str | None:
-    """A labeler's `family:` keys, each checked as the model table's field of that name."""
-    problem = _family_keys(value)
-    if problem:
-        return problem
-    for key, item in value.items():
-        wrong = FAMILY_CHECKS[key](item)
-        if wrong:
-            return At(key, f"{item!r} is not valid (expected {wrong})")
-    return None
+# A labeler's `family:` keys, each checked as the model table's field of that name.
+family_block = keys_of(FAMILY_KEYS, value_check=FAMILY_CHECKS)
 
 
 @dataclass(frozen=True)
