@@ -69,9 +69,9 @@ def request_payload(
     families.py): the answer budget under the field the model takes (max_tokens or
     max_completion_tokens), a temperature only where the model takes one or the labeler set it
     (settings.py refuses one the model cannot take), reasoning_effort where the model has efforts.
-    A chat model's body is the one sent before families existed, so its cache keys hold. Sample
-    i of n > 1 gets seed (seed or 0) + i, so that servers honouring seeds (vLLM) give n
-    different and reproducible samples."""
+    A chat model's body holds temperature and max_tokens, the fields its cached answers are keyed
+    by. Sample i of n > 1 gets seed (seed or 0) + i, so that servers honouring seeds (vLLM) give
+    n different and reproducible samples."""
     family = settings.model_family
     payload: dict = {"model": settings.model, "messages": messages}
     temperature = settings.sent_temperature
