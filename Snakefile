@@ -24,6 +24,7 @@ include: "rules/annotate.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/corpus.smk"
+include: "rules/uncoded.smk"
 include: "rules/report.smk"
 include: "rules/codebook_check.smk"
 
@@ -42,6 +43,7 @@ localrules:
     estimate_cost,
     codebook_check,
     corpus_estimates,
+    uncoded_merge,
     export_students,
 
 

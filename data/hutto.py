@@ -79,6 +79,7 @@ def task_scheme(task: str) -> str:
 
 
 TEXTS_FILE = "texts.csv"
+UNCODED_FILE = "uncoded.csv"  # the same texts without their ratings: the uncoded demo
 CODER_LABELS_FILE = "coder_labels.csv.gz"
 
 _ENTITY = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
@@ -395,6 +396,16 @@ def texts_csv_bytes(texts: list[dict[str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def uncoded_csv_bytes(texts: list[dict[str, str]]) -> bytes:
+    """`id,text` only: the demo's uncoded texts, with no rating in the file (the workflow drops the
+    texts its split coded, as it drops any twin of a coded text)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["id", "text"], extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(texts)
+    return buffer.getvalue().encode("utf-8")
+
+
 def coder_labels_csv_gz_bytes(rows: list[tuple[str, str, str]]) -> bytes:
     """The long-form coder labels as a gzip file with no time stamp and no file name inside."""
     buffer = io.StringIO()
@@ -415,10 +426,16 @@ def _write_if_changed(path: Path, data: bytes) -> None:
 
 
 def write_task(task: TaskData, out_dir: Path) -> dict[str, Path]:
-    """Write ``<out_dir>/<task>/texts.csv`` and ``coder_labels.csv.gz``; codebooks stay."""
+    """Write ``<out_dir>/<task>/texts.csv``, ``uncoded.csv`` and ``coder_labels.csv.gz``;
+    codebooks stay."""
     folder = Path(out_dir) / task.name
-    paths = {"texts": folder / TEXTS_FILE, "coder_labels": folder / CODER_LABELS_FILE}
+    paths = {
+        "texts": folder / TEXTS_FILE,
+        "uncoded": folder / UNCODED_FILE,
+        "coder_labels": folder / CODER_LABELS_FILE,
+    }
     _write_if_changed(paths["texts"], texts_csv_bytes(task.texts))
+    _write_if_changed(paths["uncoded"], uncoded_csv_bytes(task.texts))
     _write_if_changed(paths["coder_labels"], coder_labels_csv_gz_bytes(task.coder_labels))
     return paths
 

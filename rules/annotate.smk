@@ -138,14 +138,19 @@ rule agreement:
 
 
 # On demand, before paying: `snakemake --cores 1 -f estimate_cost` (the cache changes between
-# runs without Snakemake seeing it, so force it). Reads the splits only; sends nothing.
+# runs without Snakemake seeing it, so force it). Reads the splits and the uncoded plan; sends nothing.
 rule estimate_cost:
     input:
         splits=expand(SPLIT, task=TASKS, part=PARTS),
         codebooks=[config["tasks"][task]["codebook"] for task in TASKS],
+        uncoded=expand(UNCODED_TEXTS, task=UNCODED_TASKS),
     output:
         expand(TABLE, name="cost_estimate", ext=TABLE_FORMATS),
     params:
+        uncoded={
+            task: {"texts": UNCODED_TEXTS.format(task=task), "sizes": list(DESIGN.uncoded.train_sizes)}
+            for task in UNCODED_TASKS
+        },
         splits={task: {part: SPLIT.format(task=task, part=part) for part in PARTS} for task in TASKS},
         tasks={
             task: {

@@ -17,7 +17,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from labeldistill.config import resources as res
-from labeldistill.conditions import parse_source, size_label
+from labeldistill.conditions import labeler_kind, parse_source, size_label
 from labeldistill.corpus.chunks import PARSE_CHECK_MB as DEFAULT_PARSE_CHECK_MB
 from labeldistill.corpus.chunks import CorpusSpec, checked_by_job, corpus_chunks
 from labeldistill.errors import LabelDistillError
@@ -77,6 +77,8 @@ SEEDS = [int(seed) for seed in config["seeds"]]
 CORPUS = config.get("corpus") or {}
 PARSE_CHECK_MB = CORPUS.get("parse_check_mb", DEFAULT_PARSE_CHECK_MB)
 CORPUS_TASKS = [task for task in TASKS if config["tasks"][task].get("corpus")]
+UNCODED_TASKS = list(DESIGN.uncoded_tasks)
+UNCODED_SOURCES = DESIGN.uncoded_sources()
 
 
 wildcard_constraints:
@@ -131,6 +133,14 @@ CORPUS_CHUNK = result("{task}/corpus/chunks/{chunk}.parquet")
 CORPUS_CHECKED = result("{task}/corpus/checked.json")
 CORPUS_LABELS = result("{task}/corpus/labels.parquet")
 CORPUS_ESTIMATES = result("{task}/corpus/estimates.json")
+# Uncoded texts (tasks.<name>.uncoded): the plan (the texts students learn from), a label
+# source's chunks and their usage, its merged labels (the part `uncoded`) and its check.
+UNCODED_TEXTS = result("{task}/uncoded/texts.parquet")
+UNCODED_PLAN = result("{task}/uncoded/plan.json")
+UNCODED_CHUNK_LABELS = result("{task}/uncoded/labels/{labeler}/{chunk}.parquet")
+UNCODED_USAGE = result("{task}/usage/{labeler}/uncoded/{chunk}.json")
+UNCODED_LABELS = result("{task}/labels/{labeler}/uncoded.parquet")
+UNCODED_CHECK = result("{task}/uncoded/checks/{labeler}.json")
 CODEBOOK_CHECK = result("{task}/codebook_check/{labeler}.json")
 # Converted local LLMs live in MODELS_DIR, shared by every checkout and run (content-addressed,
 # see teachers/local/models.py); a results folder holds only the record of which one it uses.
@@ -154,9 +164,12 @@ FIGURE_NAMES = [
 ]
 if config["human"].get("cost_per_label") is not None:
     FIGURE_NAMES.append("label_budget_cost")
-# Per label (tasks scored by macro-F1; empty without one) and the confusion matrices.
-TABLE_NAMES.insert(1, "per_class")
+# Per label (only a run with a task scored by macro-F1 has the table) and the confusion matrices.
+if any(TaskSpec.from_config(task, config["tasks"][task]).headline == "macro_f1" for task in TASKS):
+    TABLE_NAMES.insert(1, "per_class")
 FIGURE_NAMES.append("confusion")
+if DESIGN.uncoded_tasks:
+    TABLE_NAMES.append("uncoded")
 if CORPUS_TASKS:
     TABLE_NAMES.append("corpus")
     FIGURE_NAMES.append("corpus_shares")
@@ -171,8 +184,9 @@ def task_spec(task):
 def task_settings(task):
     """Everything about a task that its split depends on (paths are inputs, not params)."""
     spec = config["tasks"][task]
-    # The corpus is no part of the split: naming one reruns only the corpus jobs.
-    return {key: value for key, value in spec.items() if key not in ("codebook", "coder_labels", "corpus")}
+    # The corpus and the uncoded texts are no part of the split: naming them reruns only their jobs.
+    ignored = ("codebook", "coder_labels", "corpus", "uncoded")
+    return {key: value for key, value in spec.items() if key not in ignored}
 
 
 def task_split(task):
@@ -370,6 +384,71 @@ def corpus_estimate_files():
     return expand(CORPUS_ESTIMATES, task=CORPUS_TASKS)
 
 
+# ---- uncoded texts ---------------------------------------------------------------------
+@functools.cache
+def uncoded_spec(task):
+    return CorpusSpec.from_config(task, config["tasks"][task]["uncoded"], block="uncoded")
+
+
+@functools.cache
+def uncoded_rows(task):
+    """The uncoded file's rows, counted at parse (cached as a corpus's are)."""
+    return corpus_chunks(uncoded_spec(task), DESIGN.uncoded.chunk_size, PARSE_CHECK_MB)[-1].stop
+
+
+def uncoded_planned(task):
+    return DESIGN.uncoded.planned(uncoded_rows(task))
+
+
+def uncoded_chunk_count(task):
+    return DESIGN.uncoded.n_chunks(uncoded_rows(task))
+
+
+def uncoded_chunk_params(task, chunk):
+    """Rows [start, stop) of the plan's order: a larger train size adds chunks, keeps these."""
+    size = DESIGN.uncoded.chunk_size
+    if int(chunk) >= uncoded_chunk_count(task):
+        raise LabelDistillError(
+            f"{task}'s uncoded texts have {uncoded_chunk_count(task)} chunks, not {chunk}"
+        )
+    start = int(chunk) * size
+    return {"start": start, "stop": min(start + size, uncoded_planned(task))}
+
+
+def uncoded_chunk_files(pattern, task, labeler):
+    return expand(pattern, task=task, labeler=labeler, chunk=range(uncoded_chunk_count(task)))
+
+
+def uncoded_inputs(wildcards):
+    """The uncoded file, the split's parts (their texts' twins are dropped; the pool gives the
+    examples), the codebook, and a local labeler's model record and calibration."""
+    inputs = {
+        "uncoded": uncoded_spec(wildcards.task).path,
+        **{part: SPLIT.replace("{part}", part) for part in PARTS},
+        "codebook": config["tasks"][wildcards.task]["codebook"],
+    }
+    if labeler_block(wildcards.labeler)["backend"] == "local":
+        inputs["model"] = LOCAL_MODEL.format(model=local_model_name(wildcards.labeler))
+        inputs["calibration"] = CALIBRATION
+    return inputs
+
+
+def uncoded_usage_files():
+    return [
+        path
+        for task in UNCODED_TASKS
+        for source in UNCODED_SOURCES
+        for path in uncoded_chunk_files(UNCODED_USAGE, task, source)
+    ]
+
+
+try:
+    for _task in UNCODED_TASKS:
+        uncoded_rows(_task)
+except LabelDistillError as error:
+    sys.exit(f"labeldistill: {error}")
+
+
 CORPUS_ON_GPU = {"corpus": res.student_on_gpu(config["students"][CORPUS["student"]])} if CORPUS_TASKS else {}
 
 
@@ -419,7 +498,7 @@ def student_file(pattern, task, condition, seed):
 
 def student_files(pattern, task):
     """`pattern` for every student condition and seed of a task."""
-    return [student_file(pattern, task, c, seed) for c in DESIGN.student_conditions() for seed in SEEDS]
+    return [student_file(pattern, task, c, seed) for c in DESIGN.student_conditions(task) for seed in SEEDS]
 
 
 def metric_files():
@@ -433,7 +512,7 @@ def task_predictions(task):
     predictions file}} of one task."""
     conditions = {
         c.name: {str(seed): student_file(STUDENT_PREDICTIONS, task, c, seed) for seed in SEEDS}
-        for c in DESIGN.student_conditions()
+        for c in DESIGN.student_conditions(task)
     }
     for labeler in LLM_LABELERS:
         conditions[f"fewshot@{labeler}"] = {
@@ -453,6 +532,9 @@ def train_inputs(wildcards):
         "pool_labels": LABELS.replace("{labeler}", source).replace("{part}", "pool"),
         "val_labels": LABELS.replace("{labeler}", source).replace("{part}", "val"),
     }
+    if labeler_kind(wildcards.labeler) == "uncoded":  # learns from the uncoded texts, not the pool
+        inputs["pool_texts"] = UNCODED_TEXTS
+        inputs["pool_labels"] = UNCODED_LABELS.replace("{labeler}", source)
     if DESIGN.human_count(wildcards.labeler) is not None:
         inputs["human_pool_labels"] = LABELS.replace("{labeler}", HUMAN).replace("{part}", "pool")
     return inputs
@@ -471,7 +553,7 @@ def agreement_files():
 
 
 def usage_files():
-    return expand(USAGE, task=TASKS, labeler=LLM_SOURCES, part=PARTS)
+    return expand(USAGE, task=TASKS, labeler=LLM_SOURCES, part=PARTS) + uncoded_usage_files()
 
 
 def report_outputs():

@@ -8,6 +8,8 @@ rule report:
         agreement=agreement_files(),
         usage=usage_files(),
         corpus=corpus_estimate_files(),
+        uncoded_plans=expand(UNCODED_PLAN, task=UNCODED_TASKS),
+        uncoded_checks=expand(UNCODED_CHECK, task=UNCODED_TASKS, labeler=UNCODED_SOURCES),
     output:
         tables=report_tables(),
         figures=report_figures(),

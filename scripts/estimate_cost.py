@@ -10,4 +10,5 @@ with job_errors(snakemake.log[0]):
         labelers=snakemake.params.labelers,
         tables_dir=snakemake.params.tables_dir,
         cache_dir=snakemake.config.get("cache_dir"),
+        uncoded=snakemake.params.uncoded,
     )

@@ -11,6 +11,8 @@ with job_errors(snakemake.log[0]):
         agreement_files=snakemake.input.agreement,
         usage_files=snakemake.input.usage,
         corpus_files=snakemake.input.corpus,
+        uncoded_plan_files=snakemake.input.uncoded_plans,
+        uncoded_check_files=snakemake.input.uncoded_checks,
         tables_dir=snakemake.params.tables_dir,
         figures_dir=snakemake.params.figures_dir,
         html_path=snakemake.output.html,

@@ -3,11 +3,14 @@
 A condition is one way of labelling the test texts:
 - `{student}@{labeler}:{size}`: a student trained on `size` texts labelled by one labeler
   (over several seeds). The labeler is `human`, an LLM labeler, or an augmented one,
-  `human{k}+{llm}`: k human labels and the LLM's labels for the rest of the same texts.
+  `human{k}+{llm}`: k human labels and the LLM's labels for the rest of the same texts, or
+  `{llm}~uncoded`: the LLM's labels of texts nobody coded (`tasks.<name>.uncoded`), which are
+  other texts than the human-label students learn from.
 - `fewshot@{labeler}`: an LLM labeler used directly as a few-shot classifier (over its prompt
   draws, `shots_seeds`).
-`size` is a number of texts or `all` (the whole pool). The paper's comparisons are pairs of
-conditions on the same test texts (`paper_gaps`).
+`size` is a number of texts or `all` (the whole pool, or every uncoded text). The paper's
+comparisons are pairs of conditions on the same test texts (`paper_gaps`); those between
+students of the pool also train on the same texts.
 """
 
 from __future__ import annotations
@@ -24,8 +27,12 @@ FEWSHOT = "fewshot"
 ALL = "all"  # the training size that takes the whole pool
 GAP_HUMAN = "human-label student minus LLM-label student"
 GAP_FEWSHOT = "few-shot minus LLM-label student"
+# Paired on the test texts only: the two students learn from different texts.
+GAP_UNCODED = "human-label student minus student on LLM labels of uncoded texts"
+GAP_ORDER = (GAP_HUMAN, GAP_UNCODED, GAP_FEWSHOT)  # the order tables list comparisons in
 _AUGMENTED = re.compile(r"human(\d+)\+(.+)")
 SHOTS_MARK = "~shots"  # a label source of one prompt draw: gemma~shots1
+UNCODED_MARK = "~uncoded"  # students trained on an LLM's labels of uncoded texts: gemma~uncoded
 
 
 def draw_source(labeler: str, draw: int) -> str:
@@ -59,15 +66,29 @@ def parse_augmented(labeler: str) -> tuple[int, str] | None:
     return (int(match.group(1)), match.group(2)) if match else None
 
 
+def uncoded_name(llm: str) -> str:
+    """`gemma~uncoded`: students trained on gemma's labels of the task's uncoded texts."""
+    return f"{llm}{UNCODED_MARK}"
+
+
+def parse_uncoded(labeler: str) -> str | None:
+    """The LLM labeler behind an uncoded-text training labeler, None for any other labeler."""
+    llm, mark, rest = str(labeler).rpartition(UNCODED_MARK)
+    return llm if mark and llm and not rest else None
+
+
 # Display order of whose labels a student learned from, in every table and figure.
-LABELER_KIND_ORDER = {HUMAN: 0, "augmented": 1, "llm": 2}
+LABELER_KIND_ORDER = {HUMAN: 0, "augmented": 1, "llm": 2, "uncoded": 3}
 
 
 def labeler_kind(labeler: str) -> str:
-    """'human', 'augmented' or 'llm': whose labels a student learned from."""
+    """'human', 'augmented', 'llm' (LLM labels of the pool) or 'uncoded' (LLM labels of texts
+    nobody coded): whose labels a student learned from, and of which texts."""
     if labeler == HUMAN:
         return HUMAN
-    return "augmented" if parse_augmented(labeler) else "llm"
+    if parse_augmented(labeler):
+        return "augmented"
+    return "uncoded" if parse_uncoded(labeler) else "llm"
 
 
 def size_key(size: str | int | None) -> float:
@@ -103,9 +124,10 @@ class Condition:
 
     @property
     def rank(self) -> int:
-        """Display order: human-label, augmented and LLM-label students, then the few-shot LLM."""
+        """Display order: human-label, augmented and LLM-label students (of the pool, then of
+        uncoded texts), then the few-shot LLM."""
         if self.kind == FEWSHOT:
-            return 3
+            return len(LABELER_KIND_ORDER)
         return LABELER_KIND_ORDER[self.labeler_kind]
 
     @property
@@ -147,18 +169,18 @@ def paper_gaps(conditions: Iterable[Condition]) -> list[Gap]:
     where both sides exist:
     - S@human:n minus S@L:m, at equal sizes (n = m), and every smaller human size against the
       LLM's largest (the paper's 250 human labels against 1,000 LLM labels);
-    - fewshot@L minus S@L:m, for every size m.
+    - S@human:n minus S@L~uncoded:m for every n and m: how many LLM labels of uncoded texts
+      match how many human labels (paired on the test texts, not on the training texts);
+    - fewshot@L minus S@L:m and S@L~uncoded:m, for every size m.
     """
     present = set(conditions)
-    llm_students = sorted(
-        (c for c in present if c.kind == "student" and c.labeler_kind == "llm"), key=lambda c: c.sort_key
-    )
+    students = sorted((c for c in present if c.kind == "student"), key=lambda c: c.sort_key)
+    llm_students = [c for c in students if c.labeler_kind == "llm"]
+    uncoded_students = [c for c in students if c.labeler_kind == "uncoded"]
+    human_students = [c for c in students if c.labeler == HUMAN]
     largest: dict[tuple, float] = {}
     for c in llm_students:
         largest[(c.student, c.labeler)] = max(largest.get((c.student, c.labeler), -1.0), size_key(c.size))
-    human_students = sorted(
-        (c for c in present if c.kind == "student" and c.labeler == HUMAN), key=lambda c: c.sort_key
-    )
     gaps = []
     for b in llm_students:
         for a in human_students:
@@ -170,8 +192,10 @@ def paper_gaps(conditions: Iterable[Condition]) -> list[Gap]:
             ) < size_key(b.size)
             if equal or smaller_than_largest:
                 gaps.append(Gap(GAP_HUMAN, a, b))
-    for b in llm_students:
-        a = fewshot_condition(b.labeler)
+    for b in uncoded_students:
+        gaps += [Gap(GAP_UNCODED, a, b) for a in human_students if a.student == b.student]
+    for b in llm_students + uncoded_students:
+        a = fewshot_condition(parse_uncoded(b.labeler) or b.labeler)
         if a in present:
             gaps.append(Gap(GAP_FEWSHOT, a, b))
     return gaps

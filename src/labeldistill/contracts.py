@@ -242,6 +242,37 @@ CORPUS_CHECK = RecordContract(
     {"task": (str,), "file": (str,), "rows": (int,), "id_column": (str,), "text_column": (str,)},
 )
 
+# results/{task}/uncoded/plan.json: what the uncoded file held and which texts are labelled.
+UNCODED_PLAN = RecordContract(
+    "uncoded plan",
+    {
+        "task": (str,),
+        "file": (str,),
+        "rows": (int,),
+        "dropped_twins_of_coded": (int,),
+        "dropped_repeated": (int,),
+        "available": (int,),
+        "planned": (int,),
+        "seed": (int,),
+        "chunks": (int,),
+    },
+)
+# results/{task}/uncoded/{labeler}.json: a source's labels of the uncoded texts, and whether
+# the coded test texts look like a random sample of them.
+UNCODED_CHECK = RecordContract(
+    "uncoded check",
+    {
+        "task": (str,),
+        "labeler": (str,),
+        "planned": (int,),
+        "labelled": (int,),
+        "failed": (int,),
+        "assumption": (str,),
+        "checks": (dict,),
+        "warnings": (list,),
+    },
+)
+
 TRAINING = RecordContract(
     "training",
     {

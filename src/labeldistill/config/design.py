@@ -12,6 +12,9 @@ students train on whose labels at which sizes, and which prompt draw each seed l
 - Training sizes: `train_sizes` (or the single `train_size`), overridden per labeler by
   `labelers.<name>.train_sizes` and `human.train_sizes`; an augmented labeler
   `human{k}+{llm}` (config `augment`) trains at the LLM's sizes above k unless it gives its own.
+- Uncoded texts (`tasks.<name>.uncoded`): every LLM labeler but an ensemble labels them, and
+  the students of `uncoded.students` (default: all) train on those labels as the training
+  labeler `{llm}~uncoded` at `uncoded.train_sizes`, in the tasks that name uncoded texts only.
 """
 
 from __future__ import annotations
@@ -27,10 +30,13 @@ from labeldistill.conditions import (
     draw_source,
     fewshot_condition,
     parse_source,
+    parse_uncoded,
     size_key,
     size_label,
     student_condition,
+    uncoded_name,
 )
+from labeldistill.corpus.uncoded import UNCODED, UncodedSettings
 from labeldistill.errors import LabelDistillError
 from labeldistill.teachers.settings import STUDY_SETTINGS
 
@@ -105,6 +111,8 @@ class StudyDesign:
     train_sizes: Mapping[str, tuple[str, ...]]  # training labeler -> sizes ('250', 'all')
     augmented: Mapping[str, tuple[int, str]]  # augmented labeler -> (k, llm)
     ensembles: Mapping[str, tuple[str, ...]]  # ensemble labeler -> its member sources
+    uncoded: UncodedSettings = UncodedSettings()
+    uncoded_tasks: tuple[str, ...] = ()  # the tasks that name uncoded texts
 
     @classmethod
     def from_config(cls, config: Mapping) -> StudyDesign:
@@ -115,10 +123,9 @@ class StudyDesign:
         draws = {}
         for name, block in labelers.items():
             sizes[name] = _sizes(block.get("train_sizes") or default_sizes)
+            # Sorted, as every file and table lists draws: seed i learns from the i-th draw.
             draws[name] = (
-                tuple(dict.fromkeys(int(d) for d in block["shots_seeds"]))
-                if block.get("shots_seeds")
-                else None
+                tuple(sorted({int(d) for d in block["shots_seeds"]})) if block.get("shots_seeds") else None
             )
         ensembles = {
             name: ensemble_members(name, block, labelers, draws)
@@ -147,6 +154,12 @@ class StudyDesign:
                 )
             augmented[name] = (k, llm)
             sizes[name] = chosen
+        uncoded = UncodedSettings.from_config(config)
+        uncoded_tasks = tuple(name for name, task in (config.get("tasks") or {}).items() if task.get(UNCODED))
+        if uncoded_tasks:
+            for name in labelers:
+                if name not in ensembles:
+                    sizes[uncoded_name(name)] = uncoded.train_sizes
         return cls(
             seeds=tuple(int(seed) for seed in config.get("seeds") or []),
             students=tuple(config.get("students") or {}),
@@ -155,6 +168,8 @@ class StudyDesign:
             train_sizes=sizes,
             augmented=augmented,
             ensembles=ensembles,
+            uncoded=uncoded,
+            uncoded_tasks=uncoded_tasks,
         )
 
     # ---- label sources -----------------------------------------------------------------
@@ -198,24 +213,46 @@ class StudyDesign:
 
     # ---- conditions --------------------------------------------------------------------
     @property
-    def training_labelers(self) -> list[str]:
-        """Whose labels students learn from: human, augmented, then each LLM labeler."""
-        return [HUMAN, *self.augmented, *self.llm_labelers]
+    def uncoded_labelers(self) -> list[str]:
+        """The training labelers of uncoded texts (`gemma~uncoded`), when a task names them."""
+        return [uncoded_name(name) for name in self.llm_labelers if uncoded_name(name) in self.train_sizes]
 
-    def student_conditions(self) -> list[Condition]:
+    @property
+    def training_labelers(self) -> list[str]:
+        """Whose labels students learn from: human, augmented, each LLM labeler, then each LLM
+        labeler's labels of uncoded texts."""
+        return [HUMAN, *self.augmented, *self.llm_labelers, *self.uncoded_labelers]
+
+    def trains_on(self, task: str | None, student: str, labeler: str) -> bool:
+        """Whether `student` learns from `labeler` in `task` (None: in some task)."""
+        if parse_uncoded(labeler) is None:
+            return True
+        if task is not None and task not in self.uncoded_tasks:
+            return False
+        return self.uncoded.students is None or student in self.uncoded.students
+
+    def student_conditions(self, task: str | None = None) -> list[Condition]:
+        """The student conditions of one task (None: of any task)."""
         return [
             student_condition(student, labeler, size)
             for student in self.students
             for labeler in self.training_labelers
+            if self.trains_on(task, student, labeler)
             for size in self.train_sizes[labeler]
         ]
+
+    def uncoded_sources(self) -> list[str]:
+        """The label sources that label uncoded texts: every draw of a non-ensemble LLM labeler."""
+        return [s for name in self.llm_labelers if name not in self.ensembles for s in self.sources_of(name)]
 
     def fewshot_conditions(self) -> list[Condition]:
         return [fewshot_condition(labeler) for labeler in self.llm_labelers]
 
     def numeric_sizes(self) -> dict[str, list[int]]:
-        """Training labeler -> its sizes that are numbers (for checks against the pool)."""
-        sizes = self.train_sizes.items()
+        """Training labeler of the pool -> its sizes that are numbers (for checks against the pool)."""
+        sizes = (
+            (labeler, given) for labeler, given in self.train_sizes.items() if not parse_uncoded(labeler)
+        )
         return {labeler: [int(size) for size in given if size != ALL] for labeler, given in sizes}
 
     def augmentation(self, labeler: str) -> tuple[int, str] | None:
@@ -224,9 +261,9 @@ class StudyDesign:
 
     def rest_labeler(self, labeler: str) -> str:
         """Whose labels a training labeler's texts carry beyond its human ones: the LLM behind an
-        augmented labeler, any other labeler itself."""
+        augmented or an uncoded-text labeler, any other labeler itself."""
         augmented = self.augmentation(labeler)
-        return augmented[1] if augmented else labeler
+        return augmented[1] if augmented else (parse_uncoded(labeler) or labeler)
 
     def human_count(self, labeler: str) -> int | None:
         """How many of an augmented labeler's training texts keep their human label (None: not

@@ -32,6 +32,7 @@ from labeldistill.config.names import name_line, name_problems
 from labeldistill.config.outputs import resolve_results
 from labeldistill.config.schema import SCHEMA, load_schema
 from labeldistill.corpus.chunks import PARSE_CHECK_MB, CorpusSpec, check_columns, corpus_chunks
+from labeldistill.corpus.uncoded import UNCODED
 from labeldistill.declare import nearest
 from labeldistill.errors import LabelDistillError
 from labeldistill.students.settings import check_student
@@ -222,10 +223,11 @@ def cross_problems(config: Mapping) -> tuple[list[str], StudyDesign | None]:
                     f"{key} ({pool})"
                 )
     problems += api_key_problems(config) + folder_problems(config)
-    try:
-        check_corpus(config, design)
-    except LabelDistillError as error:
-        problems.append(str(error))
+    for check in (check_corpus, check_uncoded):
+        try:
+            check(config, design)
+        except LabelDistillError as error:
+            problems.append(str(error))
     return problems, design
 
 
@@ -326,6 +328,24 @@ def check_corpus(config: Mapping, design: StudyDesign) -> None:
             # The test texts' covariates come from the task's texts file, by id.
             wanted = [task.get("id_column", "id"), *spec.covariates]
             check_columns(Path(task["texts"]), wanted, f"{key}.covariates (in tasks.{name}.texts)")
+
+
+def check_uncoded(config: Mapping, design: StudyDesign) -> None:
+    """Every task's uncoded file exists, has its columns and (up to corpus.parse_check_mb) clean
+    rows; some LLM labeler labels it."""
+    if design.uncoded_tasks and not design.uncoded_sources():
+        raise LabelDistillError(
+            f"config key tasks.{design.uncoded_tasks[0]}.uncoded: no LLM labeler (labelers: an ensemble "
+            "labels no uncoded texts) would label these texts; add one or remove uncoded"
+        )
+    parse_check_mb = (config.get("corpus") or {}).get("parse_check_mb", PARSE_CHECK_MB)
+    for name in design.uncoded_tasks:
+        spec = CorpusSpec.from_config(name, config["tasks"][name][UNCODED], block=UNCODED)
+        key = f"tasks.{name}.{UNCODED}"
+        if not spec.path.is_file():
+            raise LabelDistillError(f"config key {key}.texts: file {spec.path} not found")
+        check_columns(spec.path, spec.columns, f"{key} (id_column, text_column)")
+        corpus_chunks(spec, design.uncoded.chunk_size, parse_check_mb)
 
 
 def check_config(config: Mapping) -> StudyDesign:

@@ -76,7 +76,7 @@ def _inputs(name: str, config: Mapping, design: StudyDesign) -> dict:
     }
     return {
         "version": CHECKS_VERSION,
-        "task": {key: value for key, value in task.items() if key != "corpus"},
+        "task": {key: value for key, value in task.items() if key not in ("corpus", "uncoded")},
         "files": files,
         "split": config.get("split"),
         "train_sizes": design.numeric_sizes(),

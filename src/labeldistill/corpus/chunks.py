@@ -44,10 +44,11 @@ class CorpusSpec:
     id_column: str = "id"
     text_column: str = "text"
     covariates: tuple[str, ...] = ()
+    block: str = "corpus"  # the task's config key that names the file: corpus or uncoded
 
     @classmethod
-    def from_config(cls, task: str, settings: dict) -> CorpusSpec:
-        key = f"tasks.{task}.corpus"
+    def from_config(cls, task: str, settings: dict, block: str = "corpus") -> CorpusSpec:
+        key = f"tasks.{task}.{block}"
         if not isinstance(settings, dict) or not settings.get("texts"):
             raise LabelDistillError(f"config key {key}.texts: required (a CSV or parquet file of texts)")
         covariates = tuple(str(c) for c in settings.get("covariates") or ())
@@ -63,6 +64,7 @@ class CorpusSpec:
             id_column=str(settings.get("id_column", "id")),
             text_column=str(settings.get("text_column", "text")),
             covariates=covariates,
+            block=block,
         )
 
     @property
@@ -360,7 +362,9 @@ def corpus_chunks(
     columns = None if checked_by_job(spec, parse_check_mb) else (spec.id_column, spec.text_column)
     rows, offsets = count_rows(spec.path, chunk_size, cache, columns)
     if rows == 0:
-        raise LabelDistillError(f"config key tasks.{spec.task}.corpus.texts: {spec.path} holds no texts")
+        raise LabelDistillError(
+            f"config key tasks.{spec.task}.{spec.block}.texts: {spec.path} holds no texts"
+        )
     return plan_chunks(rows, chunk_size, offsets)
 
 

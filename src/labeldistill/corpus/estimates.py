@@ -90,20 +90,27 @@ def assumption_checks(
     labels: Sequence[str],
     positive_label: str,
     n_in_training: int,
+    corpus_name: str = "corpus",
+    predictor: str = "student",
 ) -> tuple[dict, list[str]]:
     """Figures that would show the test texts are not a random sample of the corpus, and the
     warnings (plain sentences) they raise. The probabilities are (texts, labels) matrices; a
     two-label task is checked on its positive label (the other is its complement), a task of
-    more labels on every label."""
+    more labels on every label. `corpus_name` and `predictor` name the texts and the model whose
+    probabilities they are in the warnings (the uncoded texts and the LLM)."""
     warnings = []
+    consequence = (
+        "only the naive figure describes the corpus (without a valid interval)"
+        if corpus_name == "corpus"
+        else "no score measured on the test texts is sure to hold there"
+    )
     median_corpus, median_test = float(np.median(corpus_chars)), float(np.median(test_chars))
     ratio = median_corpus / median_test if median_test > 0 else math.inf
     if not 1 / LENGTH_RATIO <= ratio <= LENGTH_RATIO:
         warnings.append(
-            f"The corpus's median text is {median_corpus:.0f} characters long, the test texts' "
+            f"The {corpus_name}'s median text is {median_corpus:.0f} characters long, the test texts' "
             f"{median_test:.0f} (ratio {ratio:.2f}): the test texts may not be a random sample of the "
-            "corpus's population, and then only the naive figure describes the corpus (without a valid "
-            "interval)."
+            f"{corpus_name}'s population, and then {consequence}."
         )
     labels = list(labels)
     checked = [positive_label] if len(labels) == 2 else labels
@@ -114,9 +121,10 @@ def assumption_checks(
         z_by_label[label] = z = probability_shift_z(corpus_k, test_k)
         if abs(z) > SHARE_Z:
             warnings.append(
-                f"The student's mean predicted probability of {label!r} is {corpus_k.mean():.3f} on "
-                f"the corpus and {test_k.mean():.3f} on the test texts (z = {z:.1f}): more than sampling "
-                "noise, so the test texts are likely not a random sample of the corpus's population."
+                f"The {predictor}'s mean predicted probability of {label!r} is {corpus_k.mean():.3f} on "
+                f"the {corpus_name} and {test_k.mean():.3f} on the test texts (z = {z:.1f}): more than "
+                f"sampling noise, so the test texts are likely not a random sample of the {corpus_name}'s "
+                "population."
             )
     positive = labels.index(positive_label)
     share_training = n_in_training / len(corpus_chars)

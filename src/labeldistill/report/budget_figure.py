@@ -19,7 +19,7 @@ from labeldistill.conditions import LABELER_KIND_ORDER
 from labeldistill.report.figures import empty_figure, save_figure
 from labeldistill.report.label_budget import MEDIAN_ROW
 
-MARKERS = {"human": "o", "augmented": "s", "llm": "^"}
+MARKERS = {"human": "o", "augmented": "s", "llm": "^", "uncoded": "D"}
 COLORS = ("#1f77b4", "#9467bd", "#ff7f0e", "#2ca02c", "#d62728", "#8c564b", "#e377c2", "#17becf")
 VIEWS = {
     "labels": ("training labels (texts)", lambda frame: frame["n_human_labels"] + frame["n_llm_labels"]),

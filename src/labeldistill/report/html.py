@@ -146,6 +146,21 @@ SECTIONS = (
         ("corpus_shares",),
     ),
     (
+        "uncoded",
+        "Uncoded texts the students learned from",
+        (
+            "Per task and LLM labeler: the texts nobody coded (tasks.<name>.uncoded), those dropped "
+            "because they equal a coded text of the split after case, whitespace, punctuation, URLs and "
+            "user handles are ignored (so no student trains on a twin of a test text) or repeat another "
+            "uncoded text, and those the LLM labelled for the students (up to the largest of "
+            "uncoded.train_sizes). THE ASSUMPTION: the coded texts are a random sample of the same "
+            "population as the uncoded ones, so that the test scores hold there. The checks compare the "
+            "median length and the LLM's mean probability of the positive label (z of the difference); "
+            "they can show that the assumption fails, never prove that it holds."
+        ),
+        (),
+    ),
+    (
         "data",
         "Data",
         (
@@ -305,7 +320,7 @@ def render_report(
         }
         for name, heading, note, shown in SECTIONS
         # no corpus section for a run without a corpus, no per-label one without a macro-F1 task
-        if (name != "corpus" or name in tables)
+        if (name not in ("corpus", "uncoded") or name in tables)
         and (name != "per_class" or not tables.get("per_class", pd.DataFrame()).empty)
     ]
     # A figure no section names still appears, after the headline.

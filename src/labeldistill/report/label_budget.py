@@ -25,6 +25,7 @@ from labeldistill.conditions import (
     labeler_kind,
     parse_augmented,
     parse_source,
+    parse_uncoded,
     size_key,
 )
 
@@ -50,9 +51,13 @@ COLUMNS = [
 ]
 
 
-def label_counts(labeler: str, size: str, n_pool: float) -> tuple[float, float]:
-    """(human labels, LLM labels) among a student's training texts."""
-    n = n_pool if str(size) == ALL else float(size)
+def label_counts(labeler: str, size: str, n_pool: float, n_uncoded: float = math.nan) -> tuple[float, float]:
+    """(human labels, LLM labels) among a student's training texts; `all` is the pool, or for a
+    student of uncoded texts every one the LLM labelled (`n_uncoded`)."""
+    if str(size) == ALL:
+        n = n_uncoded if parse_uncoded(labeler) else n_pool
+    else:
+        n = float(size)
     if labeler == HUMAN:
         return n, 0.0
     augmented = parse_augmented(labeler)
@@ -83,8 +88,10 @@ def label_budget_table(
     pool_sizes: dict[str, int],
     cost: pd.DataFrame | None = None,
     human_cost_per_label: float | None = None,
+    uncoded_sizes: dict[str, int] | None = None,
 ) -> pd.DataFrame:
-    """See the module. `records`: one row per metrics file (table_records.load_metric_records)."""
+    """See the module. `records`: one row per metrics file (table_records.load_metric_records);
+    `uncoded_sizes`: task -> the uncoded texts its LLM labelled for students."""
     students = per_task[per_task["kind"] == "student"]
     if students.empty:
         return pd.DataFrame(columns=COLUMNS)
@@ -98,9 +105,14 @@ def label_budget_table(
     per_label = dollars_per_label(cost)
     rows = []
     for row in students.itertuples(index=False):
-        n_human, n_llm = label_counts(row.labeler, row.train_size, pool_sizes.get(row.task, math.nan))
+        n_human, n_llm = label_counts(
+            row.labeler,
+            row.train_size,
+            pool_sizes.get(row.task, math.nan),
+            (uncoded_sizes or {}).get(row.task, math.nan),
+        )
         augmented = parse_augmented(row.labeler)
-        llm = augmented[1] if augmented else row.labeler
+        llm = augmented[1] if augmented else (parse_uncoded(row.labeler) or row.labeler)
         human_dollars = n_human * human_cost_per_label if human_cost_per_label is not None else math.nan
         llm_dollars = n_llm * per_label.get((row.task, llm), math.nan) if n_llm else 0.0
         rows.append(

@@ -91,9 +91,12 @@ GAPS_COLUMNS = [
     "f1_gap",
     "gap_ci_low",
     "gap_ci_high",
+    "ci_covers",
     "p_value",
+    "p_by",
     "median_ci_coverage",
     "wilcoxon_p",
+    "wilcoxon_p_by",
     "n_a_better",
     "n_b_better",
     "n_tasks",
@@ -107,7 +110,9 @@ PAPER_COLUMNS = [
     "recall",
     "ci_low",
     "ci_high",
+    "ci_covers",
     "wilcoxon_p",
+    "wilcoxon_p_by",
     "n_tasks",
 ]
 AGREEMENT_COLUMNS = [
@@ -196,6 +201,22 @@ PER_CLASS_COLUMNS = [
 ]
 DATA_NOTE_COLUMNS = ["task_group", "split_seed", "test_label_counts", "test_note"]
 
+UNCODED_COLUMNS = [
+    "task",
+    "labeler",
+    "rows",
+    "dropped_twins_of_coded",
+    "dropped_repeated",
+    "planned",
+    "labelled",
+    "failed",
+    "median_chars_uncoded",
+    "median_chars_test",
+    "mean_positive_probability_uncoded",
+    "mean_positive_probability_test",
+    "positive_probability_z",
+]
+
 CORPUS_COLUMNS = [
     "task",
     "student",
@@ -224,6 +245,7 @@ DISPLAY = {
     "cost_estimate": {
         "task": "Task",
         "labeler": "LLM labeler",
+        "texts": "Texts",
         "model": "Model",
         "api": "API",
         "requests": "Requests to send",
@@ -311,10 +333,13 @@ DISPLAY = {
         "f1_a": "Score A",
         "f1_b": "Score B",
         "f1_gap": "Gap (A - B)",
-        "gap_ci_low": "Gap 95% CI low",
-        "gap_ci_high": "Gap 95% CI high",
+        "gap_ci_low": "Gap CI low",
+        "gap_ci_high": "Gap CI high",
+        "ci_covers": "CI covers",
         "p_value": "p (gap = 0)",
+        "p_by": "p, BY over all gaps",
         "wilcoxon_p": "Wilcoxon p",
+        "wilcoxon_p_by": "Wilcoxon p, BY",
         "n_a_better": "Tasks A better",
         "n_b_better": "Tasks B better",
         "n_tasks": "Tasks",
@@ -343,9 +368,11 @@ DISPLAY = {
         "score": "Median",
         "precision": "Precision",
         "recall": "Recall",
-        "ci_low": "95% CI low",
-        "ci_high": "95% CI high",
+        "ci_low": "CI low",
+        "ci_high": "CI high",
+        "ci_covers": "CI covers",
         "wilcoxon_p": "Wilcoxon p",
+        "wilcoxon_p_by": "Wilcoxon p, BY",
         "n_tasks": "Tasks",
     },
     "agreement": {
@@ -404,6 +431,20 @@ DISPLAY = {
         "effective_labels": "Effective human labels",
         "labelled_needed": "Human texts for +-half width",
     },
+    "uncoded": {
+        "task": "Task",
+        "labeler": "LLM labeler",
+        "rows": "Uncoded texts",
+        "dropped_twins_of_coded": "Dropped: twins of coded texts",
+        "dropped_repeated": "Dropped: repeated",
+        "planned": "Labelled for students",
+        "failed": "Failed",
+        "median_chars_uncoded": "Median characters, uncoded",
+        "median_chars_test": "Median characters, test",
+        "mean_positive_probability_uncoded": "LLM's mean P(positive), uncoded",
+        "mean_positive_probability_test": "LLM's mean P(positive), test",
+        "positive_probability_z": "z of the difference",
+    },
     "data": {
         "task_group": "Task group",
         "task": "Task",
@@ -421,6 +462,7 @@ DISPLAY = {
         "test_note": "Note",
     },
 }
+P_COLUMNS = {"p_value", "p_by", "wilcoxon_p", "wilcoxon_p_by"}  # shown as < 0.001 below that
 COUNT_COLUMNS = {
     "n_seeds",
     "n_prompts",
@@ -441,6 +483,12 @@ COUNT_COLUMNS = {
     "seed",
     "n_labelled",
     "n_corpus",
+    "rows",
+    "dropped_twins_of_coded",
+    "dropped_repeated",
+    "planned",
+    "labelled",
+    "failed",
     "labelled_needed",
     "effective_labels",  # a count of labels, one decimal where fractional
     "support",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from labeldistill.report.table_columns import COUNT_COLUMNS, DISPLAY
+from labeldistill.report.table_columns import COUNT_COLUMNS, DISPLAY, P_COLUMNS
 
 
 def _cell(value, column: str, digits: int) -> str:
@@ -23,6 +23,8 @@ def _cell(value, column: str, digits: int) -> str:
     if isinstance(value, (float, np.floating)):
         if column in COUNT_COLUMNS:
             return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+        if column in P_COLUMNS and value < 10**-digits:
+            return f"< {10**-digits:.{digits}f}"  # a p-value is never 0.000
         return f"{value:.{digits}f}"
     return str(value)
 

@@ -19,6 +19,8 @@ from labeldistill.contracts import (
     CORPUS_ESTIMATES,
     METRICS,
     SPLIT_SUMMARY,
+    UNCODED_CHECK,
+    UNCODED_PLAN,
     read_record,
 )
 from labeldistill.errors import LabelDistillError
@@ -131,3 +133,10 @@ def load_split_summaries(files: Iterable[Path]) -> list[dict]:
 
 def load_corpus_estimates(files: Iterable[Path]) -> list[dict]:
     return [read_record(path, CORPUS_ESTIMATES) for path in files]
+
+
+def load_uncoded_records(plan_files: Iterable[Path], check_files: Iterable[Path]) -> tuple[list, list]:
+    """The uncoded texts' plans (one per task) and their label sources' checks."""
+    return [read_record(p, UNCODED_PLAN) for p in plan_files], [
+        read_record(p, UNCODED_CHECK) for p in check_files
+    ]

@@ -41,8 +41,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from labeldistill.conditions import GAP_FEWSHOT, GAP_HUMAN, HUMAN, parse_condition
+from labeldistill.conditions import GAP_ORDER, HUMAN, parse_condition
 from labeldistill.report.label_budget import label_budget_table
 from labeldistill.report.table_columns import (
     AGREEMENT_COLUMNS,
@@ -59,6 +60,7 @@ from labeldistill.report.table_columns import (
     PAPER_COLUMNS,
     PER_CLASS_COLUMNS,
     PER_TASK_COLUMNS,
+    UNCODED_COLUMNS,
 )
 from labeldistill.report.usage import cost_table
 from labeldistill.stats.intervals import median_gap_summary
@@ -145,6 +147,29 @@ def medians_table(per_task: pd.DataFrame) -> pd.DataFrame:
     return sort_conditions(table.reset_index())[MEDIANS_COLUMNS]
 
 
+TASK_INTERVAL = "0.95 (paired bootstrap)"
+
+
+def median_interval_label(coverage: float, n_tasks: int) -> str:
+    """What the interval of a median over tasks covers, as its table shows it: with few tasks
+    the range of their values, whose exact coverage (1 - 2 / 2^n) is below 0.95."""
+    if not np.isfinite(coverage):
+        return f"no interval ({int(n_tasks)} task)"
+    if coverage < 0.95:
+        return f"range of {int(n_tasks)} tasks: {coverage:.2f}"
+    return f"{coverage:.2f} (order statistics)"
+
+
+def benjamini_yekutieli(p_values: pd.Series) -> pd.Series:
+    """Benjamini-Yekutieli adjusted p-values over the given ones (the false discovery rate under
+    any dependence, as between gaps that share a condition; NaN stays NaN)."""
+    adjusted = pd.Series(np.nan, index=p_values.index)
+    given = p_values.dropna()
+    if len(given):
+        adjusted[given.index] = stats.false_discovery_control(given.to_numpy(dtype=float), method="by")
+    return adjusted
+
+
 def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
     """PAPER.md's paired F1 gaps, per task and as the median over tasks.
 
@@ -174,6 +199,7 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
                     "f1_gap": row.estimate,
                     "gap_ci_low": row.low,
                     "gap_ci_high": row.high,
+                    "ci_covers": TASK_INTERVAL,
                     "p_value": row.p_value,
                 }
             )
@@ -187,6 +213,7 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
                 "f1_gap": summary["median"],
                 "gap_ci_low": summary["low"],
                 "gap_ci_high": summary["high"],
+                "ci_covers": median_interval_label(summary["coverage"], summary["n_tasks"]),
                 "median_ci_coverage": summary["coverage"],
                 "wilcoxon_p": summary["wilcoxon_p"],
                 "n_a_better": summary["n_a_better"],
@@ -195,7 +222,7 @@ def gaps_table(gaps: pd.DataFrame) -> pd.DataFrame:
             }
         )
     table = pd.DataFrame(rows, columns=GAPS_COLUMNS)
-    order = {name: i for i, name in enumerate((GAP_HUMAN, GAP_FEWSHOT))}
+    order = {name: i for i, name in enumerate(GAP_ORDER)}
     return table.sort_values(
         ["comparison", "student", "labeler"],
         key=lambda c: c.map(order) if c.name == "comparison" else c,
@@ -236,6 +263,32 @@ def data_table(summaries: Sequence[dict]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=DATA_COLUMNS).sort_values("task").reset_index(drop=True)
+
+
+def uncoded_table(plans: Sequence[dict], checks: Sequence[dict]) -> pd.DataFrame:
+    """Task x LLM label source: what the uncoded file held, how many texts were dropped as twins
+    of coded texts or repeats and labelled, and whether the coded test texts look like a random
+    sample of them (median length; the LLM's mean probability of the positive label)."""
+    by_task = {plan["task"]: plan for plan in plans}
+    rows = []
+    for check in checks:
+        plan, measured = by_task.get(check["task"], {}), check["checks"]
+        rows.append(
+            {
+                "task": check["task"],
+                "labeler": check["labeler"],
+                **{key: plan.get(key) for key in ("rows", "dropped_twins_of_coded", "dropped_repeated")},
+                "planned": check["planned"],
+                "labelled": check["labelled"],
+                "failed": check["failed"],
+                "median_chars_uncoded": measured.get("median_chars_corpus"),
+                "median_chars_test": measured.get("median_chars_test"),
+                "mean_positive_probability_uncoded": measured.get("mean_positive_probability_corpus"),
+                "mean_positive_probability_test": measured.get("mean_positive_probability_test"),
+                "positive_probability_z": measured.get("positive_probability_z"),
+            }
+        )
+    return pd.DataFrame(rows, columns=UNCODED_COLUMNS).sort_values(["task", "labeler"]).reset_index(drop=True)
 
 
 def corpus_table(estimates: Sequence[dict]) -> pd.DataFrame:
@@ -305,7 +358,9 @@ def paper_table(medians: pd.DataFrame, gaps: pd.DataFrame) -> pd.DataFrame:
                 "score": row.f1_gap,
                 "ci_low": row.gap_ci_low,
                 "ci_high": row.gap_ci_high,
+                "ci_covers": row.ci_covers,
                 "wilcoxon_p": row.wilcoxon_p,
+                "wilcoxon_p_by": row.wilcoxon_p_by,
                 "n_tasks": row.n_tasks,
             }
         )
@@ -422,11 +477,17 @@ def headline_gaps_table(gaps: pd.DataFrame, facts: Mapping[str, dict] | None = N
         table["metric"] = name
         parts.append(table)
     table = pd.concat(parts, ignore_index=True)
+    # Every gap the run tests is one family: the best of many comparisons cannot pass unadjusted.
+    per_task = table["task"] != MEDIAN_ROW
+    table["p_by"] = benjamini_yekutieli(pd.to_numeric(table["p_value"].where(per_task), errors="coerce"))
+    table["wilcoxon_p_by"] = benjamini_yekutieli(
+        pd.to_numeric(table["wilcoxon_p"].where(~per_task), errors="coerce")
+    )
     table["task_group"] = [
         "" if task == MEDIAN_ROW else group
         for task, group in zip(table["task"], _group_of(table["task"], facts or {}), strict=True)
     ]
-    order = {name: i for i, name in enumerate((GAP_HUMAN, GAP_FEWSHOT))}
+    order = {name: i for i, name in enumerate(GAP_ORDER)}
     return table.sort_values(
         ["comparison", "metric"], key=lambda c: c.map(order) if c.name == "comparison" else c, kind="stable"
     ).reset_index(drop=True)[columns]
@@ -500,6 +561,7 @@ def build_tables(
     splits: Sequence[dict] = (),
     corpus: Sequence[dict] = (),
     human_cost_per_label: float | None = None,
+    uncoded: tuple[Sequence[dict], Sequence[dict]] = ((), ()),
 ) -> dict[str, pd.DataFrame]:
     facts = task_facts(splits)
     per_task = add_headline(per_task_table(records, intervals), records, intervals, facts)
@@ -511,7 +573,14 @@ def build_tables(
         "per_class": per_class_table(records, facts),
         "medians": medians,
         "gaps": gaps_summary,
-        "label_budget": label_budget_table(per_task, records, pool_sizes(splits), cost, human_cost_per_label),
+        "label_budget": label_budget_table(
+            per_task,
+            records,
+            pool_sizes(splits),
+            cost,
+            human_cost_per_label,
+            {plan["task"]: plan["planned"] for plan in uncoded[0]},
+        ),
         "paper": paper_table(medians, gaps_summary),
         "agreement": agreement_table(agreement),
         "coders": coders_table(agreement),
@@ -521,4 +590,6 @@ def build_tables(
         tables["cost"] = cost
     if corpus:
         tables["corpus"] = corpus_table(corpus)
+    if uncoded[1]:
+        tables["uncoded"] = uncoded_table(*uncoded)
     return tables

@@ -53,7 +53,7 @@ def label_part(teacher: Teacher, part: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(
-    part_split: Path,
+    part_split: Path | pd.DataFrame,
     pool_split: Path | None,
     codebook: Path | None,
     labels: Sequence[str],
@@ -69,11 +69,12 @@ def run(
     calibration_path: Path | None = None,
     question: str = "",
 ) -> None:
-    """Label one part; `settings` is the labeler's config block ({"backend": "human"} for the
-    human labels); `question` is added after the codebook (see `examples.with_question`)."""
+    """Label one part (a SPLIT file, or its table: a chunk of uncoded texts); `settings` is the
+    labeler's config block ({"backend": "human"} for the human labels); `question` is added
+    after the codebook (see `examples.with_question`)."""
     started = time.perf_counter()
     settings = None if settings.get("backend", "human") == "human" else parse_labeler(labeler, settings)
-    part = read_table(part_split, SPLIT)
+    part = part_split if isinstance(part_split, pd.DataFrame) else read_table(part_split, SPLIT)
     context = TaskContext(
         name=task,
         labels=list(labels),

@@ -18,6 +18,7 @@ from labeldistill.report.table_records import (
     load_metric_json,
     load_metric_records,
     load_split_summaries,
+    load_uncoded_records,
 )
 from labeldistill.report.tables import build_tables, task_facts
 from labeldistill.report.usage import load_usage_records
@@ -36,6 +37,8 @@ def run(
     split_files: Sequence[Path] = (),
     corpus_files: Sequence[Path] = (),
     human_cost_per_label: float | None = None,
+    uncoded_plan_files: Sequence[Path] = (),
+    uncoded_check_files: Sequence[Path] = (),
 ) -> None:
     """Write the tables (per_task, medians, gaps, label_budget, paper, agreement, coders, data,
     cost; corpus when tasks have one) as .csv/.md/.tex, the figures as .png (label_budget_cost
@@ -55,7 +58,10 @@ def run(
         splits=splits,
         corpus=(corpus := load_corpus_estimates(corpus_files)),
         human_cost_per_label=human_cost_per_label,
+        uncoded=(uncoded := load_uncoded_records(uncoded_plan_files, uncoded_check_files)),
     )
+    if tables["per_class"].empty:  # no task is scored by macro-F1: no empty table is written
+        del tables["per_class"]
     written = write_tables(tables, Path(tables_dir))
     figures = write_figures(tables, Path(figures_dir), load_metric_json(metric_files), corpus=corpus)
     budget, per_task = tables["label_budget"], tables["per_task"]
@@ -67,6 +73,11 @@ def run(
     warnings = {"corpus": [f"{record['task']}: {text}" for record in corpus for text in record["warnings"]]}
     if corpus and not warnings["corpus"]:
         warnings["corpus"] = ["None: no check speaks against the assumption (no check can prove it)."]
+    warnings["uncoded"] = [
+        f"{c['task']}, {c['labeler']}: {text}" for c in uncoded[1] for text in c["warnings"]
+    ]
+    if uncoded[1] and not warnings["uncoded"]:
+        warnings["uncoded"] = ["None: no check speaks against the assumption (no check can prove it)."]
     thin = [f"{task}: {note}" for task, facts in task_facts(splits).items() for note in facts["notes"]]
     warnings["per_task"] = warnings["data"] = thin
     for line in thin:

@@ -14,6 +14,7 @@ order), so that a rerun draws the same texts:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Iterable
 
 import numpy as np
@@ -25,6 +26,19 @@ from labeldistill.errors import LabelDistillError
 def normalise(text: str) -> str:
     """The form two texts must share to count as duplicates: case-folded, whitespace collapsed."""
     return " ".join(str(text).casefold().split())
+
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_HANDLE = re.compile(r"@\w+")
+_NOT_WORD = re.compile(r"[^\w\s]+")
+
+
+def near_duplicate_key(text: str) -> str:
+    """The form an uncoded text must not share with a coded one: `normalise` after URLs, user
+    handles and punctuation are taken out ("happy birthday @anonymous" and "@anonymous --
+    Happy birthday!" share it), so a retweet or a re-posted test text never trains a student."""
+    stripped = normalise(_NOT_WORD.sub(" ", _HANDLE.sub(" ", _URL.sub(" ", str(text)))))
+    return stripped or normalise(text)  # a text of punctuation only is its own key
 
 
 def duplicate_keys(texts: Iterable[str]) -> list[str]:

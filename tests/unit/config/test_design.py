@@ -7,6 +7,7 @@ import pytest
 from labeldistill.conditions import (
     GAP_FEWSHOT,
     GAP_HUMAN,
+    GAP_UNCODED,
     fewshot_condition,
     paper_gaps,
     parse_source,
@@ -105,3 +106,44 @@ def test_train_size_and_train_sizes_together_are_refused_at_parse():
         line.startswith("config key train_size: give train_sizes or train_size")
         for line in cross_problems(config)[0]
     )
+
+
+def test_uncoded_students_exist_only_in_tasks_with_uncoded_texts():
+    cfg = config(
+        tasks={"a": {"uncoded": {"texts": "u.csv"}}, "b": {}},
+        students={"tfidf": {}, "bert": {}},
+        uncoded={"train_sizes": [500, "all"], "students": ["tfidf"]},
+        labelers={"gemma": {}, "both": {"backend": "ensemble", "members": ["gemma", "gpt"]}, "gpt": {}},
+    )
+    design = StudyDesign.from_config(cfg)
+    names = {c.name for c in design.student_conditions("a")}
+    assert {"tfidf@gemma~uncoded:500", "tfidf@gemma~uncoded:all", "tfidf@gpt~uncoded:all"} <= names
+    assert not any("bert@" in n and "uncoded" in n for n in names)  # only uncoded.students
+    assert not any("both~uncoded" in n for n in names)  # an ensemble labels no uncoded texts
+    assert not any("uncoded" in c.name for c in design.student_conditions("b"))
+    assert design.rest_labeler("gemma~uncoded") == "gemma"
+    assert design.uncoded_sources() == ["gemma", "gpt"]
+    # The uncoded sizes are no pool sizes: a size above the pool is no problem there.
+    assert "gemma~uncoded" not in design.numeric_sizes()
+
+
+def test_uncoded_students_are_compared_with_every_human_size_and_the_few_shot_llm():
+    conditions = [
+        student_condition("tfidf", "human", 250),
+        student_condition("tfidf", "gemma~uncoded", 1000),
+        student_condition("tfidf", "gemma~uncoded", "all"),
+        fewshot_condition("gemma"),
+    ]
+    gaps = {(g.comparison, g.a.name, g.b.name) for g in paper_gaps(conditions)}
+    assert gaps == {
+        (GAP_UNCODED, "tfidf@human:250", "tfidf@gemma~uncoded:1000"),
+        (GAP_UNCODED, "tfidf@human:250", "tfidf@gemma~uncoded:all"),
+        (GAP_FEWSHOT, "fewshot@gemma", "tfidf@gemma~uncoded:1000"),
+        (GAP_FEWSHOT, "fewshot@gemma", "tfidf@gemma~uncoded:all"),
+    }
+
+
+def test_unsorted_shots_seeds_pair_seeds_with_draws_in_sorted_order():
+    design = StudyDesign.from_config(config(labelers={"gemma": {"shots_seeds": [5, 0, 5]}}))
+    assert design.sources_of("gemma") == ["gemma~shots0", "gemma~shots5"]
+    assert [design.draw_of_seed("gemma", seed) for seed in (1, 2, 3)] == [0, 5, 0]

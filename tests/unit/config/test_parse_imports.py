@@ -37,8 +37,9 @@ def default_config(folder: Path) -> Path:
         for key in ("texts", "codebook", "coder_labels"):
             if key in task:
                 task[key] = str(ROOT / task[key])
-        if isinstance(task.get("corpus"), dict) and "texts" in task["corpus"]:
-            task["corpus"]["texts"] = str(ROOT / task["corpus"]["texts"])
+        for block in ("corpus", "uncoded"):
+            if isinstance(task.get(block), dict) and "texts" in task[block]:
+                task[block]["texts"] = str(ROOT / task[block]["texts"])
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path

@@ -214,3 +214,25 @@ def test_a_split_too_large_names_sizes_that_fit_and_the_train_size_they_allow(tm
         "config key split: test=20 + val=20 + pool=40 need 80 texts but tasks.t.texts has 40; lower "
         "them, for example to test=10, val=10, pool=20 with train_size at most 20 (not 30)"
     )
+
+
+def test_uncoded_texts_are_checked_at_parse(tmp_path):
+    cfg = config(tmp_path)
+    cfg["tasks"]["t"]["uncoded"] = {"texts": str(tmp_path / "missing.csv")}
+    with pytest.raises(
+        LabelDistillError, match=r"config key tasks.t.uncoded.texts: file .*missing.csv not found"
+    ):
+        check_config(cfg)
+    (tmp_path / "u.csv").write_text("id,body\nu1,one\nu2,two\n")
+    cfg["tasks"]["t"]["uncoded"] = {"texts": str(tmp_path / "u.csv")}
+    with pytest.raises(
+        LabelDistillError, match=r"config key tasks.t.uncoded \(id_column, text_column\).*\['text'\]"
+    ):
+        check_config(cfg)
+    (tmp_path / "u.csv").write_text("id,text\nu1,one\nu1,two\n")
+    with pytest.raises(LabelDistillError, match="duplicate id 'u1'"):
+        check_config(cfg)
+    (tmp_path / "u.csv").write_text("id,text\nu1,one\nu2,two\n")
+    check_config(cfg)
+    with pytest.raises(LabelDistillError, match="config key tasks.t.uncoded: no LLM labeler"):
+        check_config({**cfg, "labelers": {}})

@@ -12,13 +12,14 @@ from scipy import stats
 
 from labeldistill.conditions import GAP_FEWSHOT, GAP_HUMAN, parse_condition
 from labeldistill.errors import LabelDistillError
-from labeldistill.report.table_formats import to_latex, to_markdown, write_tables
+from labeldistill.report.table_formats import display_frame, to_latex, to_markdown, write_tables
 from labeldistill.report.table_records import load_agreement_records, load_metric_records, metric_record
 from labeldistill.report.tables import (
     agreement_table,
     build_tables,
     data_table,
     gaps_table,
+    headline_gaps_table,
     medians_table,
     per_task_table,
 )
@@ -433,3 +434,36 @@ def test_gaps_are_summarised_per_metric_and_grouped_by_task_group():
     assert set(table.loc[table["metric"] == "macro_f1", "task_group"]) == {"tone", ""}
     md = to_markdown(table, "gaps")
     assert "| Task group " in md and "macro_f1" in md
+
+
+@pytest.mark.parametrize(
+    ("n_tasks", "label"), [(2, "range of 2 tasks: 0.50"), (9, "0.96 (order statistics)")]
+)
+def test_a_median_interval_says_what_it_covers(n_tasks, label):
+    rows = gap_rows()
+    human = rows[rows["comparison"] == GAP_HUMAN].iloc[0]
+    frame = pd.DataFrame([{**human, "task": f"t{i}", "estimate": 0.01 * i} for i in range(n_tasks)])
+    table = gaps_table(frame)
+    median = row(table, task="median")
+    assert median["ci_covers"] == label
+    assert set(table.loc[table["task"] != "median", "ci_covers"]) == {"0.95 (paired bootstrap)"}
+    shown = to_markdown(table.assign(metric="f1"), "gaps")
+    assert label in shown and "95% CI" not in shown
+
+
+def test_gap_p_values_are_adjusted_over_every_gap_of_the_run():
+    table = headline_gaps_table(gap_rows())
+    tasks = table[table["task"] != "median"]
+    # Seven per-task gaps at p = 0.04: Benjamini-Yekutieli over all of them, as scipy computes it.
+    expected = stats.false_discovery_control([0.04] * 7, method="by")
+    assert tasks["p_by"].to_numpy() == pytest.approx(expected)
+    assert (tasks["p_by"] > tasks["p_value"]).all()
+    medians = table[table["task"] == "median"]
+    assert medians["wilcoxon_p_by"].notna().sum() == medians["wilcoxon_p"].notna().sum()
+
+
+def test_tiny_p_values_print_as_below_a_thousandth():
+    table = headline_gaps_table(gap_rows().assign(p_value=1e-6))
+    shown = display_frame(table, "gaps")
+    per_task = table["task"] != "median"
+    assert set(shown.loc[per_task.to_numpy(), "p (gap = 0)"]) == {"< 0.001"}

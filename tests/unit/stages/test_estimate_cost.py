@@ -127,3 +127,26 @@ def test_run_writes_the_table_in_three_formats(two_tasks, tmp_path):
     assert "Dollars (max)" in (tmp_path / "tables/cost_estimate.md").read_text()
     assert "Truncated texts" in (tmp_path / "tables/cost_estimate.md").read_text()
     assert "\\begin{tabular}" in (tmp_path / "tables/cost_estimate.tex").read_text()
+
+
+def test_uncoded_texts_are_estimated_at_every_size_and_the_largest_is_paid(two_tasks, tmp_path):
+    splits, tasks = two_tasks
+    planned = pd.DataFrame(
+        {
+            "id": [f"u{i}" for i in range(30)],
+            "text": [f"an uncoded text {i}" for i in range(30)],
+            "label": None,
+        }
+    )
+    write_table(planned, tmp_path / "uncoded.parquet", SPLIT)
+    settings = parse_labeler("mini", {"backend": "openai", "model": "gpt-4o-mini", "shots": 2})
+    uncoded = {"alpha": {"texts": tmp_path / "uncoded.parquet", "sizes": ["10", "all"]}}
+    frame = estimate_cost.estimate_rows(splits, tasks, {"mini": settings}, None, uncoded)
+    alpha = frame[frame["task"] == "alpha"].set_index("texts")
+    assert alpha.loc[estimate_cost.CODED, "requests"] == sum(SIZES.values())
+    assert alpha.loc["uncoded: first 10", "requests"] == 10
+    assert alpha.loc["uncoded: first 30 (all)", "requests"] == 30
+    assert alpha.loc["uncoded: first 10", "dollars_max"] < alpha.loc["uncoded: first 30 (all)", "dollars_max"]
+    total = frame[frame["task"] == estimate_cost.TOTAL].iloc[0]
+    # What the run pays: both tasks' coded parts and alpha's largest size, not every size.
+    assert total["requests"] == 2 * sum(SIZES.values()) + 30
