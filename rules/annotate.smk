@@ -116,6 +116,7 @@ rule agreement:
         members=lambda w: member_files(LABELS, w, "val"),
     output:
         AGREEMENT,
+        disagreements=DISAGREEMENTS,
     params:
         labels=lambda w: config["tasks"][w.task]["labels"],
         members=lambda w: DESIGN.members_of(w.labeler),

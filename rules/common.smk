@@ -119,6 +119,7 @@ LABELS = result("{task}/labels/{labeler}/{part}.parquet")
 USAGE = result("{task}/usage/{labeler}/{part}.json")
 CALIBRATION = result("{task}/calibration/{labeler}.json")
 AGREEMENT = result("{task}/agreement/{labeler}.json")
+DISAGREEMENTS = result("{task}/disagreements/{labeler}.parquet")
 # Students: {labeler} is whose labels they learn from (human, human250+gemma, gemma), {size}
 # how many training texts; the LLM's files: {labeler} is a label source (gemma, gemma~shots1).
 STUDENT_DIR = result("{task}/students/{student}/{labeler}/n{size}/seed{seed}")
@@ -168,6 +169,8 @@ if config["human"].get("cost_per_label") is not None:
 if any(TaskSpec.from_config(task, config["tasks"][task]).headline == "macro_f1" for task in TASKS):
     TABLE_NAMES.insert(1, "per_class")
 FIGURE_NAMES.append("confusion")
+if LLM_SOURCES:
+    TABLE_NAMES.insert(TABLE_NAMES.index("coders") + 1, "disagreements")
 if DESIGN.uncoded_tasks:
     TABLE_NAMES.append("uncoded")
 if CORPUS_TASKS:
@@ -550,6 +553,10 @@ def split_summaries():
 
 def agreement_files():
     return expand(AGREEMENT, task=TASKS, labeler=LLM_SOURCES)
+
+
+def disagreement_files():
+    return expand(DISAGREEMENTS, task=TASKS, labeler=LLM_SOURCES)
 
 
 def usage_files():

@@ -6,6 +6,7 @@ rule report:
         comparisons=comparison_files(),
         splits=split_summaries(),
         agreement=agreement_files(),
+        disagreements=disagreement_files(),
         usage=usage_files(),
         corpus=corpus_estimate_files(),
         uncoded_plans=expand(UNCODED_PLAN, task=UNCODED_TASKS),

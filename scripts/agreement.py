@@ -13,6 +13,7 @@ with job_errors(snakemake.log[0]):
         positive_label=snakemake.params.positive_label,
         meta={"task": snakemake.wildcards.task, "labeler": snakemake.wildcards.labeler},
         out_json=snakemake.output[0],
+        out_disagreements=snakemake.output.disagreements,
         # config evaluation.alt_test; None (the defaults) while the rule does not pass it
         alt_test=getattr(snakemake.params, "alt_test", None),
         label_map=snakemake.params.label_map,

@@ -9,6 +9,7 @@ with job_errors(snakemake.log[0]):
         comparison_files=snakemake.input.comparisons,
         split_files=snakemake.input.splits,
         agreement_files=snakemake.input.agreement,
+        disagreement_files=snakemake.input.disagreements,
         usage_files=snakemake.input.usage,
         corpus_files=snakemake.input.corpus,
         uncoded_plan_files=snakemake.input.uncoded_plans,

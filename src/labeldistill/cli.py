@@ -11,6 +11,11 @@ starts (schema, labeler and student settings, task files), printing one line per
 
     labeldistill predict --student results/t/students/minilm/gpt/n250/seed1 --texts new.csv --out labels.csv
 
+`labeldistill prompt` prints what a labeler sends for one text (stages/prompt.py): the prompt a
+local model reads, or an API's request body; the text defaults to the task's first validation text:
+
+    labeldistill prompt --configfile config.yaml --task tweets_negative --labeler gemma --text "so sad"
+
 Run it from the folder you would run Snakemake in (relative paths in the config are read from
 there, and the checked task files are cached under its .snakemake/).
 """
@@ -70,6 +75,16 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def prompt(args: argparse.Namespace) -> int:
+    from labeldistill.config.prepare import prepare_config
+    from labeldistill.stages.prompt import show_prompt
+
+    config = read_config_file(args.configfile)
+    prepare_config(config)
+    print(show_prompt(config, args.task, args.labeler, args.text))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labeldistill", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -83,10 +98,19 @@ def main(argv: list[str] | None = None) -> int:
     predictor.add_argument("--text-column", default="text", help="default: text")
     predictor.add_argument("--chunk-size", default=2000, type=int, help="rows at a time (default: 2000)")
     predictor.add_argument("--threads", default=os.cpu_count() or 1, type=int, help="default: all cores")
+    prompter = commands.add_parser("prompt", help="print the prompt or request body a labeler sends")
+    prompter.add_argument("--configfile", default=DEFAULT_CONFIG, type=Path, help="default: config.yaml")
+    prompter.add_argument("--task", required=True, help="a task of the config")
+    prompter.add_argument(
+        "--labeler", required=True, help="a labeler of the config (or a draw: gemma~shots1)"
+    )
+    prompter.add_argument("--text", help="the text to label (default: the task's first validation text)")
     args = parser.parse_args(argv)
     try:
         if args.command == "predict":
             return predict(args)
+        if args.command == "prompt":
+            return prompt(args)
         warnings = check(args.configfile)
     except LabelDistillError as error:
         print(error_lines(error), file=sys.stderr)

@@ -123,6 +123,24 @@ class Condition:
         return labeler_kind(self.labeler)
 
     @property
+    def description(self) -> str:
+        """In words, for sentences: 'minilm trained on 250 human labels', 'gemma few-shot'."""
+        if self.kind == FEWSHOT:
+            return f"{self.labeler} few-shot"
+        texts = ALL if self.size == ALL else f"{int(self.size):,}"
+        kind = self.labeler_kind
+        if kind == HUMAN:
+            whose = f"{texts} human labels"
+        elif kind == "augmented":
+            human_count, llm = parse_augmented(self.labeler)
+            whose = f"{texts} coded texts, {human_count:,} of them with human labels and the rest {llm}'s"
+        elif kind == "uncoded":
+            whose = f"{parse_uncoded(self.labeler)}'s labels of {texts} uncoded texts"
+        else:
+            whose = f"{self.labeler}'s labels of {texts} coded texts"
+        return f"{self.student} trained on {whose}"
+
+    @property
     def rank(self) -> int:
         """Display order: human-label, augmented and LLM-label students (of the pool, then of
         uncoded texts), then the few-shot LLM."""

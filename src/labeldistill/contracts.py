@@ -67,6 +67,21 @@ LABELS = TableContract(
 # results/{task}/predictions/{condition}/....parquet: one row per test text.
 PREDICTIONS = TableContract("predictions", {"id": pa.string(), "label": pa.string(), "probabilities": PROBS})
 
+# results/{task}/disagreements/{labeler}.parquet: the val texts where an LLM labeler's label is
+# not the human gold one (`llm_label` null where it failed), most confident first; `coders` is
+# the coders' split ("negative 3, other 2"), null without coder labels.
+DISAGREEMENTS = TableContract(
+    "disagreements",
+    {
+        "id": pa.string(),
+        "text": pa.string(),
+        "human_label": pa.string(),
+        "llm_label": pa.string(),
+        "llm_probability": pa.float64(),
+        "coders": pa.string(),
+    },
+)
+
 # results/{task}/corpus/chunks/{chunk}.parquet and results/{task}/corpus/labels.parquet: one row
 # per corpus text: the student's label and probabilities (averaged over the chosen seeds), the
 # text's length in characters, then the covariate columns as strings (null where missing).

@@ -125,6 +125,19 @@ SECTIONS = (
         (),
     ),
     (
+        "disagreements",
+        "Where the LLM and the humans disagree",
+        (
+            "Per task and LLM labeler, the validation texts whose LLM label is not the human gold "
+            "label, the LLM's most confident first (up to 10 here; every one in "
+            "results/tables/disagreements.csv): the texts to read when revising the codebook. A "
+            "confident disagreement points at the codebook's wording or at the gold label; the coders' "
+            "split shows how much the humans agreed on the text. An empty LLM label is a text the "
+            "labeler failed on. Validation texts only: the test texts stay unread."
+        ),
+        (),
+    ),
+    (
         "corpus",
         "Your corpus: shares of the labels with valid intervals",
         (
@@ -241,6 +254,13 @@ code { background: #f5f5f5; padding: 0 .2rem; }
 <body>
 <h1>{{ title }}</h1>
 <p>{{ summary }}</p>
+{% if answer %}<h2 id="answer">The answer</h2>
+<ul class="answer">
+{% for sentence in answer %}<li>{{ sentence }}</li>
+{% endfor %}</ul>
+<p class="note">Written from the tables below: each figure, interval and its coverage as its
+table gives it; the per-task intervals cover the test texts (and seeds) of one fixed split.</p>
+{% endif %}
 
 <h2>How to read this report</h2>
 <dl>
@@ -297,8 +317,10 @@ def render_report(
     figures: dict[str, Path],
     title: str = "labeldistill: LLM labels distilled into students, scored against humans",
     warnings: dict[str, list[str]] | None = None,
+    answer: list[str] = (),
 ) -> str:
-    """The page; `warnings`: per section name, sentences listed under its table."""
+    """The page; `warnings`: per section name, sentences listed under its table; `answer`: the
+    sentences it opens with (`answer.answer_sentences`)."""
     per_task = tables.get("per_task", pd.DataFrame())
     if per_task.empty:
         summary = "No metrics were found."
@@ -320,13 +342,13 @@ def render_report(
         }
         for name, heading, note, shown in SECTIONS
         # no corpus section for a run without a corpus, no per-label one without a macro-F1 task
-        if (name not in ("corpus", "uncoded") or name in tables)
+        if (name not in ("corpus", "uncoded", "disagreements") or name in tables)
         and (name != "per_class" or not tables.get("per_class", pd.DataFrame()).empty)
     ]
     # A figure no section names still appears, after the headline.
     sections[0]["figures"] += [_figure(name, path) for name, path in figures.items() if name not in placed]
     template = Environment(autoescape=True).from_string(TEMPLATE)
-    return template.render(title=title, summary=summary, sections=sections)
+    return template.render(title=title, summary=summary, sections=sections, answer=list(answer))
 
 
 def _figure(name: str, path: Path) -> dict:
@@ -338,8 +360,9 @@ def write_report(
     tables: dict[str, pd.DataFrame],
     figures: dict[str, Path],
     warnings: dict[str, list[str]] | None = None,
+    answer: list[str] = (),
 ) -> Path:
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(render_report(tables, figures, warnings=warnings), encoding="utf-8")
+    html_path.write_text(render_report(tables, figures, warnings=warnings, answer=answer), encoding="utf-8")
     return html_path

@@ -431,6 +431,16 @@ DISPLAY = {
         "effective_labels": "Effective human labels",
         "labelled_needed": "Human texts for +-half width",
     },
+    "disagreements": {
+        "task": "Task",
+        "labeler": "LLM labeler",
+        "id": "Id",
+        "text": "Text",
+        "human_label": "Human label",
+        "llm_label": "LLM label",
+        "llm_probability": "LLM's probability of its label",
+        "coders": "Coders' labels",
+    },
     "uncoded": {
         "task": "Task",
         "labeler": "LLM labeler",

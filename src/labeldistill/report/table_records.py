@@ -17,11 +17,14 @@ from labeldistill.contracts import (
     AGREEMENT,
     COMPARISONS,
     CORPUS_ESTIMATES,
+    DISAGREEMENTS,
     METRICS,
     SPLIT_SUMMARY,
     UNCODED_CHECK,
     UNCODED_PLAN,
     read_record,
+    read_table,
+    table_metadata,
 )
 from labeldistill.errors import LabelDistillError
 from labeldistill.report.table_columns import (
@@ -140,3 +143,15 @@ def load_uncoded_records(plan_files: Iterable[Path], check_files: Iterable[Path]
     return [read_record(p, UNCODED_PLAN) for p in plan_files], [
         read_record(p, UNCODED_CHECK) for p in check_files
     ]
+
+
+def load_disagreements(files: Iterable[Path]) -> pd.DataFrame:
+    """Every task's and LLM labeler's disagreements with the human labels, one table (task and
+    labeler first, as each file's metadata names them)."""
+    frames = []
+    for path in files:
+        source = table_metadata(path, "source") or {}
+        frame = read_table(path, DISAGREEMENTS)
+        frames.append(frame.assign(task=source.get("task"), labeler=source.get("labeler")))
+    columns = ["task", "labeler", *DISAGREEMENTS.columns]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)

@@ -15,6 +15,7 @@ to one another, whatever the combining method.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,12 +25,14 @@ import pandas as pd
 
 from labeldistill.contracts import (
     AGREEMENT,
+    DISAGREEMENTS,
     LABELS,
     SPLIT,
     no_label_line,
     read_table,
     table_labels,
     write_record,
+    write_table,
 )
 from labeldistill.errors import LabelDistillError
 from labeldistill.stats import human_baseline
@@ -40,6 +43,7 @@ from labeldistill.stats.agreement import (
     krippendorff_alpha_nominal,
     pairwise_kappa,
 )
+from labeldistill.stats.disagreements import disagreements
 from labeldistill.stats.human_baseline import AltTestSettings
 from labeldistill.stats.metrics import classification_metrics, positive_rates
 from labeldistill.tasks.spec import load_coder_labels
@@ -128,26 +132,25 @@ def llm_agreement(
     return result
 
 
+def read_coders(
+    coder_labels: Path, labels: Sequence[str], label_map: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """The coders' labels (id, coder, label) in the task's labels; `label_map`: a one-vs-rest
+    task's map from the coders' file labels to its own."""
+    file_labels = tuple(str(label) for label in (label_map or labels))
+    return load_coder_labels(
+        Path(coder_labels), file_labels, label_map=dict(label_map) if label_map else None
+    )
+
+
 def human_agreement(
-    coder_labels: Path,
+    coders: pd.DataFrame,
     labels: Sequence[str],
     positive_label: str,
     llm_labels: Mapping[str, str | None],
     settings: AltTestSettings,
-    label_map: Mapping[str, str] | None = None,
 ) -> dict:
-    """The human baselines over the val texts (the keys of `llm_labels`); see the module doc.
-    `label_map`: a one-vs-rest task's map from the coders' file labels to its own."""
-    file_labels = tuple(str(label) for label in (label_map or labels))
-    coders = load_coder_labels(
-        Path(coder_labels), file_labels, label_map=dict(label_map) if label_map else None
-    )
-    twice = coders.duplicated(["id", "coder"])
-    if twice.any():
-        row = coders[twice].iloc[0]
-        raise LabelDistillError(
-            f"{coder_labels}: coder {row['coder']!r} labels id {row['id']!r} more than once"
-        )
+    """The human baselines over the val texts (the keys of `llm_labels`); see the module doc."""
     ids = list(llm_labels)
     pairwise = coders_alpha(coders, ids)
     scores = human_baseline.coder_scores(coders, ids, labels, positive_label, settings.min_texts, LOO_SEED)
@@ -200,9 +203,12 @@ def run(
     label_map: Mapping[str, str] | None = None,
     member_labels: Mapping[str, Path] | None = None,
     headline: str = "f1",
+    out_disagreements: Path | None = None,
 ) -> None:
     """Write meta + agreement as JSON; the human keys are null without coder labels, the
     members' keys without `member_labels` (an ensemble's members: source -> val labels).
+    `out_disagreements`: where the val texts the LLM labelled otherwise than the gold label go
+    (`stats.disagreements`), with the coders' split where there are coder labels.
 
     `alt_test` holds the config's `evaluation.alt_test` settings (epsilon, alpha, min_texts);
     None or missing keys take the defaults of `AltTestSettings`. `label_map` maps the coders'
@@ -224,13 +230,23 @@ def run(
     }
     if member_labels:
         result.update(members_agreement(joined, member_labels, labels))
-    if coder_labels is not None:
+    coders = read_coders(coder_labels, labels, label_map) if coder_labels is not None else None
+    if coders is not None:
         llm_labels = {
             text: label if isinstance(label, str) else None
             for text, label in zip(joined["id"], joined["label_llm"], strict=True)
         }
-        result.update(human_agreement(coder_labels, labels, positive_label, llm_labels, settings, label_map))
+        result.update(human_agreement(coders, labels, positive_label, llm_labels, settings))
     write_record(result, out_json, AGREEMENT)
+    if out_disagreements is not None:
+        source = {"task": meta.get("task"), "labeler": meta.get("labeler")}
+        write_table(
+            disagreements(joined, order, coders),
+            out_disagreements,
+            DISAGREEMENTS,
+            labels=labels,
+            metadata={"source": json.dumps(source)},
+        )
     log.info(
         "%s %s: accuracy %.3f, kappa %.3f, alpha %.3f; coders: pairwise alpha %s, median "
         "leave-one-out kappa %s; alt-test winning rate %s (passed %s)",

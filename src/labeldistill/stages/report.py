@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from labeldistill.errors import LabelDistillError
+from labeldistill.report.answer import answer_sentences
 from labeldistill.report.budget_figure import plot_label_budget
 from labeldistill.report.figures import write_figures
 from labeldistill.report.html import write_report
@@ -15,6 +16,7 @@ from labeldistill.report.table_records import (
     load_agreement_records,
     load_comparisons,
     load_corpus_estimates,
+    load_disagreements,
     load_metric_json,
     load_metric_records,
     load_split_summaries,
@@ -24,6 +26,8 @@ from labeldistill.report.tables import build_tables, task_facts
 from labeldistill.report.usage import load_usage_records
 
 log = logging.getLogger(__name__)
+
+DISAGREEMENTS_SHOWN = 10  # per task and LLM labeler on the page
 
 
 def run(
@@ -39,10 +43,12 @@ def run(
     human_cost_per_label: float | None = None,
     uncoded_plan_files: Sequence[Path] = (),
     uncoded_check_files: Sequence[Path] = (),
+    disagreement_files: Sequence[Path] = (),
 ) -> None:
     """Write the tables (per_task, medians, gaps, label_budget, paper, agreement, coders, data,
-    cost; corpus when tasks have one) as .csv/.md/.tex, the figures as .png (label_budget_cost
-    too when human labels have a price), and one self-contained HTML report."""
+    cost; corpus when tasks have one; disagreements when there are LLM labelers) as
+    .csv/.md/.tex, the figures as .png (label_budget_cost too when human labels have a price),
+    and one self-contained HTML report that opens with its answer (`report.answer`)."""
     if not metric_files:
         raise LabelDistillError("report: no metrics files given (did the workflow find no tasks?)")
     records = load_metric_records(metric_files)
@@ -62,6 +68,8 @@ def run(
     )
     if tables["per_class"].empty:  # no task is scored by macro-F1: no empty table is written
         del tables["per_class"]
+    if disagreement_files:
+        tables["disagreements"] = load_disagreements(disagreement_files)
     written = write_tables(tables, Path(tables_dir))
     figures = write_figures(tables, Path(figures_dir), load_metric_json(metric_files), corpus=corpus)
     budget, per_task = tables["label_budget"], tables["per_task"]
@@ -82,7 +90,16 @@ def run(
     warnings["per_task"] = warnings["data"] = thin
     for line in thin:
         log.warning("%s", line)
-    write_report(Path(html_path), tables, figures, warnings=warnings)
+    answer = answer_sentences(tables, corpus)
+    for sentence in answer:
+        log.info("%s", sentence)
+    # The page lists each task's and labeler's most confident disagreements; the CSV holds all.
+    shown = dict(tables)
+    if "disagreements" in tables:
+        shown["disagreements"] = (
+            tables["disagreements"].groupby(["task", "labeler"], sort=False).head(DISAGREEMENTS_SHOWN)
+        )
+    write_report(Path(html_path), shown, figures, warnings=warnings, answer=answer)
     log.info(
         "%d metrics files, %d comparison files, %d agreement files -> %d table files, %d figures, %s",
         len(records),

@@ -13,7 +13,15 @@ import pytest
 from sklearn.metrics import f1_score
 
 from labeldistill.conditions import parse_condition
-from labeldistill.contracts import PREDICTIONS, SPLIT, SPLIT_SUMMARY, read_table, write_record, write_table
+from labeldistill.contracts import (
+    DISAGREEMENTS,
+    PREDICTIONS,
+    SPLIT,
+    SPLIT_SUMMARY,
+    read_table,
+    write_record,
+    write_table,
+)
 from labeldistill.errors import LabelDistillError
 from labeldistill.report.figures import (
     condition_styles,
@@ -118,6 +126,25 @@ def write_agreement(root, tasks=TASKS):
     return paths
 
 
+def write_disagreements(root, rows=12):
+    """The first task's gemma disagreements: `rows` val texts, most confident first."""
+    path = root / TASKS[0] / "disagreements" / "gemma.parquet"
+    frame = pd.DataFrame(
+        {
+            "id": [f"v{i}" for i in range(rows)],
+            "text": [f"val text <{i}>" for i in range(rows)],
+            "human_label": "neg",
+            "llm_label": "other",
+            "llm_probability": np.linspace(0.99, 0.5, rows),
+            "coders": "neg 2, other 1",
+        }
+    )
+    write_table(
+        frame, path, DISAGREEMENTS, metadata={"source": json.dumps({"task": TASKS[0], "labeler": "gemma"})}
+    )
+    return [path]
+
+
 def assert_png(path, min_bytes=10_000):
     data = path.read_bytes()
     assert data.startswith(PNG_MAGIC) and len(data) > min_bytes
@@ -138,6 +165,7 @@ def report_dir(tmp_path_factory):
         root / "report.html",
         comparison_files=[w[1] for w in written],
         split_files=[w[2] for w in written],
+        disagreement_files=write_disagreements(root),
     )
     root.joinpath("truth.json").write_text(
         json.dumps(
@@ -220,7 +248,18 @@ def test_report_html_is_self_contained(report_dir):
         "0.740",
     ]:
         assert text in html, text
-    assert html.count("<table") == 8  # with the paper table and the label budget
+    assert html.count("<table") == 9  # with the paper table, the label budget and the disagreements
+
+
+def test_the_report_opens_with_its_answer_and_lists_disagreements(report_dir):
+    html = (report_dir / "report.html").read_text()
+    assert html.index('id="answer"') < html.index('id="medians"')
+    assert f"<li>{TASKS[0]}: the best condition is " in html
+    # the page shows the 10 most confident of the 12, escaped; the CSV holds every one
+    assert "val text &lt;9&gt;" in html and "val text &lt;10&gt;" not in html
+    table = pd.read_csv(report_dir / "tables" / "disagreements.csv")
+    assert len(table) == 12 and set(table["task"]) == {TASKS[0]} and set(table["labeler"]) == {"gemma"}
+    assert table["llm_probability"].is_monotonic_decreasing
 
 
 def test_report_needs_metrics(tmp_path):

@@ -13,7 +13,7 @@ from scipy import stats
 from sklearn.metrics import cohen_kappa_score, f1_score
 from three_label_data import GOLD3, LABELS3, PRED3
 
-from labeldistill.contracts import LABELS, SPLIT, write_table
+from labeldistill.contracts import DISAGREEMENTS, LABELS, SPLIT, read_table, table_metadata, write_table
 from labeldistill.errors import LabelDistillError
 from labeldistill.stages import agreement as stage
 from labeldistill.stats.agreement import (
@@ -135,7 +135,7 @@ def _write_val(tmp_path, llm_labels, probabilities=None, consistency=None):
     gold = ["negative", "negative", "other", "other", "other", "negative"][: len(ids)]
     split = tmp_path / "val.parquet"
     write_table(
-        pd.DataFrame({"id": ids, "text": ["some text"] * len(ids), "label": gold}),
+        pd.DataFrame({"id": ids, "text": [f"text of {i}" for i in ids], "label": gold}),
         split,
         SPLIT,
         labels=LABEL_SET,
@@ -160,6 +160,36 @@ def _write_val(tmp_path, llm_labels, probabilities=None, consistency=None):
         labels=LABEL_SET,
     )
     return split, labels, gold
+
+
+def test_the_disagreements_list_the_llms_most_confident_first_with_the_coders_split(tmp_path):
+    llm = ["negative", "other", "other", "negative", "other", None]
+    probs = [[0.9, 0.1], [0.3, 0.7], [0.2, 0.8], [0.6, 0.4], [0.5, 0.5], None]
+    split, labels, _ = _write_val(tmp_path, llm, probs)
+    coders = tmp_path / "coders.csv"
+    pd.DataFrame(
+        {
+            "id": ["t1", "t1", "t3", "t5", "t5", "t0"],
+            "coder": ["A", "B", "A", "A", "C", "A"],
+            "label": ["negative", "other", "other", "negative", "negative", "negative"],
+        }
+    ).to_csv(coders, index=False)
+    out = tmp_path / "disagreements" / "gemma.parquet"
+    meta = {"task": "t", "labeler": "gemma"}
+    stage.run(split, labels, coders, LABEL_SET, "negative", meta, tmp_path / "a.json", out_disagreements=out)
+    table = read_table(out, DISAGREEMENTS)
+    # gold neg neg oth oth oth neg; llm neg oth(0.7) oth neg(0.6) oth failed
+    assert table["id"].tolist() == ["t1", "t3", "t5"]
+    assert table["text"].tolist() == ["text of t1", "text of t3", "text of t5"]
+    assert table["human_label"].tolist() == ["negative", "other", "negative"]
+    assert table["llm_label"].tolist()[:2] == ["other", "negative"] and pd.isna(table["llm_label"][2])
+    assert table["llm_probability"].tolist()[:2] == pytest.approx([0.7, 0.6])
+    assert math.isnan(table["llm_probability"][2])
+    assert table["coders"].tolist() == ["negative 1, other 1", "other 1", "negative 2"]
+    assert table_metadata(out, "source") == meta
+    # without coder labels the split is empty
+    stage.run(split, labels, None, LABEL_SET, "negative", meta, tmp_path / "b.json", out_disagreements=out)
+    assert read_table(out, DISAGREEMENTS)["coders"].isna().all()
 
 
 def test_agreement_stage_values(tmp_path):
