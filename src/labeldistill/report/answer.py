@@ -146,12 +146,14 @@ def _over_tasks(tables: dict[str, pd.DataFrame], n_tasks: int) -> list[str]:
         over = gaps[(gaps["task"] == MEDIAN) & gaps["comparison"].isin((GAP_HUMAN, GAP_UNCODED))]
         sentences += [f"Over tasks, {_change(row, over_tasks=True)}." for _, row in over.iterrows()]
     coders = tables.get("coders", pd.DataFrame())
-    if "alt_test_passed" in coders:
-        tested = coders.dropna(subset=["alt_test_passed"])
+    verdict = "alt_test_passed_joint" if "alt_test_passed_joint" in coders else "alt_test_passed"
+    if verdict in coders:
+        tested = coders.dropna(subset=[verdict])
+        how = ", Benjamini-Yekutieli over every task's coders" if verdict == "alt_test_passed_joint" else ""
         for labeler, rows in tested.groupby("labeler", sort=False):
             sentences.append(
-                f"{labeler} could replace a single coder in {sum(map(_passed, rows['alt_test_passed']))} "
-                f"of {len(rows)} tasks (Alternative Annotator Test)."
+                f"{labeler} could replace a single coder in {sum(map(_passed, rows[verdict]))} "
+                f"of {len(rows)} tasks (Alternative Annotator Test{how})."
             )
     return sentences
 

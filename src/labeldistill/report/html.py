@@ -120,7 +120,8 @@ SECTIONS = (
             "coders at least as often as the left-out coder does, up to the margin epsilon "
             "(one-sided paired t-tests, Benjamini-Yekutieli correction over coders); the winning rate "
             "is the share of coders the LLM beats, and the LLM can replace a coder when it is at "
-            "least 0.5."
+            "least 0.5. The last two columns run the correction over every task's coders at once (as "
+            "the test's authors do across datasets): the verdict the opening sentences count over tasks."
         ),
         (),
     ),

@@ -156,6 +156,8 @@ CODERS_COLUMNS = [
     "alt_test_advantage",
     "alt_test_winning_rate",
     "alt_test_passed",
+    "alt_test_winning_rate_joint",
+    "alt_test_passed_joint",
 ]
 DATA_COLUMNS = [
     "task",
@@ -414,6 +416,8 @@ DISPLAY = {
         "alt_test_advantage": "LLM advantage probability",
         "alt_test_winning_rate": "Winning rate",
         "alt_test_passed": "LLM can replace a coder",
+        "alt_test_winning_rate_joint": "Winning rate, BY over all tasks",
+        "alt_test_passed_joint": "LLM can replace a coder, BY over all tasks",
     },
     "corpus": {
         "task": "Task",

@@ -99,9 +99,15 @@ def load_agreement_records(files: Iterable[Path]) -> pd.DataFrame:
                 "human_human_alpha"
             ]  # records that name it human_human_alpha
         data.setdefault("headline", "f1")  # a record without one: the positive label's F1
-        rows.append({column: data.get(column) for column in columns})
-    frame = pd.DataFrame(rows, columns=columns)
-    numeric = [c for c in columns if c not in ("task", "labeler", "headline", "alt_test_passed")]
+        row = {column: data.get(column) for column in columns}
+        # the tested coders' p-values: the report's joint correction over tasks needs them
+        row["alt_test_coder_p"] = [c["p"] for c in data.get("coders") or [] if "p" in c and "rho_f" in c]
+        row["alt_test_alpha"] = data.get("alt_test_alpha")
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=[*columns, "alt_test_coder_p", "alt_test_alpha"])
+    numeric = [c for c in columns if c not in ("task", "labeler", "headline", "alt_test_passed")] + [
+        "alt_test_alpha"
+    ]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
     return frame
 

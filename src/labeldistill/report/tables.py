@@ -63,6 +63,7 @@ from labeldistill.report.table_columns import (
     UNCODED_COLUMNS,
 )
 from labeldistill.report.usage import cost_table
+from labeldistill.stats.human_baseline import joint_winning_rates
 from labeldistill.stats.intervals import median_gap_summary
 from labeldistill.tasks.rare_labels import headline_labels, thin_label_note, thin_labels
 
@@ -241,7 +242,15 @@ def coders_table(records: pd.DataFrame) -> pd.DataFrame:
     the gold, and the Alternative Annotator Test; only tasks with coder labels."""
     if records.empty:
         return pd.DataFrame(columns=CODERS_COLUMNS)
-    table = records[(records["labeler"] != HUMAN) & records["n_coders_scored"].fillna(0).gt(0)]
+    table = records[(records["labeler"] != HUMAN) & records["n_coders_scored"].fillna(0).gt(0)].copy()
+    table["alt_test_winning_rate_joint"] = math.nan
+    for _, rows in table.groupby("labeler"):
+        alpha = rows["alt_test_alpha"].dropna()
+        p_values = {i: list(p) if isinstance(p, list) else [] for i, p in rows["alt_test_coder_p"].items()}
+        rates = joint_winning_rates(p_values, float(alpha.iloc[0]) if len(alpha) else 0.05)
+        table.loc[list(rates), "alt_test_winning_rate_joint"] = list(rates.values())
+    joint = table["alt_test_winning_rate_joint"]
+    table["alt_test_passed_joint"] = (joint >= 0.5).where(joint.notna(), None)
     return table.sort_values(["task", "labeler"]).reset_index(drop=True)[CODERS_COLUMNS]
 
 

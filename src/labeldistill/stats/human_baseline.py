@@ -284,3 +284,24 @@ def alt_test(
         "advantage": float(table["rho_f"].mean()),
         "passed": winning_rate >= 0.5,
     }
+
+
+def joint_winning_rates(p_values: Mapping[str, Sequence[float]], alpha: float = 0.05) -> dict[str, float]:
+    """Per task, the Alternative Annotator Test's winning rate when the Benjamini-Yekutieli
+    correction runs over every (task, coder) p-value of one LLM at once, as its authors apply
+    it across datasets, instead of over one task's coders: the share of a task's coders whose
+    adjusted p-value is at most `alpha`. A missing p-value counts as 1; a task without coders
+    gets NaN."""
+    tasks = [task for task, values in p_values.items() if len(values)]
+    pooled = (
+        np.concatenate([np.nan_to_num(np.asarray(p_values[t], dtype=float), nan=1.0) for t in tasks])
+        if tasks
+        else []
+    )
+    adjusted = false_discovery_control(pooled, method="by") if len(pooled) else np.array([])
+    rates, start = {}, 0
+    for task, values in p_values.items():
+        n = len(values)
+        rates[task] = float(np.mean(adjusted[start : start + n] <= alpha)) if n else math.nan
+        start += n
+    return rates

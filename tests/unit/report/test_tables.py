@@ -17,6 +17,7 @@ from labeldistill.report.table_records import load_agreement_records, load_metri
 from labeldistill.report.tables import (
     agreement_table,
     build_tables,
+    coders_table,
     data_table,
     gaps_table,
     headline_gaps_table,
@@ -467,3 +468,22 @@ def test_tiny_p_values_print_as_below_a_thousandth():
     shown = display_frame(table, "gaps")
     per_task = table["task"] != "median"
     assert set(shown.loc[per_task.to_numpy(), "p (gap = 0)"]) == {"< 0.001"}
+
+
+def test_the_coders_table_adds_the_test_corrected_over_every_tasks_coders(tmp_path):
+    paths = []
+    for task, p_values in (("a", [0.001, 0.002, 0.003]), ("b", [0.001, 0.5, 0.9])):
+        record = {"task": task, "labeler": "gemma", "n": 100, "n_failed": 0, "accuracy": 0.8, "f1": 0.7}
+        record |= {"cohen_kappa": 0.5, "krippendorff_alpha": 0.5}
+        record |= {"n_coders_scored": 3, "alt_test_alpha": 0.05, "alt_test_winning_rate": 1.0}
+        record |= {
+            "alt_test_passed": True,
+            "coders": [{"coder": f"c{i}", "rho_f": 0.9, "p": p} for i, p in enumerate(p_values)],
+        }
+        paths.append(tmp_path / f"{task}.json")
+        paths[-1].write_text(json.dumps(record))
+    table = coders_table(load_agreement_records(paths)).set_index("task")
+    # BY over the six p-values: 0.001 x 6 x 2.45 / 2 = 0.007, 0.002 -> 0.0098, 0.003 -> 0.011
+    assert table.loc["a", "alt_test_winning_rate_joint"] == 1.0 and table.loc["a", "alt_test_passed_joint"]
+    assert table.loc["b", "alt_test_winning_rate_joint"] == pytest.approx(1 / 3)
+    assert not table.loc["b", "alt_test_passed_joint"]

@@ -21,6 +21,7 @@ from labeldistill.stats.human_baseline import (
     AltTestSettings,
     alt_test,
     coder_scores,
+    joint_winning_rates,
     leave_one_out_majority,
     one_sided_p,
     summarise_coders,
@@ -242,6 +243,24 @@ def test_alt_test_matches_plain_loop_t_test_and_hand_by():
     assert summary["advantage"] == pytest.approx(np.mean([v[0] for v in plain.values()]))
     assert summary["passed"] == (np.mean(adjusted <= 0.05) >= 0.5)
     assert summary["n_coders"] == 8 and (summary["epsilon"], summary["alpha"]) == (0.1, 0.05)
+
+
+def test_the_joint_test_corrects_over_every_tasks_coders_at_once():
+    # one task's coders alone pass (4 small p-values among 4); among 12 they need more
+    p_values = {
+        "a": [0.001, 0.004, 0.006, 0.009],
+        "b": [0.2, 0.5, 0.9, 0.01],
+        "c": [0.3, 0.6, 0.7, float("nan")],
+    }
+    rates = joint_winning_rates(p_values, alpha=0.05)
+    pooled = [p if p == p else 1.0 for values in p_values.values() for p in values]
+    adjusted = _hand_by(pooled)
+    assert rates == pytest.approx(
+        {"a": np.mean(adjusted[:4] <= 0.05), "b": np.mean(adjusted[4:8] <= 0.05), "c": 0.0}
+    )
+    alone = _hand_by(p_values["a"])
+    assert np.mean(alone <= 0.05) == 1.0 and rates["a"] < 1.0  # the joint correction is stricter
+    assert math.isnan(joint_winning_rates({"a": [0.01], "empty": []})["empty"])
 
 
 def test_alt_test_p_value_equals_paired_t_test():
