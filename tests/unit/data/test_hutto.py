@@ -258,6 +258,7 @@ def test_cli_runs_are_byte_identical(tmp_path, sdist):
     assert set(trees[0]) == {
         "LICENSE-vaderSentiment.txt",
         "tiny_negative/texts.csv",
+        "tiny_negative/uncoded.csv",
         "tiny_negative/coder_labels.csv.gz",
     }
 
