@@ -32,9 +32,8 @@ rule uncoded_plan:
         "../scripts/uncoded_plan.py"
 
 
-# One label source labels rows [start, stop) of the plan's order; the chunk job redoes the plan
-# (cheap next to labelling) instead of depending on its file, so a larger train size adds chunks
-# and leaves these as they are.
+# One label source labels rows [start, stop) of the plan's order; why it redoes the plan instead
+# of reading its file: stages/annotate_uncoded.py.
 rule annotate_uncoded:
     input:
         unpack(uncoded_inputs),
